@@ -1,0 +1,399 @@
+//! The channel-agnostic conversation core: an [`Inbound`] message from any channel becomes one
+//! or more [`Reply`] values. Channels only translate between their wire format and these.
+//!
+//! The core answers "where do I vote" from a NIN and a birth date (or year), remembers a
+//! half-finished dialogue per sender in the store (so a restart does not lose it), enforces
+//! the abuse limits, and never reveals whether a NIN is on the roll to someone who cannot
+//! verify it: an unknown NIN and a wrong birth date get the very same reply.
+
+pub mod intent;
+
+use std::sync::Arc;
+
+use fluent_bundle::FluentArgs;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::domain::{
+    Channel, Coordinates, Locale, NationalId, PollingPlace, StationKind, Timestamp, mask_sender,
+};
+use crate::i18n::{Catalog, MessageId};
+use crate::store::{SenderState, Store, StoreError};
+use intent::{Birth, Intent, Numbers};
+
+/// One message from a voter.
+#[derive(Debug, Clone)]
+pub struct Inbound {
+    pub channel: Channel,
+    /// The channel's id for the sender: a phone number or a Telegram chat id.
+    pub sender: String,
+    pub text: String,
+}
+
+/// A place to show on a map, for channels that can (Telegram's venue).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Venue {
+    pub title: String,
+    pub address: String,
+    pub coordinates: Coordinates,
+}
+
+/// One message back to the voter.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply {
+    pub locale: Locale,
+    /// Which catalogue message this is, so channels and tests can tell replies apart.
+    pub message: MessageId,
+    pub text: String,
+    pub venue: Option<Venue>,
+}
+
+/// How a lookup ended, for statistics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LookupOutcome {
+    Found,
+    NotFound,
+    /// The NIN is on the roll but the birth date or year did not match. The voter is told
+    /// exactly what an unknown NIN gets; only statistics tell the two apart.
+    VerificationFailed,
+    RateLimitedSender,
+    RateLimitedNin,
+}
+
+/// The result of handling one message.
+#[derive(Debug, Clone)]
+pub struct Handled {
+    pub replies: Vec<Reply>,
+    /// Set when the message led to a lookup attempt.
+    pub outcome: Option<LookupOutcome>,
+}
+
+/// A dialogue waiting for the sender's next message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "step", rename_all = "snake_case")]
+pub enum Dialogue {
+    /// The sender gave a NIN; the birth date or year is to come.
+    AwaitingBirth { nin: String },
+}
+
+impl Dialogue {
+    /// The stored form.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Reads the stored form.
+    pub fn from_json(json: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(json)
+    }
+}
+
+/// What the person asking must prove besides the NIN.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verification {
+    #[default]
+    BirthDate,
+    BirthYear,
+    None,
+}
+
+impl Verification {
+    fn catalogue_key(self) -> &'static str {
+        match self {
+            Self::BirthDate => "date",
+            Self::BirthYear => "year",
+            Self::None => "none",
+        }
+    }
+}
+
+/// The conversation's tunable rules.
+#[derive(Debug, Clone)]
+pub struct ConversationSettings {
+    pub verification: Verification,
+    /// Lookups one sender may make per clock hour.
+    pub max_lookups_per_sender_per_hour: u64,
+    /// Failed verifications one NIN may have per day before lookups of it are refused.
+    pub max_failures_per_nin_per_day: u64,
+    /// How long a half-finished dialogue waits for the next message.
+    pub dialogue_ttl_seconds: i64,
+}
+
+impl Default for ConversationSettings {
+    fn default() -> Self {
+        Self {
+            verification: Verification::BirthDate,
+            max_lookups_per_sender_per_hour: 10,
+            max_failures_per_nin_per_day: 5,
+            dialogue_ttl_seconds: 15 * 60,
+        }
+    }
+}
+
+const HOUR: i64 = 3600;
+const DAY: i64 = 24 * HOUR;
+
+/// The conversation core.
+#[derive(Clone)]
+pub struct Conversation {
+    store: Arc<dyn Store>,
+    catalog: Arc<Catalog>,
+    settings: ConversationSettings,
+}
+
+impl Conversation {
+    pub fn new(
+        store: Arc<dyn Store>,
+        catalog: Arc<Catalog>,
+        settings: ConversationSettings,
+    ) -> Self {
+        Self {
+            store,
+            catalog,
+            settings,
+        }
+    }
+
+    /// Handles a message now.
+    pub async fn handle(&self, inbound: &Inbound) -> Handled {
+        self.handle_at(inbound, crate::domain::now()).await
+    }
+
+    /// Handles a message as if it arrived at `now` (tests move the clock this way).
+    pub async fn handle_at(&self, inbound: &Inbound, now: Timestamp) -> Handled {
+        let detected = Locale::detect(&inbound.text);
+        match self.converse(inbound, detected, now).await {
+            Ok(handled) => handled,
+            Err(error) => {
+                tracing::error!(
+                    %error,
+                    channel = %inbound.channel,
+                    sender = %mask_sender(&inbound.sender),
+                    "conversation failed"
+                );
+                let locale = detected.unwrap_or(Locale::Ar);
+                Handled {
+                    replies: vec![self.reply(
+                        locale,
+                        MessageId::ServiceUnavailable,
+                        FluentArgs::new(),
+                    )],
+                    outcome: None,
+                }
+            }
+        }
+    }
+
+    async fn converse(
+        &self,
+        inbound: &Inbound,
+        detected: Option<Locale>,
+        now: Timestamp,
+    ) -> Result<Handled, StoreError> {
+        let stored = self
+            .store
+            .sender_state(inbound.channel, &inbound.sender, now)
+            .await?;
+        let mut state = stored.clone();
+        let intent = intent::parse(&inbound.text);
+        match intent {
+            Intent::ChooseLanguage(locale) => {
+                state.locale = Some(locale);
+                state.locale_explicit = true;
+            }
+            _ if !state.locale_explicit => {
+                if let Some(locale) = detected {
+                    state.locale = Some(locale);
+                }
+            }
+            _ => {}
+        }
+        let locale = state.locale.unwrap_or(Locale::Ar);
+        let handled = match intent {
+            Intent::Help => self.simple(locale, MessageId::Help),
+            Intent::ChooseLanguage(_) => self.simple(locale, MessageId::LanguageSet),
+            Intent::Unrecognised => self.simple(locale, MessageId::Hint),
+            Intent::Numbers(numbers) => {
+                self.numbers(inbound, numbers, &mut state, locale, now)
+                    .await?
+            }
+        };
+        if state != stored {
+            self.store
+                .save_sender_state(inbound.channel, &inbound.sender, &state, now)
+                .await?;
+        }
+        Ok(handled)
+    }
+
+    async fn numbers(
+        &self,
+        inbound: &Inbound,
+        numbers: Numbers,
+        state: &mut SenderState,
+        locale: Locale,
+        now: Timestamp,
+    ) -> Result<Handled, StoreError> {
+        let pending = match &state.dialogue {
+            Some((Dialogue::AwaitingBirth { nin }, _)) => NationalId::parse(nin).ok(),
+            None => None,
+        };
+        let nin = match (numbers.nin, numbers.bad_nin) {
+            (Some(nin), _) => nin,
+            (None, Some(error)) => {
+                let digits = match error {
+                    crate::domain::NationalIdError::TooShort { digits }
+                    | crate::domain::NationalIdError::TooLong { digits } => digits,
+                    crate::domain::NationalIdError::NotANumber => 0,
+                };
+                let mut args = FluentArgs::new();
+                args.set("count", digits);
+                return Ok(self.single(locale, MessageId::NinWrongLength, args));
+            }
+            (None, None) => match pending {
+                Some(nin) => nin,
+                None => return Ok(self.simple(locale, MessageId::NinFirst)),
+            },
+        };
+        let verification = self.settings.verification;
+        let birth = match (verification, numbers.birth) {
+            (Verification::None, _) => None,
+            (Verification::BirthDate, Some(Birth::Date(date))) => Some(Birth::Date(date)),
+            (Verification::BirthYear, Some(Birth::Date(date))) => Some(Birth::Year(date.year())),
+            (Verification::BirthYear, Some(Birth::Year(year))) => Some(Birth::Year(year)),
+            (Verification::BirthDate, Some(Birth::Year(_))) | (_, None) => {
+                let attempted = numbers.birth.is_some() || numbers.bad_birth;
+                let message = match (verification, attempted) {
+                    (Verification::BirthYear, true) => MessageId::YearInvalid,
+                    (Verification::BirthYear, false) => MessageId::AskBirthYear,
+                    (_, true) => MessageId::DateInvalid,
+                    (_, false) => MessageId::AskBirthDate,
+                };
+                let expires_at = now + self.settings.dialogue_ttl_seconds;
+                state.dialogue = Some((
+                    Dialogue::AwaitingBirth {
+                        nin: nin.as_str().to_owned(),
+                    },
+                    expires_at,
+                ));
+                return Ok(self.simple(locale, message));
+            }
+        };
+        state.dialogue = None;
+        self.lookup(inbound, &nin, birth, locale, now).await
+    }
+
+    async fn lookup(
+        &self,
+        inbound: &Inbound,
+        nin: &NationalId,
+        birth: Option<Birth>,
+        locale: Locale,
+        now: Timestamp,
+    ) -> Result<Handled, StoreError> {
+        let hour = now - now.rem_euclid(HOUR);
+        let sender_key = counter_key("sender", &format!("{}:{}", inbound.channel, inbound.sender));
+        let lookups = self.store.increment_counter(&sender_key, hour).await?;
+        if lookups > self.settings.max_lookups_per_sender_per_hour {
+            let mut args = FluentArgs::new();
+            args.set("minutes", (hour + HOUR - now + 59) / 60);
+            return Ok(self.outcome(
+                self.single(locale, MessageId::RateLimitedSender, args),
+                LookupOutcome::RateLimitedSender,
+            ));
+        }
+        let day = now - now.rem_euclid(DAY);
+        let failures_key = counter_key("nin-failures", nin.as_str());
+        let failures = self.store.counter(&failures_key, day).await?;
+        if failures >= self.settings.max_failures_per_nin_per_day {
+            return Ok(self.outcome(
+                self.simple(locale, MessageId::RateLimitedNin),
+                LookupOutcome::RateLimitedNin,
+            ));
+        }
+        let voter = self.store.find_voter(nin).await?;
+        let verified = match (&voter, birth) {
+            (Some(_), None) => self.settings.verification == Verification::None,
+            (Some(voter), Some(Birth::Date(date))) => voter.birth_date == date,
+            (Some(voter), Some(Birth::Year(year))) => voter.birth_date.year() == year,
+            (None, _) => false,
+        };
+        match voter {
+            Some(voter) if verified => {
+                tracing::debug!(nin = %nin, "lookup found");
+                Ok(self.outcome(self.found(locale, &voter.place), LookupOutcome::Found))
+            }
+            voter => {
+                self.store.increment_counter(&failures_key, day).await?;
+                let outcome = if voter.is_some() {
+                    LookupOutcome::VerificationFailed
+                } else {
+                    LookupOutcome::NotFound
+                };
+                Ok(self.outcome(self.simple(locale, MessageId::LookupNotFound), outcome))
+            }
+        }
+    }
+
+    fn found(&self, locale: Locale, place: &PollingPlace) -> Handled {
+        let mut args = FluentArgs::new();
+        args.set("centre", place.centre.name.get(locale).to_owned());
+        args.set("address", place.centre.address.get(locale).to_owned());
+        args.set("station", place.station.get());
+        args.set(
+            "kind",
+            match place.kind {
+                StationKind::Women => "women",
+                StationKind::Mixed => "mixed",
+            },
+        );
+        let mut reply = self.reply(locale, MessageId::LookupFound, args);
+        reply.venue = place.centre.coordinates.map(|coordinates| Venue {
+            title: place.centre.name.get(locale).to_owned(),
+            address: place.centre.address.get(locale).to_owned(),
+            coordinates,
+        });
+        Handled {
+            replies: vec![reply],
+            outcome: None,
+        }
+    }
+
+    fn reply(&self, locale: Locale, message: MessageId, mut args: FluentArgs<'_>) -> Reply {
+        args.set("verify", self.settings.verification.catalogue_key());
+        Reply {
+            locale,
+            message,
+            text: self.catalog.render(locale, message, &args),
+            venue: None,
+        }
+    }
+
+    fn single(&self, locale: Locale, message: MessageId, args: FluentArgs<'_>) -> Handled {
+        Handled {
+            replies: vec![self.reply(locale, message, args)],
+            outcome: None,
+        }
+    }
+
+    fn simple(&self, locale: Locale, message: MessageId) -> Handled {
+        self.single(locale, message, FluentArgs::new())
+    }
+
+    fn outcome(&self, handled: Handled, outcome: LookupOutcome) -> Handled {
+        Handled {
+            outcome: Some(outcome),
+            ..handled
+        }
+    }
+}
+
+/// Counter keys hold a hash, not the NIN or phone number itself: the counters table must not
+/// become a second copy of personal data.
+fn counter_key(kind: &str, value: &str) -> String {
+    let digest = Sha256::digest(value.as_bytes());
+    let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    format!("{kind}:{hex}")
+}

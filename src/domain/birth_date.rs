@@ -1,0 +1,225 @@
+//! Birth dates as people type them, used to verify that the person asking is the voter.
+
+use std::fmt;
+
+use chrono::{Datelike, NaiveDate};
+use thiserror::Error;
+
+use super::digits;
+
+/// A calendar date of birth between 1900 and 2099.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct BirthDate(NaiveDate);
+
+/// Why a text is not a birth date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum BirthDateError {
+    /// Not in one of the accepted layouts.
+    #[error("expected a date such as 15/03/1990, 15-03-1990, 15.03.1990, 15031990 or 1990-03-15")]
+    Format,
+    /// The layout is right but no such day exists (31/02, month 13, ...).
+    #[error("no such day in the calendar")]
+    Impossible,
+    /// A real day, but not a plausible birth year.
+    #[error("the year must be between 1900 and 2099")]
+    OutOfRange,
+}
+
+/// The earliest and latest birth years accepted.
+pub const YEARS: std::ops::RangeInclusive<i32> = 1900..=2099;
+
+impl BirthDate {
+    /// Parses `DD/MM/YYYY`, `DD-MM-YYYY`, `DD.MM.YYYY`, `DDMMYYYY` or `YYYY-MM-DD`, with digits in
+    /// any accepted script. Day and month may have one digit (`5/3/1990`).
+    pub fn parse(input: &str) -> Result<Self, BirthDateError> {
+        let normalized = digits::normalize(input);
+        let groups: Vec<&str> = normalized
+            .trim()
+            .split(|c: char| digits::is_group_separator(c))
+            .filter(|g| !g.is_empty())
+            .collect();
+        if groups
+            .iter()
+            .any(|g| !g.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err(BirthDateError::Format);
+        }
+        let (year, month, day) = match groups.as_slice() {
+            [compact] if compact.len() == 8 => (&compact[4..], &compact[2..4], &compact[..2]),
+            [y, m, d]
+                if y.len() == 4 && (1..=2).contains(&m.len()) && (1..=2).contains(&d.len()) =>
+            {
+                (*y, *m, *d)
+            }
+            [d, m, y]
+                if y.len() == 4 && (1..=2).contains(&m.len()) && (1..=2).contains(&d.len()) =>
+            {
+                (*y, *m, *d)
+            }
+            _ => return Err(BirthDateError::Format),
+        };
+        let number = |s: &str| s.parse::<u32>().map_err(|_| BirthDateError::Format);
+        let year = i32::try_from(number(year)?).map_err(|_| BirthDateError::Format)?;
+        let date = NaiveDate::from_ymd_opt(year, number(month)?, number(day)?)
+            .ok_or(BirthDateError::Impossible)?;
+        Self::from_date(date)
+    }
+
+    /// Wraps a calendar date, checking the year range.
+    pub fn from_date(date: NaiveDate) -> Result<Self, BirthDateError> {
+        if YEARS.contains(&date.year()) {
+            Ok(Self(date))
+        } else {
+            Err(BirthDateError::OutOfRange)
+        }
+    }
+
+    /// Parses the storage form `YYYY-MM-DD`.
+    pub fn from_iso(iso: &str) -> Result<Self, BirthDateError> {
+        let date =
+            NaiveDate::parse_from_str(iso, "%Y-%m-%d").map_err(|_| BirthDateError::Format)?;
+        Self::from_date(date)
+    }
+
+    /// The storage form `YYYY-MM-DD`.
+    pub fn to_iso(self) -> String {
+        self.0.format("%Y-%m-%d").to_string()
+    }
+
+    /// The year of birth.
+    pub fn year(self) -> i32 {
+        self.0.year()
+    }
+}
+
+impl fmt::Display for BirthDate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0.format("%d/%m/%Y"))
+    }
+}
+
+impl fmt::Debug for BirthDate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // A birth date is personal data: debug output shows the year only.
+        write!(f, "BirthDate({}-**-**)", self.0.year())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn iso(input: &str) -> String {
+        BirthDate::parse(input).unwrap().to_iso()
+    }
+
+    #[test]
+    fn accepts_every_documented_layout() {
+        for typed in [
+            "15/03/1990",
+            "15-03-1990",
+            "15.03.1990",
+            "15031990",
+            "1990-03-15",
+            "15 03 1990",
+            "5/3/1990",
+        ] {
+            let expected = if typed == "5/3/1990" {
+                "1990-03-05"
+            } else {
+                "1990-03-15"
+            };
+            assert_eq!(iso(typed), expected, "{typed}");
+        }
+    }
+
+    #[test]
+    fn accepts_arabic_indic_and_persian_digits() {
+        assert_eq!(iso("١٥/٠٣/١٩٩٠"), "1990-03-15");
+        assert_eq!(iso("۱۵-۰۳-۱۹۹۰"), "1990-03-15");
+        assert_eq!(iso("١٩٩٠-03-۱۵"), "1990-03-15");
+    }
+
+    #[test]
+    fn rejects_impossible_days() {
+        for typed in [
+            "31/02/1990",
+            "29/02/1999",
+            "00/01/1990",
+            "12/13/1990",
+            "31/04/2001",
+            "32012000",
+        ] {
+            assert_eq!(
+                BirthDate::parse(typed),
+                Err(BirthDateError::Impossible),
+                "{typed}"
+            );
+        }
+        assert_eq!(iso("29/02/2000"), "2000-02-29");
+    }
+
+    #[test]
+    fn rejects_other_layouts_and_implausible_years() {
+        for typed in [
+            "",
+            "1990",
+            "15/03/90",
+            "15/03",
+            "March 15 1990",
+            "1990/3/15/1",
+        ] {
+            assert_eq!(
+                BirthDate::parse(typed),
+                Err(BirthDateError::Format),
+                "{typed}"
+            );
+        }
+        assert_eq!(
+            BirthDate::parse("01/01/1850"),
+            Err(BirthDateError::OutOfRange)
+        );
+    }
+
+    #[test]
+    fn debug_hides_day_and_month() {
+        let date = BirthDate::parse("15/03/1990").unwrap();
+        assert_eq!(format!("{date:?}"), "BirthDate(1990-**-**)");
+        assert_eq!(date.to_string(), "15/03/1990");
+    }
+
+    fn to_script(text: &str, script: usize) -> String {
+        let base = [0x30u32, 0x0660, 0x06F0][script];
+        text.chars()
+            .map(|c| match c.to_digit(10) {
+                Some(v) => char::from_u32(base + v).unwrap(),
+                None => c,
+            })
+            .collect()
+    }
+
+    proptest! {
+        #[test]
+        fn every_valid_date_round_trips_through_every_layout_and_script(
+            days in 0i64..(200 * 365), layout in 0usize..5, script in 0usize..3,
+        ) {
+            let date = NaiveDate::from_ymd_opt(1900, 1, 1).unwrap() + chrono::Duration::days(days);
+            let typed = match layout {
+                0 => date.format("%d/%m/%Y"),
+                1 => date.format("%d-%m-%Y"),
+                2 => date.format("%d.%m.%Y"),
+                3 => date.format("%d%m%Y"),
+                _ => date.format("%Y-%m-%d"),
+            }
+            .to_string();
+            let parsed = BirthDate::parse(&to_script(&typed, script)).unwrap();
+            prop_assert_eq!(parsed.to_iso(), date.format("%Y-%m-%d").to_string());
+        }
+
+        #[test]
+        fn arbitrary_text_never_panics(text in "\\PC*") {
+            let _ = BirthDate::parse(&text);
+        }
+    }
+}

@@ -1,0 +1,251 @@
+//! Everything a voter reads: the Fluent catalogues under `locales/{ar,fr}`, compiled into the
+//! binary, the CLDR plural rules they use, and SMS segment counting.
+
+pub mod plural;
+pub mod sms;
+
+use fluent_bundle::concurrent::FluentBundle;
+use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
+use thiserror::Error;
+
+use crate::domain::Locale;
+
+const AR_MAIN: &str = include_str!("../../locales/ar/main.ftl");
+const FR_MAIN: &str = include_str!("../../locales/fr/main.ftl");
+
+macro_rules! message_ids {
+    ($($(#[$doc:meta])* $variant:ident = $id:literal,)*) => {
+        /// The stable id of every voter-facing message.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum MessageId {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl MessageId {
+            /// Every message, for tests that render the whole catalogue.
+            pub const ALL: &'static [MessageId] = &[$(MessageId::$variant,)*];
+
+            /// The id in the `.ftl` files.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(MessageId::$variant => $id,)*
+                }
+            }
+        }
+    };
+}
+
+message_ids! {
+    /// Centre, address and station (`$centre`, `$address`, `$station`, `$kind`).
+    LookupFound = "lookup-found",
+    /// Unknown NIN or wrong verification: one text for both, by design.
+    LookupNotFound = "lookup-not-found",
+    AskBirthDate = "ask-birth-date",
+    AskBirthYear = "ask-birth-year",
+    /// A number that is not 18 digits long (`$count`).
+    NinWrongLength = "nin-wrong-length",
+    DateInvalid = "date-invalid",
+    YearInvalid = "year-invalid",
+    /// A birth date arrived with no NIN before it.
+    NinFirst = "nin-first",
+    /// How to use the service (`$verify`: date, year or none).
+    Help = "help",
+    /// A message that was not understood (`$verify`).
+    Hint = "hint",
+    LanguageSet = "language-set",
+    /// Too many lookups from one sender (`$minutes` until the next window).
+    RateLimitedSender = "rate-limited-sender",
+    /// Too many failed verifications for one NIN today.
+    RateLimitedNin = "rate-limited-nin",
+    ServiceUnavailable = "service-unavailable",
+}
+
+/// A catalogue failed to load; only possible if a `.ftl` file shipped broken.
+#[derive(Debug, Error)]
+pub enum CatalogError {
+    #[error("locales/{locale}: {detail}")]
+    Invalid { locale: Locale, detail: String },
+}
+
+/// The compiled catalogues of both languages.
+pub struct Catalog {
+    ar: FluentBundle<FluentResource>,
+    fr: FluentBundle<FluentResource>,
+}
+
+impl Catalog {
+    /// Parses the embedded catalogues.
+    pub fn load() -> Result<Self, CatalogError> {
+        Ok(Self {
+            ar: bundle(Locale::Ar, AR_MAIN)?,
+            fr: bundle(Locale::Fr, FR_MAIN)?,
+        })
+    }
+
+    /// Renders a message. A missing message or argument is logged and rendered as best Fluent
+    /// can rather than failing the reply: the catalogue test guarantees it does not happen.
+    pub fn render(&self, locale: Locale, id: MessageId, args: &FluentArgs) -> String {
+        let bundle = match locale {
+            Locale::Ar => &self.ar,
+            Locale::Fr => &self.fr,
+        };
+        let Some(pattern) = bundle.get_message(id.as_str()).and_then(|m| m.value()) else {
+            tracing::error!(message = id.as_str(), %locale, "message missing from catalogue");
+            return id.as_str().to_owned();
+        };
+        let mut errors = Vec::new();
+        let text = bundle.format_pattern(pattern, Some(args), &mut errors);
+        if !errors.is_empty() {
+            tracing::error!(message = id.as_str(), %locale, ?errors, "message rendered with errors");
+        }
+        text.into_owned()
+    }
+
+    /// Whether a message exists in a locale's catalogue.
+    pub fn has(&self, locale: Locale, id: MessageId) -> bool {
+        let bundle = match locale {
+            Locale::Ar => &self.ar,
+            Locale::Fr => &self.fr,
+        };
+        bundle.has_message(id.as_str())
+    }
+}
+
+fn bundle(locale: Locale, source: &str) -> Result<FluentBundle<FluentResource>, CatalogError> {
+    let invalid = |detail: String| CatalogError::Invalid { locale, detail };
+    let resource = FluentResource::try_new(source.to_owned())
+        .map_err(|(_, errors)| invalid(format!("{errors:?}")))?;
+    let langid = locale.code().parse().map_err(|e| invalid(format!("{e}")))?;
+    let mut bundle = FluentBundle::new_concurrent(vec![langid]);
+    // Bidi isolation marks (U+2068/U+2069) would push even French SMS into UCS-2.
+    bundle.set_use_isolating(false);
+    bundle
+        .add_function("PLURAL", move |positional, _named| {
+            let category = match positional.first() {
+                Some(FluentValue::Number(n)) if n.value >= 0.0 => {
+                    plural::category(locale, n.value as u64)
+                }
+                _ => "other",
+            };
+            FluentValue::from(category)
+        })
+        .map_err(|e| invalid(format!("{e:?}")))?;
+    bundle
+        .add_resource(resource)
+        .map_err(|errors| invalid(format!("{errors:?}")))?;
+    Ok(bundle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::i18n::sms::count_segments;
+
+    const LONG_CENTRE_AR: &str = "متوسطة الشهيد العربي بن مهيدي - حي النصر";
+    const LONG_ADDRESS_AR: &str = "شارع العقيد عميروش، حي الإخوة بوعزة، قرب مقر البلدية الجديدة";
+    const LONG_CENTRE_FR: &str = "Ecole primaire Chahid Larbi Ben M'hidi 2";
+    const LONG_ADDRESS_FR: &str = "Rue du Colonel Amirouche, cité des Frères Bouaza face mairie";
+
+    /// Realistic, long values for every argument any message uses.
+    fn worst_case_args(
+        locale: Locale,
+        kind: &'static str,
+        verify: &'static str,
+    ) -> FluentArgs<'static> {
+        let mut args = FluentArgs::new();
+        let (centre, address) = match locale {
+            Locale::Ar => (LONG_CENTRE_AR, LONG_ADDRESS_AR),
+            Locale::Fr => (LONG_CENTRE_FR, LONG_ADDRESS_FR),
+        };
+        args.set("centre", centre);
+        args.set("address", address);
+        args.set("station", 128);
+        args.set("kind", kind);
+        args.set("verify", verify);
+        args.set("count", 117);
+        args.set("minutes", 59);
+        args
+    }
+
+    #[test]
+    fn sample_arguments_have_the_lengths_the_budget_assumes() {
+        assert_eq!(LONG_CENTRE_AR.chars().count(), 40);
+        assert_eq!(LONG_ADDRESS_AR.chars().count(), 60);
+        assert_eq!(LONG_CENTRE_FR.chars().count(), 40);
+        assert_eq!(LONG_ADDRESS_FR.chars().count(), 60);
+    }
+
+    #[test]
+    fn every_message_exists_in_both_languages_and_fits_two_sms_segments() {
+        let catalog = Catalog::load().unwrap();
+        for &locale in &Locale::ALL {
+            for &id in MessageId::ALL {
+                assert!(catalog.has(locale, id), "{locale}: {} missing", id.as_str());
+                for kind in ["mixed", "women"] {
+                    for verify in ["date", "year", "none"] {
+                        let text =
+                            catalog.render(locale, id, &worst_case_args(locale, kind, verify));
+                        let count = count_segments(&text);
+                        assert!(
+                            count.segments <= 2,
+                            "{locale} {} takes {} segments ({:?}, {} units): {text}",
+                            id.as_str(),
+                            count.segments,
+                            count.encoding,
+                            count.units
+                        );
+                        assert!(!text.contains('\u{2068}') && !text.contains('\u{2069}'));
+                        assert!(
+                            !text.contains('{') && !text.contains('}'),
+                            "unresolved placeable: {text}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn found_message_carries_centre_address_and_station() {
+        let catalog = Catalog::load().unwrap();
+        let text = catalog.render(
+            Locale::Fr,
+            MessageId::LookupFound,
+            &worst_case_args(Locale::Fr, "women", "date"),
+        );
+        assert!(text.contains(LONG_CENTRE_FR) && text.contains(LONG_ADDRESS_FR));
+        assert!(text.contains("Bureau 128 (femmes)"), "{text}");
+        let text = catalog.render(
+            Locale::Ar,
+            MessageId::LookupFound,
+            &worst_case_args(Locale::Ar, "mixed", "date"),
+        );
+        assert!(text.contains("المكتب رقم 128"), "{text}");
+    }
+
+    #[test]
+    fn arabic_counts_use_the_right_plural_form() {
+        let catalog = Catalog::load().unwrap();
+        let render = |count: u32| {
+            let mut args = FluentArgs::new();
+            args.set("count", count);
+            catalog.render(Locale::Ar, MessageId::NinWrongLength, &args)
+        };
+        assert!(render(1).contains("رقما واحدا"));
+        assert!(render(2).contains("رقمين"));
+        assert!(render(17).contains("17 رقما"));
+        assert!(render(5).contains("5 أرقام"));
+        // intl_pluralrules says `other` here; CLDR says `few`.
+        assert!(render(105).contains("105 أرقام"), "{}", render(105));
+        assert!(render(100).contains("100 رقم."), "{}", render(100));
+    }
+
+    #[test]
+    fn french_plural_and_no_isolation_marks() {
+        let catalog = Catalog::load().unwrap();
+        let mut args = FluentArgs::new();
+        args.set("count", 1);
+        let text = catalog.render(Locale::Fr, MessageId::NinWrongLength, &args);
+        assert!(text.contains("envoyé 1 chiffre."), "{text}");
+    }
+}

@@ -1,0 +1,748 @@
+//! CSV import of `map.csv` and `roll.csv` (formats in the README). Every row is validated;
+//! errors carry their line number; a file with any error is rejected whole and the database
+//! stays exactly as it was. An accepted file becomes the new current version.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::io::Read;
+use std::sync::Arc;
+
+use serde::Serialize;
+use thiserror::Error;
+use tokio::sync::mpsc;
+
+use crate::domain::{
+    Bilingual, BirthDate, Centre, CentreCode, Commune, CommuneCode, Coordinates, ElectoralMap,
+    NationalId, Sex, Station, StationKind, StationNumber, StationRef, Voter,
+};
+use crate::store::{ImportCounts, ImportRecord, NewImport, RollBatch, Store, StoreError};
+
+/// How many errors a report lists; the rest are only counted.
+pub const MAX_REPORTED_ERRORS: usize = 50;
+
+/// Voters per batch handed to the store while the file is still being read.
+const BATCH: usize = 10_000;
+
+/// One problem in an import file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LineError {
+    /// The line in the file (the header is line 1); `None` for a problem of the whole file.
+    pub line: Option<u64>,
+    pub message: String,
+}
+
+impl fmt::Display for LineError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "line {line}: {}", self.message),
+            None => write!(f, "file: {}", self.message),
+        }
+    }
+}
+
+/// What validation found.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ValidationReport {
+    /// Data rows read (the header excluded).
+    pub rows: u64,
+    /// The first [`MAX_REPORTED_ERRORS`] errors by line.
+    pub errors: Vec<LineError>,
+    /// All errors, including those not listed.
+    pub error_count: u64,
+    pub counts: ImportCounts,
+}
+
+impl fmt::Display for ValidationReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for error in &self.errors {
+            writeln!(f, "{error}")?;
+        }
+        let unlisted = self.error_count.saturating_sub(self.errors.len() as u64);
+        if unlisted > 0 {
+            writeln!(f, "... and {unlisted} more errors")?;
+        }
+        Ok(())
+    }
+}
+
+/// Why an import did not happen.
+#[derive(Debug, Error)]
+pub enum ImportError {
+    #[error("cannot read the file: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("the file lacks required column(s): {0}")]
+    MissingColumns(String),
+    #[error("no electoral map has been imported yet: import the map before the roll")]
+    NoMap,
+    #[error("the file was rejected with {} error(s); nothing was changed", .0.error_count)]
+    Rejected(ValidationReport),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// How to run an import.
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    /// Validate and report only.
+    pub dry_run: bool,
+    pub max_voters_per_station: u32,
+    /// The file name or upload it came from, kept with the version.
+    pub source: String,
+    /// Who imports it.
+    pub actor: String,
+}
+
+/// An import that passed validation.
+#[derive(Debug, Clone)]
+pub struct ImportOutcome {
+    pub report: ValidationReport,
+    /// The new version; `None` for a dry run.
+    pub record: Option<ImportRecord>,
+}
+
+/// Errors kept in line order, the first [`MAX_REPORTED_ERRORS`] only.
+#[derive(Default)]
+struct Errors {
+    kept: Vec<LineError>,
+    total: u64,
+}
+
+impl Errors {
+    fn add(&mut self, line: Option<u64>, message: impl Into<String>) {
+        self.total += 1;
+        let error = LineError {
+            line,
+            message: message.into(),
+        };
+        if self.kept.len() < MAX_REPORTED_ERRORS {
+            self.kept.push(error);
+        } else if let Some(last) = self.kept.iter_mut().max_by_key(|e| e.line) {
+            // Errors found after the scan (station totals) may precede kept ones.
+            if error.line < last.line {
+                *last = error;
+            }
+        }
+    }
+
+    fn into_report(mut self, rows: u64, counts: ImportCounts) -> ValidationReport {
+        self.kept.sort_by_key(|e| e.line);
+        ValidationReport {
+            rows,
+            errors: self.kept,
+            error_count: self.total,
+            counts,
+        }
+    }
+}
+
+/// The header of a CSV file: column name to position. Names are matched without case or
+/// surrounding spaces; a UTF-8 BOM is ignored; unknown columns are ignored.
+struct Columns {
+    positions: HashMap<String, usize>,
+    width: usize,
+}
+
+impl Columns {
+    fn read<R: Read>(reader: &mut csv::Reader<R>, required: &[&str]) -> Result<Self, ImportError> {
+        let header = reader.byte_headers().map_err(csv_error)?.clone();
+        let positions: HashMap<String, usize> = header
+            .iter()
+            .enumerate()
+            .map(|(i, name)| {
+                let name = String::from_utf8_lossy(name);
+                (
+                    name.trim_start_matches('\u{feff}')
+                        .trim()
+                        .to_ascii_lowercase(),
+                    i,
+                )
+            })
+            .collect();
+        let missing: Vec<&str> = required
+            .iter()
+            .copied()
+            .filter(|name| !positions.contains_key(*name))
+            .collect();
+        if !missing.is_empty() {
+            return Err(ImportError::MissingColumns(missing.join(", ")));
+        }
+        Ok(Self {
+            positions,
+            width: header.len(),
+        })
+    }
+}
+
+/// One data row, its fields decoded as UTF-8.
+struct Row<'a> {
+    columns: &'a Columns,
+    fields: Vec<&'a str>,
+}
+
+impl Row<'_> {
+    fn get(&self, name: &str) -> &str {
+        self.columns
+            .positions
+            .get(name)
+            .and_then(|&i| self.fields.get(i))
+            .map_or("", |s| s.trim())
+    }
+}
+
+fn csv_error(error: csv::Error) -> ImportError {
+    match error.into_kind() {
+        csv::ErrorKind::Io(io) => ImportError::Io(io),
+        other => ImportError::Io(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("{other:?}"),
+        )),
+    }
+}
+
+fn csv_reader<R: Read>(input: R) -> csv::Reader<R> {
+    csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(input)
+}
+
+/// Reads every record, handing each decoded row with its line number to `visit`. Malformed
+/// records (bad UTF-8, wrong field count) are reported and skipped.
+fn for_each_row<R: Read>(
+    reader: &mut csv::Reader<R>,
+    columns: &Columns,
+    errors: &mut Errors,
+    mut visit: impl FnMut(u64, &Row<'_>, &mut Errors),
+) -> Result<u64, ImportError> {
+    let mut record = csv::ByteRecord::new();
+    let mut rows = 0;
+    loop {
+        match reader.read_byte_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(error) => {
+                let line = error.position().map(|p| p.line());
+                match error.into_kind() {
+                    csv::ErrorKind::Io(io) => return Err(ImportError::Io(io)),
+                    other => {
+                        errors.add(line, format!("not valid CSV: {other:?}"));
+                        rows += 1;
+                        continue;
+                    }
+                }
+            }
+        }
+        rows += 1;
+        let line = record.position().map_or(rows + 1, |p| p.line());
+        if record.len() == 1 && record.get(0).is_some_and(<[u8]>::is_empty) {
+            continue; // a blank line
+        }
+        if record.len() != columns.width {
+            errors.add(
+                Some(line),
+                format!(
+                    "expected {} fields as in the header, found {}",
+                    columns.width,
+                    record.len()
+                ),
+            );
+            continue;
+        }
+        let fields: Result<Vec<&str>, _> = record.iter().map(std::str::from_utf8).collect();
+        match fields {
+            Ok(fields) => visit(line, &Row { columns, fields }, errors),
+            Err(_) => errors.add(Some(line), "not valid UTF-8 (save the file as UTF-8)"),
+        }
+    }
+    Ok(rows)
+}
+
+const MAP_COLUMNS: &[&str] = &[
+    "commune_code",
+    "commune_ar",
+    "commune_fr",
+    "centre_code",
+    "centre_ar",
+    "centre_fr",
+    "address_ar",
+    "address_fr",
+    "station",
+];
+
+const ROLL_COLUMNS: &[&str] = &[
+    "nin",
+    "birth_date",
+    "commune_code",
+    "centre_code",
+    "station",
+];
+
+/// Longest name or address accepted, in characters.
+const MAX_TEXT: usize = 200;
+
+fn text(row: &Row<'_>, column: &str, line: u64, errors: &mut Errors) -> Option<String> {
+    let value = row.get(column);
+    if value.is_empty() {
+        errors.add(Some(line), format!("{column}: is empty"));
+        None
+    } else if value.chars().count() > MAX_TEXT {
+        errors.add(
+            Some(line),
+            format!("{column}: longer than {MAX_TEXT} characters"),
+        );
+        None
+    } else {
+        Some(value.to_owned())
+    }
+}
+
+fn field<T, E: fmt::Display>(
+    column: &str,
+    parsed: Result<T, E>,
+    line: u64,
+    errors: &mut Errors,
+) -> Option<T> {
+    parsed
+        .map_err(|error| errors.add(Some(line), format!("{column}: {error}")))
+        .ok()
+}
+
+fn coordinates(row: &Row<'_>, line: u64, errors: &mut Errors) -> Option<Option<Coordinates>> {
+    let (latitude, longitude) = (row.get("latitude"), row.get("longitude"));
+    if latitude.is_empty() && longitude.is_empty() {
+        return Some(None);
+    }
+    let parse = |value: &str, limit: f64| {
+        value
+            .parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite() && v.abs() <= limit)
+    };
+    match (parse(latitude, 90.0), parse(longitude, 180.0)) {
+        (Some(latitude), Some(longitude)) => Some(Some(Coordinates {
+            latitude,
+            longitude,
+        })),
+        _ => {
+            errors.add(
+                Some(line),
+                format!("latitude/longitude: {latitude:?}, {longitude:?} are not decimal degrees (give both or neither)"),
+            );
+            None
+        }
+    }
+}
+
+/// Validates `map.csv` and, unless it is a dry run, stores it as the new current map.
+pub async fn import_map(
+    store: &dyn Store,
+    input: impl Read,
+    options: &ImportOptions,
+) -> Result<ImportOutcome, ImportError> {
+    let mut reader = csv_reader(input);
+    let columns = Columns::read(&mut reader, MAP_COLUMNS)?;
+    let mut errors = Errors::default();
+    let mut communes: HashMap<CommuneCode, (Commune, u64)> = HashMap::new();
+    let mut centres: HashMap<(CommuneCode, CentreCode), (Centre, u64)> = HashMap::new();
+    let mut stations: HashMap<StationRef, (Station, u64)> = HashMap::new();
+    let rows = for_each_row(&mut reader, &columns, &mut errors, |line, row, errors| {
+        let commune = field(
+            "commune_code",
+            CommuneCode::parse(row.get("commune_code")),
+            line,
+            errors,
+        );
+        let centre = field(
+            "centre_code",
+            CentreCode::parse(row.get("centre_code")),
+            line,
+            errors,
+        );
+        let number = field(
+            "station",
+            StationNumber::parse(row.get("station")),
+            line,
+            errors,
+        );
+        let kind = field("kind", StationKind::parse(row.get("kind")), line, errors);
+        let commune_name = (
+            text(row, "commune_ar", line, errors),
+            text(row, "commune_fr", line, errors),
+        );
+        let centre_name = (
+            text(row, "centre_ar", line, errors),
+            text(row, "centre_fr", line, errors),
+        );
+        let address = (
+            text(row, "address_ar", line, errors),
+            text(row, "address_fr", line, errors),
+        );
+        let place = coordinates(row, line, errors);
+        let (
+            Some(commune),
+            Some(centre),
+            Some(number),
+            Some(kind),
+            (Some(commune_ar), Some(commune_fr)),
+            (Some(centre_ar), Some(centre_fr)),
+            (Some(address_ar), Some(address_fr)),
+            Some(place),
+        ) = (
+            commune,
+            centre,
+            number,
+            kind,
+            commune_name,
+            centre_name,
+            address,
+            place,
+        )
+        else {
+            return;
+        };
+        let this_commune = Commune {
+            code: commune.clone(),
+            name: Bilingual {
+                ar: commune_ar,
+                fr: commune_fr,
+            },
+        };
+        match communes.get(&commune) {
+            Some((known, first)) if *known != this_commune => errors.add(
+                Some(line),
+                format!(
+                    "commune {commune}: names differ from line {first} for the same commune_code"
+                ),
+            ),
+            Some(_) => {}
+            None => {
+                communes.insert(commune.clone(), (this_commune, line));
+            }
+        }
+        let this_centre = Centre {
+            commune: commune.clone(),
+            code: centre.clone(),
+            name: Bilingual {
+                ar: centre_ar,
+                fr: centre_fr,
+            },
+            address: Bilingual {
+                ar: address_ar,
+                fr: address_fr,
+            },
+            coordinates: place,
+        };
+        let centre_key = (commune.clone(), centre.clone());
+        match centres.get(&centre_key) {
+            Some((known, first)) if *known != this_centre => errors.add(
+                Some(line),
+                format!("centre {commune}/{centre}: name, address or coordinates differ from line {first}"),
+            ),
+            Some(_) => {}
+            None => {
+                centres.insert(centre_key, (this_centre, line));
+            }
+        }
+        let at = StationRef {
+            commune,
+            centre,
+            station: number,
+        };
+        match stations.get(&at) {
+            Some((_, first)) => errors.add(
+                Some(line),
+                format!("station {at}: duplicate of line {first}"),
+            ),
+            None => {
+                stations.insert(at.clone(), (Station { at, kind }, line));
+            }
+        }
+    })?;
+    // The current roll must still fit the new map: a station that holds voters cannot vanish,
+    // and a station cannot become a women's station while men are assigned to it.
+    for load in store.station_loads().await? {
+        match stations.get(&load.at) {
+            None if load.voters > 0 => errors.add(
+                None,
+                format!(
+                    "station {} is missing but holds {} voters in the current roll: move them with a roll import first",
+                    load.at, load.voters
+                ),
+            ),
+            Some((station, line)) if station.kind == StationKind::Women && load.men > 0 => errors.add(
+                Some(*line),
+                format!(
+                    "station {}: cannot become a women's station while the current roll assigns {} men to it",
+                    load.at, load.men
+                ),
+            ),
+            _ => {}
+        }
+    }
+    let counts = ImportCounts {
+        communes: communes.len() as u64,
+        centres: centres.len() as u64,
+        stations: stations.len() as u64,
+        voters: 0,
+    };
+    if rows == 0 {
+        errors.add(None, "the file has no data rows");
+    }
+    let report = errors.into_report(rows, counts);
+    if report.error_count > 0 {
+        return Err(ImportError::Rejected(report));
+    }
+    if options.dry_run {
+        return Ok(ImportOutcome {
+            report,
+            record: None,
+        });
+    }
+    let map = ElectoralMap {
+        communes: sorted_by_line(communes),
+        centres: sorted_by_line(centres),
+        stations: sorted_by_line(stations),
+    };
+    let record = store.import_map(new_import(options), &map, counts).await?;
+    Ok(ImportOutcome {
+        report,
+        record: Some(record),
+    })
+}
+
+fn sorted_by_line<K, V>(items: HashMap<K, (V, u64)>) -> Vec<V> {
+    let mut items: Vec<(V, u64)> = items.into_values().collect();
+    items.sort_by_key(|(_, line)| *line);
+    items.into_iter().map(|(item, _)| item).collect()
+}
+
+fn new_import(options: &ImportOptions) -> NewImport {
+    NewImport {
+        source: options.source.clone(),
+        actor: options.actor.clone(),
+        at: crate::domain::now(),
+    }
+}
+
+/// What is known of one station while a roll is read.
+struct StationTally {
+    kind: StationKind,
+    voters: u32,
+    /// The line of the first voter over the limit.
+    first_over: Option<u64>,
+}
+
+/// Validates `roll.csv` against the current map and, unless it is a dry run, stores it as the
+/// new current roll. Voters are written while the file is read (the national roll does not
+/// fit comfortably in memory); if any error turns up, everything written is discarded.
+pub async fn import_roll(
+    store: Arc<dyn Store>,
+    input: impl Read + Send + 'static,
+    options: &ImportOptions,
+) -> Result<ImportOutcome, ImportError> {
+    let map = store.current_map().await?.ok_or(ImportError::NoMap)?;
+    let (sender, receiver) = mpsc::channel::<RollBatch>(4);
+    let writer = (!options.dry_run).then(|| {
+        let store = Arc::clone(&store);
+        let import = new_import(options);
+        tokio::spawn(async move { store.import_roll(import, receiver).await })
+    });
+    let limit = options.max_voters_per_station;
+    let dry_run = options.dry_run;
+    let validation = tokio::task::spawn_blocking(move || {
+        validate_roll(
+            input,
+            &map.map,
+            limit,
+            |batch| {
+                // The writer is gone only if it failed; its error is reported below.
+                !dry_run && sender.blocking_send(batch).is_ok()
+            },
+            map.version,
+        )
+    });
+    let report = validation
+        .await
+        .map_err(|join| ImportError::Io(std::io::Error::other(join.to_string())))?;
+    let record = match writer {
+        Some(writer) => Some(
+            writer
+                .await
+                .map_err(|join| ImportError::Io(std::io::Error::other(join.to_string()))),
+        ),
+        None => None,
+    };
+    let report = report?;
+    if report.error_count > 0 {
+        return Err(ImportError::Rejected(report));
+    }
+    match record {
+        None => Ok(ImportOutcome {
+            report,
+            record: None,
+        }),
+        Some(written) => Ok(ImportOutcome {
+            report,
+            record: Some(written??),
+        }),
+    }
+}
+
+fn validate_roll(
+    input: impl Read,
+    map: &ElectoralMap,
+    max_per_station: u32,
+    mut send: impl FnMut(RollBatch) -> bool,
+    map_version: i64,
+) -> Result<ValidationReport, ImportError> {
+    let mut reader = csv_reader(input);
+    let columns = Columns::read(&mut reader, ROLL_COLUMNS)?;
+    let communes: HashSet<&CommuneCode> = map.communes.iter().map(|c| &c.code).collect();
+    let centres: HashSet<(&CommuneCode, &CentreCode)> =
+        map.centres.iter().map(|c| (&c.commune, &c.code)).collect();
+    let mut stations: HashMap<StationRef, StationTally> = map
+        .stations
+        .iter()
+        .map(|s| {
+            (
+                s.at.clone(),
+                StationTally {
+                    kind: s.kind,
+                    voters: 0,
+                    first_over: None,
+                },
+            )
+        })
+        .collect();
+    let mut seen: HashMap<u64, u64> = HashMap::new();
+    let mut errors = Errors::default();
+    let mut batch: Vec<Voter> = Vec::with_capacity(BATCH);
+    let mut sending = true;
+    let rows = for_each_row(&mut reader, &columns, &mut errors, |line, row, errors| {
+        let nin = field("nin", NationalId::parse(row.get("nin")), line, errors);
+        let birth_date = field(
+            "birth_date",
+            BirthDate::parse(row.get("birth_date")),
+            line,
+            errors,
+        );
+        let sex = field("sex", Sex::parse_optional(row.get("sex")), line, errors);
+        let commune = field(
+            "commune_code",
+            CommuneCode::parse(row.get("commune_code")),
+            line,
+            errors,
+        );
+        let centre = field(
+            "centre_code",
+            CentreCode::parse(row.get("centre_code")),
+            line,
+            errors,
+        );
+        let number = field(
+            "station",
+            StationNumber::parse(row.get("station")),
+            line,
+            errors,
+        );
+        if let Some(nin) = &nin
+            && let Some(first) = seen.insert(nin.dedup_key(), line)
+        {
+            errors.add(Some(line), format!("nin: {nin} duplicate of line {first}"));
+            seen.insert(nin.dedup_key(), first);
+        }
+        let (Some(commune), Some(centre), Some(number)) = (commune, centre, number) else {
+            return;
+        };
+        let at = StationRef {
+            commune,
+            centre,
+            station: number,
+        };
+        let Some(tally) = stations.get_mut(&at) else {
+            let message = if !communes.contains(&at.commune) {
+                format!("commune_code: {} is not in the electoral map", at.commune)
+            } else if !centres.contains(&(&at.commune, &at.centre)) {
+                format!(
+                    "centre_code: {} is not a centre of commune {} in the map",
+                    at.centre, at.commune
+                )
+            } else {
+                format!(
+                    "station: {} is not a station of centre {}/{} in the map",
+                    at.station, at.commune, at.centre
+                )
+            };
+            errors.add(Some(line), message);
+            return;
+        };
+        tally.voters += 1;
+        if tally.voters > max_per_station && tally.first_over.is_none() {
+            tally.first_over = Some(line);
+        }
+        if tally.kind == StationKind::Women && sex == Some(Some(Sex::M)) {
+            errors.add(Some(line), format!("sex: M in women's station {at}"));
+        }
+        let (Some(nin), Some(birth_date), Some(sex)) = (nin, birth_date, sex) else {
+            return;
+        };
+        if sending && errors.total == 0 {
+            batch.push(Voter {
+                nin,
+                birth_date,
+                sex,
+                station: at,
+            });
+            if batch.len() == BATCH {
+                sending = send(RollBatch::Voters(std::mem::replace(
+                    &mut batch,
+                    Vec::with_capacity(BATCH),
+                )));
+            }
+        }
+    })?;
+    let mut used_communes = HashSet::new();
+    let mut used_centres = HashSet::new();
+    let mut used_stations = 0u64;
+    let mut voters = 0u64;
+    for (at, tally) in &stations {
+        if let Some(line) = tally.first_over {
+            errors.add(
+                Some(line),
+                format!(
+                    "station {at}: {} voters, more than the limit of {max_per_station} (this line is voter {})",
+                    tally.voters,
+                    max_per_station + 1
+                ),
+            );
+        }
+        if tally.voters > 0 {
+            used_communes.insert(&at.commune);
+            used_centres.insert((&at.commune, &at.centre));
+            used_stations += 1;
+            voters += u64::from(tally.voters);
+        }
+    }
+    if rows == 0 {
+        errors.add(None, "the file has no data rows");
+    }
+    let counts = ImportCounts {
+        communes: used_communes.len() as u64,
+        centres: used_centres.len() as u64,
+        stations: used_stations,
+        voters,
+    };
+    let report = errors.into_report(rows, counts);
+    if report.error_count == 0 && sending {
+        if !batch.is_empty() {
+            sending = send(RollBatch::Voters(batch));
+        }
+        if sending {
+            send(RollBatch::Commit {
+                counts,
+                map_version,
+            });
+        }
+    }
+    Ok(report)
+}

@@ -1,0 +1,634 @@
+//! The SQLite implementation of [`Store`]: one file, WAL journal so lookups read while an
+//! import writes, and a busy timeout so concurrent writers wait instead of failing.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{QueryBuilder, Row, Sqlite};
+use tokio::sync::mpsc;
+
+use super::{
+    ImportCounts, ImportKind, ImportRecord, MapVersion, NewImport, RegisteredVoter, Result,
+    RollBatch, SenderState, StationLoad, Store, StoreError,
+};
+use crate::conversation::Dialogue;
+use crate::domain::{
+    Bilingual, BirthDate, Centre, CentreCode, Channel, Commune, CommuneCode, Coordinates,
+    ElectoralMap, Locale, NationalId, PollingPlace, Station, StationKind, StationNumber,
+    StationRef, Timestamp, Voter,
+};
+
+/// Rows per insert statement: 7 parameters each stays far below SQLite's variable limit.
+const ROWS_PER_INSERT: usize = 1000;
+
+/// Maktab's data in one SQLite file.
+#[derive(Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) and migrates the database at `sqlite://PATH`.
+    pub async fn connect(url: &str) -> Result<Self> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("migrations/sqlite").run(&pool).await?;
+        let store = Self { pool };
+        store.remove_abandoned_imports().await?;
+        Ok(store)
+    }
+
+    /// A roll import writes in chunks; if the process died during one, its rows are removed
+    /// here. With SQLite only one process owns the file, so any staging import is abandoned.
+    async fn remove_abandoned_imports(&self) -> Result<()> {
+        let staging: Vec<i64> =
+            sqlx::query_scalar("select id from imports where status = 'staging'")
+                .fetch_all(&self.pool)
+                .await?;
+        for id in staging {
+            self.discard_staging(id).await?;
+        }
+        Ok(())
+    }
+
+    async fn discard_staging(&self, import_id: i64) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("delete from roll_voters where roll_version = ?")
+            .bind(import_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("delete from imports where id = ? and status = 'staging'")
+            .bind(import_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn current_version(&self, kind: ImportKind) -> Result<Option<i64>> {
+        Ok(
+            sqlx::query_scalar("select import_id from current_versions where kind = ?")
+                .bind(kind.as_str())
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn write_voters(&self, version: i64, voters: &[Voter]) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        for chunk in voters.chunks(ROWS_PER_INSERT) {
+            let mut insert = QueryBuilder::<Sqlite>::new(
+                "insert into roll_voters (roll_version, nin, birth_date, sex, commune_code, centre_code, station) ",
+            );
+            insert.push_values(chunk, |mut row, voter| {
+                row.push_bind(version)
+                    .push_bind(voter.nin.as_str().to_owned())
+                    .push_bind(voter.birth_date.to_iso())
+                    .push_bind(voter.sex.map(|s| s.as_str()))
+                    .push_bind(voter.station.commune.as_str().to_owned())
+                    .push_bind(voter.station.centre.as_str().to_owned())
+                    .push_bind(i64::from(voter.station.station.get()));
+            });
+            insert.build().execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn accept_roll(
+        &self,
+        version: i64,
+        counts: ImportCounts,
+        map_version: i64,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        let current_map: Option<i64> =
+            sqlx::query_scalar("select import_id from current_versions where kind = 'map'")
+                .fetch_optional(&mut *tx)
+                .await?;
+        if current_map != Some(map_version) {
+            return Err(StoreError::MapChanged);
+        }
+        sqlx::query(
+            "update imports set status = 'accepted', map_version = ?, communes = ?, centres = ?, stations = ?, voters = ? where id = ?",
+        )
+        .bind(map_version)
+        .bind(count(counts.communes))
+        .bind(count(counts.centres))
+        .bind(count(counts.stations))
+        .bind(count(counts.voters))
+        .bind(version)
+        .execute(&mut *tx)
+        .await?;
+        make_current(&mut tx, ImportKind::Roll, version).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Keeps the current and the previous version of a kind; older ones go.
+    async fn prune_versions(&self, kind: ImportKind) -> Result<()> {
+        let keep: Vec<i64> = sqlx::query_scalar(
+            "select id from imports where kind = ? and status = 'accepted' order by id desc limit 2",
+        )
+        .bind(kind.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        let Some(&oldest_kept) = keep.last() else {
+            return Ok(());
+        };
+        let tables: &[&str] = match kind {
+            ImportKind::Roll => &["delete from roll_voters where roll_version < ?"],
+            ImportKind::Map => &[
+                "delete from map_communes where map_version < ?",
+                "delete from map_centres where map_version < ?",
+                "delete from map_stations where map_version < ?",
+            ],
+        };
+        let mut tx = self.pool.begin().await?;
+        for statement in tables {
+            sqlx::query(*statement)
+                .bind(oldest_kept)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn import_record(&self, id: i64) -> Result<ImportRecord> {
+        let row = sqlx::query(
+            "select id, kind, created_at, source, actor, communes, centres, stations, voters from imports where id = ?",
+        )
+        .bind(id)
+        .fetch_one(&self.pool)
+        .await?;
+        import_from_row(&row)
+    }
+}
+
+fn count(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+async fn make_current(
+    tx: &mut sqlx::Transaction<'_, Sqlite>,
+    kind: ImportKind,
+    version: i64,
+) -> Result<()> {
+    sqlx::query(
+        "insert into current_versions (kind, import_id) values (?, ?) on conflict (kind) do update set import_id = excluded.import_id",
+    )
+    .bind(kind.as_str())
+    .bind(version)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+fn corrupt(what: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(what.to_string())
+}
+
+fn import_from_row(row: &SqliteRow) -> Result<ImportRecord> {
+    let kind = match row.try_get::<&str, _>("kind")? {
+        "map" => ImportKind::Map,
+        "roll" => ImportKind::Roll,
+        other => return Err(corrupt(format!("import kind {other:?}"))),
+    };
+    let unsigned = |name: &str| -> Result<u64> {
+        let n: i64 = row.try_get(name)?;
+        u64::try_from(n).map_err(|_| corrupt(format!("{name} = {n}")))
+    };
+    Ok(ImportRecord {
+        version: row.try_get("id")?,
+        kind,
+        created_at: row.try_get("created_at")?,
+        source: row.try_get("source")?,
+        actor: row.try_get("actor")?,
+        counts: ImportCounts {
+            communes: unsigned("communes")?,
+            centres: unsigned("centres")?,
+            stations: unsigned("stations")?,
+            voters: unsigned("voters")?,
+        },
+    })
+}
+
+fn commune_code(row: &SqliteRow, column: &str) -> Result<CommuneCode> {
+    CommuneCode::parse(row.try_get(column)?).map_err(corrupt)
+}
+
+fn centre_code(row: &SqliteRow, column: &str) -> Result<CentreCode> {
+    CentreCode::parse(row.try_get(column)?).map_err(corrupt)
+}
+
+fn station_number(row: &SqliteRow, column: &str) -> Result<StationNumber> {
+    let n: i64 = row.try_get(column)?;
+    u16::try_from(n)
+        .map_err(corrupt)
+        .and_then(|n| StationNumber::new(n).map_err(corrupt))
+}
+
+fn station_kind(row: &SqliteRow, column: &str) -> Result<StationKind> {
+    StationKind::parse(row.try_get(column)?).map_err(corrupt)
+}
+
+fn coordinates(row: &SqliteRow) -> Result<Option<Coordinates>> {
+    let latitude: Option<f64> = row.try_get("latitude")?;
+    let longitude: Option<f64> = row.try_get("longitude")?;
+    Ok(latitude
+        .zip(longitude)
+        .map(|(latitude, longitude)| Coordinates {
+            latitude,
+            longitude,
+        }))
+}
+
+fn centre_from_row(row: &SqliteRow) -> Result<Centre> {
+    Ok(Centre {
+        commune: commune_code(row, "commune_code")?,
+        code: centre_code(row, "centre_code")?,
+        name: Bilingual {
+            ar: row.try_get("centre_ar")?,
+            fr: row.try_get("centre_fr")?,
+        },
+        address: Bilingual {
+            ar: row.try_get("address_ar")?,
+            fr: row.try_get("address_fr")?,
+        },
+        coordinates: coordinates(row)?,
+    })
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("select 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn current_map(&self) -> Result<Option<MapVersion>> {
+        let Some(version) = self.current_version(ImportKind::Map).await? else {
+            return Ok(None);
+        };
+        let communes = sqlx::query(
+            "select code, name_ar, name_fr from map_communes where map_version = ? order by code",
+        )
+        .bind(version)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(Commune {
+                code: commune_code(row, "code")?,
+                name: Bilingual {
+                    ar: row.try_get("name_ar")?,
+                    fr: row.try_get("name_fr")?,
+                },
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+        let centres = sqlx::query(
+            "select commune_code, code as centre_code, name_ar as centre_ar, name_fr as centre_fr, address_ar, address_fr, latitude, longitude
+             from map_centres where map_version = ? order by commune_code, code",
+        )
+        .bind(version)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(centre_from_row)
+        .collect::<Result<Vec<_>>>()?;
+        let stations = sqlx::query(
+            "select commune_code, centre_code, number, kind from map_stations where map_version = ?
+             order by commune_code, centre_code, number",
+        )
+        .bind(version)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(Station {
+                at: StationRef {
+                    commune: commune_code(row, "commune_code")?,
+                    centre: centre_code(row, "centre_code")?,
+                    station: station_number(row, "number")?,
+                },
+                kind: station_kind(row, "kind")?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+        Ok(Some(MapVersion {
+            version,
+            map: ElectoralMap {
+                communes,
+                centres,
+                stations,
+            },
+        }))
+    }
+
+    async fn current_import(&self, kind: ImportKind) -> Result<Option<ImportRecord>> {
+        match self.current_version(kind).await? {
+            Some(id) => Ok(Some(self.import_record(id).await?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn imports(&self, limit: u32) -> Result<Vec<ImportRecord>> {
+        sqlx::query(
+            "select id, kind, created_at, source, actor, communes, centres, stations, voters
+             from imports where status = 'accepted' order by id desc limit ?",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(import_from_row)
+        .collect()
+    }
+
+    async fn station_loads(&self) -> Result<Vec<StationLoad>> {
+        let Some(version) = self.current_version(ImportKind::Roll).await? else {
+            return Ok(Vec::new());
+        };
+        sqlx::query(
+            "select commune_code, centre_code, station, count(*) as voters,
+                    sum(case when sex = 'M' then 1 else 0 end) as men
+             from roll_voters where roll_version = ?
+             group by commune_code, centre_code, station",
+        )
+        .bind(version)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|row| {
+            let voters: i64 = row.try_get("voters")?;
+            let men: i64 = row.try_get("men")?;
+            Ok(StationLoad {
+                at: StationRef {
+                    commune: commune_code(row, "commune_code")?,
+                    centre: centre_code(row, "centre_code")?,
+                    station: station_number(row, "station")?,
+                },
+                voters: u64::try_from(voters).map_err(corrupt)?,
+                men: u64::try_from(men).map_err(corrupt)?,
+            })
+        })
+        .collect()
+    }
+
+    async fn import_map(
+        &self,
+        import: NewImport,
+        map: &ElectoralMap,
+        counts: ImportCounts,
+    ) -> Result<ImportRecord> {
+        let mut tx = self.pool.begin().await?;
+        let version: i64 = sqlx::query_scalar(
+            "insert into imports (kind, status, created_at, source, actor, communes, centres, stations, voters)
+             values ('map', 'accepted', ?, ?, ?, ?, ?, ?, 0) returning id",
+        )
+        .bind(import.at)
+        .bind(&import.source)
+        .bind(&import.actor)
+        .bind(count(counts.communes))
+        .bind(count(counts.centres))
+        .bind(count(counts.stations))
+        .fetch_one(&mut *tx)
+        .await?;
+        for commune in &map.communes {
+            sqlx::query("insert into map_communes (map_version, code, name_ar, name_fr) values (?, ?, ?, ?)")
+                .bind(version)
+                .bind(commune.code.as_str())
+                .bind(&commune.name.ar)
+                .bind(&commune.name.fr)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for centre in &map.centres {
+            sqlx::query(
+                "insert into map_centres (map_version, commune_code, code, name_ar, name_fr, address_ar, address_fr, latitude, longitude)
+                 values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(version)
+            .bind(centre.commune.as_str())
+            .bind(centre.code.as_str())
+            .bind(&centre.name.ar)
+            .bind(&centre.name.fr)
+            .bind(&centre.address.ar)
+            .bind(&centre.address.fr)
+            .bind(centre.coordinates.map(|c| c.latitude))
+            .bind(centre.coordinates.map(|c| c.longitude))
+            .execute(&mut *tx)
+            .await?;
+        }
+        for station in &map.stations {
+            sqlx::query(
+                "insert into map_stations (map_version, commune_code, centre_code, number, kind) values (?, ?, ?, ?, ?)",
+            )
+            .bind(version)
+            .bind(station.at.commune.as_str())
+            .bind(station.at.centre.as_str())
+            .bind(i64::from(station.at.station.get()))
+            .bind(station.kind.as_str())
+            .execute(&mut *tx)
+            .await?;
+        }
+        make_current(&mut tx, ImportKind::Map, version).await?;
+        tx.commit().await?;
+        self.prune_versions(ImportKind::Map).await?;
+        self.import_record(version).await
+    }
+
+    async fn import_roll(
+        &self,
+        import: NewImport,
+        mut batches: mpsc::Receiver<RollBatch>,
+    ) -> Result<ImportRecord> {
+        // Written in chunks, each its own transaction, so that a national roll does not hold
+        // SQLite's single write lock for minutes while voters are being answered. The rows stay
+        // invisible (no current version points at them) until the final commit.
+        let version: i64 = sqlx::query_scalar(
+            "insert into imports (kind, status, created_at, source, actor) values ('roll', 'staging', ?, ?, ?) returning id",
+        )
+        .bind(import.at)
+        .bind(&import.source)
+        .bind(&import.actor)
+        .fetch_one(&self.pool)
+        .await?;
+        let outcome = async {
+            while let Some(batch) = batches.recv().await {
+                match batch {
+                    RollBatch::Voters(voters) => self.write_voters(version, &voters).await?,
+                    RollBatch::Commit {
+                        counts,
+                        map_version,
+                    } => {
+                        self.accept_roll(version, counts, map_version).await?;
+                        return Ok(());
+                    }
+                }
+            }
+            Err(StoreError::ImportAbandoned)
+        }
+        .await;
+        if let Err(error) = outcome {
+            self.discard_staging(version).await?;
+            return Err(error);
+        }
+        self.prune_versions(ImportKind::Roll).await?;
+        self.import_record(version).await
+    }
+
+    async fn find_voter(&self, nin: &NationalId) -> Result<Option<RegisteredVoter>> {
+        let row = sqlx::query(
+            "select v.birth_date, v.commune_code, v.centre_code, v.station,
+                    m.name_ar as commune_ar, m.name_fr as commune_fr,
+                    c.name_ar as centre_ar, c.name_fr as centre_fr, c.address_ar, c.address_fr,
+                    c.latitude, c.longitude, s.kind
+             from current_versions cr
+             join roll_voters v on v.roll_version = cr.import_id and v.nin = ?
+             join current_versions cm on cm.kind = 'map'
+             join map_communes m on m.map_version = cm.import_id and m.code = v.commune_code
+             join map_centres c on c.map_version = cm.import_id and c.commune_code = v.commune_code
+                  and c.code = v.centre_code
+             join map_stations s on s.map_version = cm.import_id and s.commune_code = v.commune_code
+                  and s.centre_code = v.centre_code and s.number = v.station
+             where cr.kind = 'roll'",
+        )
+        .bind(nin.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let birth_date = BirthDate::from_iso(row.try_get("birth_date")?).map_err(corrupt)?;
+        let centre = centre_from_row(&row)?;
+        Ok(Some(RegisteredVoter {
+            birth_date,
+            place: PollingPlace {
+                commune: Commune {
+                    code: centre.commune.clone(),
+                    name: Bilingual {
+                        ar: row.try_get("commune_ar")?,
+                        fr: row.try_get("commune_fr")?,
+                    },
+                },
+                centre,
+                station: station_number(&row, "station")?,
+                kind: station_kind(&row, "kind")?,
+            },
+        }))
+    }
+
+    async fn sender_state(
+        &self,
+        channel: Channel,
+        sender: &str,
+        now: Timestamp,
+    ) -> Result<SenderState> {
+        let row = sqlx::query(
+            "select locale, locale_explicit, dialogue, dialogue_expires_at from senders where channel = ? and sender = ?",
+        )
+        .bind(channel.as_str())
+        .bind(sender)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else {
+            return Ok(SenderState::default());
+        };
+        let locale = row
+            .try_get::<Option<&str>, _>("locale")?
+            .map(Locale::from_str)
+            .transpose()
+            .map_err(corrupt)?;
+        let expires_at: Option<Timestamp> = row.try_get("dialogue_expires_at")?;
+        let dialogue = match (row.try_get::<Option<&str>, _>("dialogue")?, expires_at) {
+            (Some(json), Some(expires_at)) if expires_at > now => {
+                Some((Dialogue::from_json(json).map_err(corrupt)?, expires_at))
+            }
+            _ => None,
+        };
+        Ok(SenderState {
+            locale,
+            locale_explicit: row.try_get("locale_explicit")?,
+            dialogue,
+        })
+    }
+
+    async fn save_sender_state(
+        &self,
+        channel: Channel,
+        sender: &str,
+        state: &SenderState,
+        now: Timestamp,
+    ) -> Result<()> {
+        let (dialogue, expires_at) = match &state.dialogue {
+            Some((dialogue, expires_at)) => (Some(dialogue.to_json()), Some(*expires_at)),
+            None => (None, None),
+        };
+        sqlx::query(
+            "insert into senders (channel, sender, locale, locale_explicit, dialogue, dialogue_expires_at, updated_at)
+             values (?, ?, ?, ?, ?, ?, ?)
+             on conflict (channel, sender) do update set
+                 locale = excluded.locale, locale_explicit = excluded.locale_explicit,
+                 dialogue = excluded.dialogue, dialogue_expires_at = excluded.dialogue_expires_at,
+                 updated_at = excluded.updated_at",
+        )
+        .bind(channel.as_str())
+        .bind(sender)
+        .bind(state.locale.map(Locale::code))
+        .bind(state.locale_explicit)
+        .bind(dialogue)
+        .bind(expires_at)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn increment_counter(&self, key: &str, window_start: Timestamp) -> Result<u64> {
+        let count: i64 = sqlx::query_scalar(
+            "insert into rate_counters (key, window_start, count) values (?, ?, 1)
+             on conflict (key, window_start) do update set count = count + 1
+             returning count",
+        )
+        .bind(key)
+        .bind(window_start)
+        .fetch_one(&self.pool)
+        .await?;
+        u64::try_from(count).map_err(corrupt)
+    }
+
+    async fn counter(&self, key: &str, window_start: Timestamp) -> Result<u64> {
+        let count: Option<i64> = sqlx::query_scalar(
+            "select count from rate_counters where key = ? and window_start = ?",
+        )
+        .bind(key)
+        .bind(window_start)
+        .fetch_optional(&self.pool)
+        .await?;
+        u64::try_from(count.unwrap_or(0)).map_err(corrupt)
+    }
+
+    async fn prune_counters(&self, before: Timestamp) -> Result<u64> {
+        let done = sqlx::query("delete from rate_counters where window_start < ?")
+            .bind(before)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+}
