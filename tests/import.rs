@@ -1,0 +1,425 @@
+//! Importing the electoral map and the roll: each validation rule with its line number, the
+//! all-or-nothing rule, versions, dry runs and what is (not) stored.
+
+mod common;
+
+use common::*;
+use maktab::conversation::LookupOutcome;
+use maktab::roll::{ImportError, ImportOptions, MAX_REPORTED_ERRORS, ValidationReport};
+use maktab::store::ImportKind;
+use sqlx::Row;
+
+fn rejected(result: Result<maktab::roll::ImportOutcome, ImportError>) -> ValidationReport {
+    match result {
+        Err(ImportError::Rejected(report)) => report,
+        other => panic!("expected a rejection, got {other:?}"),
+    }
+}
+
+/// The messages of the report for one line.
+fn at_line(report: &ValidationReport, line: u64) -> Vec<String> {
+    report
+        .errors
+        .iter()
+        .filter(|e| e.line == Some(line))
+        .map(|e| e.message.clone())
+        .collect()
+}
+
+fn roll(rows: &[&str]) -> String {
+    let mut csv = String::from("nin,birth_date,sex,commune_code,centre_code,station\n");
+    for row in rows {
+        csv.push_str(row);
+        csv.push('\n');
+    }
+    csv
+}
+
+async fn raw_count(db: &TestDb, sql: &'static str) -> i64 {
+    let pool = sqlx::SqlitePool::connect(&db.url).await.unwrap();
+    let count = sqlx::query(sql)
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+        .get::<i64, _>(0);
+    pool.close().await;
+    count
+}
+
+#[tokio::test]
+async fn each_roll_error_is_reported_with_its_line_number() {
+    let db = TestDb::with_roll().await;
+    let report = rejected(
+        db.import_roll(&roll(&[
+            "109870123456789012,1990-03-15,M,1601,C01,1", // line 2: fine
+            "10987012345678901,1990-03-15,M,1601,C01,1",  // 3: NIN too short
+            "109870123456789013,1990-02-31,M,1601,C01,1", // 4: impossible date
+            "109870123456789012,1990-03-15,F,1601,C01,1", // 5: duplicate of line 2
+            "109870123456789014,1990-03-15,M,9999,C01,1", // 6: unknown commune
+            "109870123456789015,1990-03-15,M,1601,C09,1", // 7: unknown centre
+            "109870123456789016,1990-03-15,M,1601,C01,7", // 8: unknown station
+            "109870123456789017,1990-03-15,M,1601,C01,2", // 9: man in a women's station
+            "109870123456789018,1990-03-15,X,1601,C01,1", // 10: bad sex
+            "109870123456789019,1990-03-15,M,1601",       // 11: missing fields
+        ]))
+        .await,
+    );
+    assert_eq!(report.rows, 10);
+    assert!(at_line(&report, 2).is_empty());
+    assert!(
+        at_line(&report, 3)[0].contains("18 digits, found 17"),
+        "{report}"
+    );
+    assert!(
+        at_line(&report, 4)[0].starts_with("birth_date:"),
+        "{report}"
+    );
+    assert!(
+        at_line(&report, 5)[0].contains("duplicate of line 2"),
+        "{report}"
+    );
+    assert!(
+        at_line(&report, 6)[0].contains("commune_code: 9999 is not in the electoral map"),
+        "{report}"
+    );
+    assert!(
+        at_line(&report, 7)[0].contains("C09 is not a centre of commune 1601"),
+        "{report}"
+    );
+    assert!(
+        at_line(&report, 8)[0].contains("7 is not a station of centre 1601/C01"),
+        "{report}"
+    );
+    assert!(
+        at_line(&report, 9)[0].contains("M in women's station 1601/C01/2"),
+        "{report}"
+    );
+    assert!(at_line(&report, 10)[0].starts_with("sex:"), "{report}");
+    assert!(
+        at_line(&report, 11)[0].contains("expected 6 fields"),
+        "{report}"
+    );
+    assert_eq!(report.error_count, 9);
+    // The report renders one line per error, numbered.
+    assert!(
+        report
+            .to_string()
+            .lines()
+            .any(|l| l.starts_with("line 5: nin:"))
+    );
+}
+
+#[tokio::test]
+async fn a_station_over_the_limit_is_reported_at_the_first_voter_too_many() {
+    let db = TestDb::with_roll().await;
+    let mut rows: Vec<String> = (0..501)
+        .map(|i| {
+            format!(
+                "{:018},1980-01-01,F,1601,C02,2",
+                300_000_000_000_000_000u64 + i
+            )
+        })
+        .collect();
+    rows.push("109870123456789012,1990-03-15,M,1601,C01,1".to_owned());
+    let rows: Vec<&str> = rows.iter().map(String::as_str).collect();
+    let report = rejected(db.import_roll(&roll(&rows)).await);
+    assert_eq!(report.error_count, 1);
+    assert_eq!(
+        report.errors[0].line,
+        Some(502),
+        "the 501st voter is on line 502"
+    );
+    assert!(
+        report.errors[0]
+            .message
+            .contains("501 voters, more than the limit of 500"),
+        "{report}"
+    );
+
+    // 500 is allowed, and a stricter configured limit applies.
+    let at_limit: Vec<&str> = rows[..500].to_vec();
+    db.import_roll(&roll(&at_limit))
+        .await
+        .expect("500 voters fit");
+    let strict = ImportOptions {
+        max_voters_per_station: 100,
+        ..options(false)
+    };
+    let report = rejected(db.import_roll_with(&roll(&at_limit), &strict).await);
+    assert_eq!(report.errors[0].line, Some(102));
+}
+
+#[tokio::test]
+async fn only_the_first_fifty_errors_are_listed_then_counted() {
+    let db = TestDb::with_roll().await;
+    let rows: Vec<String> = (0..120)
+        .map(|i| format!("{i},1990-01-01,M,1601,C01,1"))
+        .collect();
+    let rows: Vec<&str> = rows.iter().map(String::as_str).collect();
+    let report = rejected(db.import_roll(&roll(&rows)).await);
+    assert_eq!(report.error_count, 120);
+    assert_eq!(report.errors.len(), MAX_REPORTED_ERRORS);
+    assert_eq!(report.errors.first().unwrap().line, Some(2));
+    assert_eq!(report.errors.last().unwrap().line, Some(51));
+    assert!(report.to_string().ends_with("... and 70 more errors\n"));
+}
+
+#[tokio::test]
+async fn a_rejected_import_leaves_the_previous_roll_answerable_and_the_database_unchanged() {
+    let db = TestDb::with_roll().await;
+    let before_versions = db.store.imports(10).await.unwrap();
+    let before_rows = raw_count(&db, "select count(*) from roll_voters").await;
+    // Enough valid rows to be written in several batches before the error at the very end.
+    let mut rows: Vec<String> = (0..30_000u64)
+        .map(|i| {
+            format!(
+                "{:018},1980-01-01,F,1601,C02,{}",
+                400_000_000_000_000_000u64 + i,
+                1 + i % 2
+            )
+        })
+        .collect();
+    rows.push("not-a-nin,1980-01-01,F,1601,C02,1".to_owned());
+    let rows: Vec<&str> = rows.iter().map(String::as_str).collect();
+    let options = ImportOptions {
+        max_voters_per_station: 100_000,
+        ..options(false)
+    };
+    let report = rejected(db.import_roll_with(&roll(&rows), &options).await);
+    assert_eq!(report.errors[0].line, Some(30_002));
+
+    assert_eq!(db.store.imports(10).await.unwrap(), before_versions);
+    assert_eq!(
+        raw_count(&db, "select count(*) from roll_voters").await,
+        before_rows
+    );
+    assert_eq!(
+        raw_count(&db, "select count(*) from imports where status = 'staging'").await,
+        0
+    );
+    let handled = db
+        .talk()
+        .sms("+213550000001", &format!("{NIN_MIXED} {BIRTH_MIXED}"))
+        .await;
+    assert_eq!(handled.outcome, Some(LookupOutcome::Found));
+}
+
+#[tokio::test]
+async fn an_accepted_import_becomes_a_new_version_and_keeps_the_previous_one() {
+    let db = TestDb::with_roll().await;
+    let first = db
+        .store
+        .current_import(ImportKind::Roll)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.counts.voters, 3);
+    // The mixed-station voter moves to C02 station 2.
+    let moved = ROLL_CSV.replace(
+        "109870123456789012,1990-03-15,M,1601,C01,1",
+        "109870123456789012,1990-03-15,M,1601,C02,2",
+    );
+    let outcome = db.import_roll(&moved).await.unwrap();
+    let second = outcome.record.unwrap();
+    assert!(second.version > first.version);
+    assert_eq!(second.kind, ImportKind::Roll);
+    assert_eq!(
+        (
+            second.counts.voters,
+            second.counts.centres,
+            second.counts.stations
+        ),
+        (3, 2, 3)
+    );
+    let text = db
+        .talk()
+        .text(
+            "+213550000001",
+            &format!("mon NIN {NIN_MIXED} né le {BIRTH_MIXED}"),
+        )
+        .await;
+    assert!(
+        text.contains("CEM Larbi Ben M'hidi") && text.contains("Bureau de vote 2"),
+        "{text}"
+    );
+    // The previous version's assignments are still stored for comparison.
+    assert_eq!(
+        raw_count(&db, "select count(distinct roll_version) from roll_voters").await,
+        2
+    );
+    // A third import drops the oldest.
+    db.import_roll(ROLL_CSV).await.unwrap();
+    assert_eq!(
+        raw_count(&db, "select count(distinct roll_version) from roll_voters").await,
+        2
+    );
+}
+
+#[tokio::test]
+async fn a_dry_run_validates_and_changes_nothing() {
+    let db = TestDb::with_roll().await;
+    let before = db.store.imports(10).await.unwrap();
+    let moved = ROLL_CSV.replace(",1601,C01,1", ",1601,C02,1");
+    let outcome = db.import_roll_with(&moved, &options(true)).await.unwrap();
+    assert!(outcome.record.is_none());
+    assert_eq!(outcome.report.counts.voters, 3);
+    assert_eq!(db.store.imports(10).await.unwrap(), before);
+    let text = db
+        .talk()
+        .text("+213550000001", &format!("NIN {NIN_MIXED} {BIRTH_MIXED}"))
+        .await;
+    assert!(text.contains("Ecole Emir Abdelkader"));
+    // A dry run of a bad file is rejected the same way.
+    let report = rejected(
+        db.import_roll_with(&roll(&["1,2,3,4,5,6"]), &options(true))
+            .await,
+    );
+    assert_eq!(report.errors[0].line, Some(2));
+}
+
+#[tokio::test]
+async fn bom_free_column_order_crlf_and_unknown_columns_are_accepted_and_names_never_stored() {
+    let db = TestDb::empty().await;
+    db.import_map(&format!("\u{feff}{}", MAP_CSV.replace('\n', "\r\n")))
+        .await
+        .expect("BOM and CRLF");
+    let with_names = "\u{feff}station,centre_code,commune_code,nom,prenom,nin,birth_date,adresse\r\n\
+                      1,C01,1601,Benali,Karima,109870123456789012,1990-03-15,Cité Zitouna\r\n";
+    let outcome = db.import_roll(with_names).await.expect("free column order");
+    assert_eq!(outcome.report.counts.voters, 1);
+    let text = db
+        .talk()
+        .text("+213550000001", &format!("NIN {NIN_MIXED} {BIRTH_MIXED}"))
+        .await;
+    assert!(!text.contains("Benali") && !text.contains("Karima"));
+    drop(db.store);
+    let mut bytes = Vec::new();
+    for entry in std::fs::read_dir(db.dir.path()).unwrap() {
+        bytes.extend(std::fs::read(entry.unwrap().path()).unwrap());
+    }
+    let haystack = String::from_utf8_lossy(&bytes);
+    assert!(haystack.contains("109870123456789012"), "the NIN is stored");
+    assert!(
+        !haystack.contains("Benali")
+            && !haystack.contains("Karima")
+            && !haystack.contains("Zitouna")
+    );
+}
+
+#[tokio::test]
+async fn missing_columns_invalid_utf8_and_empty_files_are_rejected_with_clear_errors() {
+    let db = TestDb::with_roll().await;
+    match db.import_roll("nin,sex\n1,M\n").await {
+        Err(ImportError::MissingColumns(columns)) => {
+            assert_eq!(columns, "birth_date, commune_code, centre_code, station")
+        }
+        other => panic!("{other:?}"),
+    }
+    let mut bad = roll(&["109870123456789012,1990-03-15,M,1601,C01,1"]).into_bytes();
+    bad.extend_from_slice(b"\xff\xfe,1990-03-15,M,1601,C01,1\n");
+    let bytes = std::io::Cursor::new(bad);
+    let report =
+        rejected(maktab::roll::import_roll(db.store.clone(), bytes, &options(false)).await);
+    assert_eq!(report.errors[0].line, Some(3));
+    assert!(report.errors[0].message.contains("UTF-8"));
+    let report = rejected(db.import_roll(&roll(&[])).await);
+    assert!(report.errors[0].message.contains("no data rows"));
+}
+
+#[tokio::test]
+async fn a_roll_needs_a_map_first() {
+    let db = TestDb::empty().await;
+    assert!(matches!(
+        db.import_roll(ROLL_CSV).await,
+        Err(ImportError::NoMap)
+    ));
+}
+
+#[tokio::test]
+async fn map_errors_are_reported_with_line_numbers() {
+    let db = TestDb::empty().await;
+    let header = MAP_CSV.lines().next().unwrap();
+    let csv = format!(
+        "{header}\n\
+         1601,الجزائر,Alger,C01,مدرسة,Ecole,عنوان,Adresse,36.7,3.05,1,mixed\n\
+         1601,الجزائر,Alger,C01,مدرسة,Ecole,عنوان,Adresse,36.7,3.05,1,mixed\n\
+         1601,الجزائر,Alger,C01,مدرسة,Ecole,عنوان,Adresse,36.7,3.05,2,men\n\
+         1601,الجزائر,Alger,C02,,Ecole 2,عنوان,Adresse,95,3.05,1,\n\
+         1601,الجزائر,Alger,C03,مدرسة,Ecole 3,عنوان,Adresse,36.7,,1,\n\
+         1601,الجزائر العاصمة,Alger,C04,مدرسة,Ecole 4,عنوان,Adresse,,,0,\n\
+         1601,الجزائر,Alger,C01,مدرسة أخرى,Ecole,عنوان,Adresse,36.7,3.05,3,\n"
+    );
+    let report = rejected(db.import_map(&csv).await);
+    assert!(
+        at_line(&report, 3)[0].contains("station 1601/C01/1: duplicate of line 2"),
+        "{report}"
+    );
+    assert!(at_line(&report, 4)[0].starts_with("kind:"), "{report}");
+    let line5 = at_line(&report, 5);
+    assert!(
+        line5.iter().any(|m| m.starts_with("centre_ar: is empty")),
+        "{report}"
+    );
+    assert!(
+        line5.iter().any(|m| m.starts_with("latitude/longitude")),
+        "{report}"
+    );
+    assert!(
+        at_line(&report, 6)[0].starts_with("latitude/longitude"),
+        "{report}"
+    );
+    assert!(
+        at_line(&report, 7)
+            .iter()
+            .any(|m| m.starts_with("station:")),
+        "{report}"
+    );
+    assert!(
+        at_line(&report, 8)[0].contains("differ from line 2"),
+        "{report}"
+    );
+    assert!(
+        db.store.current_map().await.unwrap().is_none(),
+        "nothing stored"
+    );
+}
+
+#[tokio::test]
+async fn a_new_map_cannot_drop_a_station_with_voters_or_make_it_women_only_while_men_are_in_it() {
+    let db = TestDb::with_roll().await;
+    let without_c02_1: String = MAP_CSV
+        .lines()
+        .filter(|l| !l.contains(",C02,") || l.ends_with(",2,mixed"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let report = rejected(db.import_map(&without_c02_1).await);
+    assert_eq!(report.errors[0].line, None);
+    assert!(
+        report.errors[0]
+            .message
+            .contains("station 1601/C02/1 is missing but holds 1 voters"),
+        "{report}"
+    );
+
+    let women_c01_1 = MAP_CSV.replacen("36.7762,3.0585,1,mixed", "36.7762,3.0585,1,women", 1);
+    let report = rejected(db.import_map(&women_c01_1).await);
+    assert_eq!(report.errors[0].line, Some(2));
+    assert!(report.errors[0].message.contains("1 men"), "{report}");
+
+    // Adding a station and renaming a centre is fine, and the answer follows the new map.
+    let renamed = format!(
+        "{}{}\n",
+        MAP_CSV.replace("CEM Larbi Ben M'hidi", "CEM Ben M'hidi"),
+        "1601,الجزائر الوسطى,Alger Centre,C01,مدرسة الأمير عبد القادر,Ecole Emir Abdelkader,12 شارع الاستقلال,12 Rue de l'Indépendance,36.7762,3.0585,3,mixed"
+    );
+    let record = db.import_map(&renamed).await.unwrap().record.unwrap();
+    assert_eq!(record.counts.stations, 5);
+    let text = db
+        .talk()
+        .text(
+            "+213550000001",
+            &format!("NIN {NIN_NO_COORDS} {BIRTH_NO_COORDS}"),
+        )
+        .await;
+    assert!(text.contains("CEM Ben M'hidi"), "{text}");
+}
