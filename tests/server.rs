@@ -1,0 +1,267 @@
+//! The real server on port 0 and the real binary: health and readiness probes, graceful
+//! shutdown, and the README's first steps (`maktab demo`, `maktab ask`, `maktab serve --demo`).
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::*;
+use maktab::conversation::{Conversation, ConversationSettings};
+use maktab::i18n::Catalog;
+use maktab::server::{self, App};
+
+/// A GET over a plain socket: status code and body.
+fn get(address: SocketAddr, path: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(address).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read response");
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("status line");
+    let body = response
+        .split("\r\n\r\n")
+        .nth(1)
+        .unwrap_or_default()
+        .to_owned();
+    (status, body)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn health_and_readiness_answer_and_shutdown_is_graceful() {
+    let db = TestDb::with_roll().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let catalog = Arc::new(Catalog::load().unwrap());
+    let app = App {
+        store: Arc::clone(&db.store),
+        conversation: Conversation::new(
+            Arc::clone(&db.store),
+            catalog,
+            ConversationSettings::default(),
+        ),
+    };
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(server::serve(listener, app, async {
+        let _ = stopped.await;
+    }));
+    let (health, ready, missing) = tokio::task::spawn_blocking(move || {
+        (
+            get(address, "/healthz"),
+            get(address, "/readyz"),
+            get(address, "/nothing-here"),
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(health, (200, r#"{"status":"ok"}"#.to_owned()));
+    assert_eq!(ready, (200, r#"{"status":"ready"}"#.to_owned()));
+    assert_eq!(missing.0, 404);
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(10), server)
+        .await
+        .expect("server stops after the shutdown signal")
+        .unwrap()
+        .unwrap();
+    assert!(
+        TcpStream::connect(address).is_err(),
+        "the listener is closed"
+    );
+}
+
+fn maktab(database_url: &str) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_maktab"));
+    command
+        .env("MAKTAB_DATABASE_URL", database_url)
+        .env_remove("MAKTAB_LOG")
+        .env_remove("RUST_LOG")
+        .env_remove("MAKTAB_CONFIG");
+    command
+}
+
+fn run(command: &mut Command) -> (bool, String, String) {
+    let output = command.output().expect("run maktab");
+    (
+        output.status.success(),
+        String::from_utf8(output.stdout).unwrap(),
+        String::from_utf8(output.stderr).unwrap(),
+    )
+}
+
+/// The first `maktab ask "NIN DATE"` line printed by `maktab demo`, and its comment.
+fn first_demo_pair(demo_output: &str) -> (String, String) {
+    let line = demo_output
+        .lines()
+        .find(|l| l.trim_start().starts_with("maktab ask \"") && l.contains('#'))
+        .expect("demo prints pairs to try");
+    let quoted = line.split('"').nth(1).unwrap().to_owned();
+    let comment = line.split('#').nth(1).unwrap().trim().to_owned();
+    (quoted, comment)
+}
+
+#[test]
+fn demo_then_ask_answers_in_arabic_and_french_with_the_printed_pairs() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("demo.db").display());
+    let (ok, demo, stderr) = run(maktab(&url).arg("demo"));
+    assert!(ok, "{stderr}");
+    assert!(demo.contains("Demo loaded"), "{demo}");
+    let (pair, comment) = first_demo_pair(&demo);
+    let (nin, date) = pair.split_once(' ').unwrap();
+    // e.g. "Alger Centre, Ecole primaire Emir Abdelkader, station 1"
+    let centre_fr = comment.split(", ").nth(1).unwrap();
+    let station = comment.rsplit("station ").next().unwrap();
+
+    let (ok, french, stderr) = run(maktab(&url).args([
+        "ask",
+        "--from",
+        "+213550000001",
+        &format!("mon NIN est {nin}, né le {date}"),
+    ]));
+    assert!(ok, "{stderr}");
+    assert!(
+        french.contains(&format!("Centre : {centre_fr}")),
+        "{french}"
+    );
+    assert!(
+        french.contains(&format!("Bureau de vote {station}")),
+        "{french}"
+    );
+
+    let arabic_digits: String = pair
+        .chars()
+        .map(|c| {
+            c.to_digit(10)
+                .map_or(c, |d| char::from_u32(0x0660 + d).unwrap())
+        })
+        .collect();
+    let (ok, arabic, stderr) = run(maktab(&url).args([
+        "ask",
+        "--from",
+        "+213550000002",
+        &format!("رقمي {arabic_digits}"),
+    ]));
+    assert!(ok, "{stderr}");
+    assert!(arabic.starts_with("مركزك: "), "{arabic}");
+    assert!(
+        arabic.contains(&format!("المكتب رقم {station}")),
+        "{arabic}"
+    );
+
+    // Loading the demo again changes nothing.
+    let (ok, again, _) = run(maktab(&url).arg("demo"));
+    assert!(ok && again.contains("already holds"), "{again}");
+}
+
+#[test]
+fn a_rejected_import_exits_non_zero_and_lists_line_numbers_on_stderr() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("cli.db").display());
+    let map = dir.path().join("map.csv");
+    let roll = dir.path().join("roll.csv");
+    std::fs::write(&map, MAP_CSV).unwrap();
+    std::fs::write(&roll, ROLL_CSV.replace("1970-01-20", "1970-13-20")).unwrap();
+    let (ok, out, err) = run(maktab(&url).args(["import", "map"]).arg(&map));
+    assert!(ok, "{err}");
+    assert!(
+        out.starts_with("map accepted as version 1: 4 rows: 1 communes, 2 centres, 4 stations"),
+        "{out}"
+    );
+    let (ok, _, err) = run(maktab(&url)
+        .args(["import", "roll", "--dry-run"])
+        .arg(&roll));
+    assert!(!ok);
+    assert!(err.contains("line 4: birth_date:"), "{err}");
+    assert!(
+        err.contains("rejected with 1 error(s); the database was not changed"),
+        "{err}"
+    );
+    std::fs::write(&roll, ROLL_CSV).unwrap();
+    let (ok, out, err) = run(maktab(&url)
+        .args(["import", "roll", "--dry-run"])
+        .arg(&roll));
+    assert!(ok, "{err}");
+    assert!(
+        out.starts_with("dry run: the roll file is valid (3 rows"),
+        "{out}"
+    );
+    let (ok, out, _) = run(maktab(&url).args(["ask", NIN_MIXED, BIRTH_MIXED]));
+    assert!(
+        ok && out.contains("لم نجد"),
+        "the dry run wrote nothing: {out}"
+    );
+}
+
+#[test]
+fn every_command_has_help() {
+    for args in [
+        vec!["--help"],
+        vec!["serve", "--help"],
+        vec!["demo", "--help"],
+        vec!["ask", "--help"],
+        vec!["import", "--help"],
+        vec!["import", "map", "--help"],
+        vec!["import", "roll", "--help"],
+    ] {
+        let (ok, out, _) = run(maktab("sqlite::memory:").args(&args));
+        assert!(ok && out.contains("Usage: maktab"), "{args:?}: {out}");
+    }
+}
+
+#[test]
+fn serve_with_demo_answers_health_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("serve.db").display());
+    let mut child = maktab(&url)
+        .args(["serve", "--demo"])
+        .env("MAKTAB_LISTEN", "127.0.0.1:0")
+        .env("MAKTAB_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A watchdog, so that a server that never logs its address fails the test instead of
+    // hanging it.
+    let pid = child.id().to_string();
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(60));
+        let _ = Command::new("kill").args(["-KILL", &pid]).status();
+    });
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut address = None;
+    let mut line = String::new();
+    while address.is_none() && stderr.read_line(&mut line).unwrap() > 0 {
+        // "maktab serving address=127.0.0.1:PORT ..."
+        address = line
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix("address="))
+            .and_then(|a| a.parse::<SocketAddr>().ok());
+        line.clear();
+    }
+    let address = address.expect("the server logs its address");
+    assert_eq!(get(address, "/healthz").0, 200);
+    assert_eq!(get(address, "/readyz").0, 200);
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = child.wait().unwrap();
+    assert!(exit.success(), "clean exit on SIGTERM: {exit:?}");
+    let mut rest = String::new();
+    stderr.read_to_string(&mut rest).unwrap();
+    assert!(rest.contains("SIGTERM received"), "{rest}");
+}
