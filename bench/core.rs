@@ -1,1 +1,213 @@
-fn main() {}
+//! Core benchmark: roll import throughput beside the sqlite3 command line's `.import` of the
+//! same CSV into an equivalent indexed table, and lookups per second of the conversation core
+//! against the imported roll.
+//!
+//! Run with `cargo bench --bench core` (release build). `MAKTAB_BENCH_VOTERS` sets the roll
+//! size (default 1,000,000); `MAKTAB_BENCH_LOOKUPS` the number of lookups (default 20,000).
+//! The reference needs the `sqlite3` command (`apt-get install sqlite3`).
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use maktab::conversation::{Conversation, ConversationSettings, Inbound, LookupOutcome};
+use maktab::domain::Channel;
+use maktab::i18n::Catalog;
+use maktab::roll::{self, ImportOptions};
+use maktab::store;
+
+const STATIONS_PER_CENTRE: u64 = 10;
+const VOTERS_PER_STATION: u64 = 400;
+
+fn env_number(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.replace('_', "").parse().ok())
+        .unwrap_or(default)
+}
+
+/// The i-th voter's NIN: spread over the whole 18-digit space, as real NINs are not sequential.
+fn nin(i: u64) -> String {
+    format!(
+        "{:018}",
+        i.wrapping_mul(0x9E37_79B9_7F4A_7C15) % 1_000_000_000_000_000_000
+    )
+}
+
+fn birth_date(i: u64) -> (u64, u64, u64) {
+    (1940 + i % 68, 1 + i % 12, 1 + i % 28)
+}
+
+fn write_files(dir: &Path, voters: u64) -> (std::path::PathBuf, std::path::PathBuf) {
+    let stations = voters.div_ceil(VOTERS_PER_STATION);
+    let centres = stations.div_ceil(STATIONS_PER_CENTRE);
+    let mut map = String::from(
+        "commune_code,commune_ar,commune_fr,centre_code,centre_ar,centre_fr,address_ar,address_fr,latitude,longitude,station,kind\n",
+    );
+    for centre in 0..centres {
+        let commune = centre / 50;
+        for station in 1..=STATIONS_PER_CENTRE {
+            let _ = writeln!(
+                map,
+                "{commune:04},بلدية {commune},Commune {commune},C{centre:05},مدرسة رقم {centre},Ecole {centre},شارع {centre},Rue {centre},36.7,3.05,{station},mixed"
+            );
+        }
+    }
+    let map_path = dir.join("map.csv");
+    std::fs::write(&map_path, map).expect("write map.csv");
+    let roll_path = dir.join("roll.csv");
+    let mut roll =
+        std::io::BufWriter::new(std::fs::File::create(&roll_path).expect("create roll.csv"));
+    use std::io::Write as _;
+    writeln!(roll, "nin,birth_date,sex,commune_code,centre_code,station").expect("write");
+    for i in 0..voters {
+        let station = i / VOTERS_PER_STATION;
+        let centre = station / STATIONS_PER_CENTRE;
+        let (y, m, d) = birth_date(i);
+        let sex = if i % 2 == 0 { "F" } else { "M" };
+        writeln!(
+            roll,
+            "{},{y}-{m:02}-{d:02},{sex},{:04},C{centre:05},{}",
+            nin(i),
+            centre / 50,
+            station % STATIONS_PER_CENTRE + 1
+        )
+        .expect("write");
+    }
+    roll.flush().expect("flush roll.csv");
+    (map_path, roll_path)
+}
+
+fn sqlite3_reference(dir: &Path, roll: &Path) -> Option<Duration> {
+    let db = dir.join("reference.db");
+    let script = format!(
+        "pragma journal_mode = wal;\n\
+         create table roll_voters (nin text not null primary key, birth_date text not null, sex text, \
+         commune_code text not null, centre_code text not null, station integer not null) without rowid;\n\
+         .import --csv --skip 1 {} roll_voters\n",
+        roll.display()
+    );
+    let started = Instant::now();
+    let mut child = Command::new("sqlite3")
+        .arg(&db)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .ok()?;
+    {
+        use std::io::Write as _;
+        let mut stdin = child.stdin.take()?;
+        stdin.write_all(script.as_bytes()).ok()?;
+    }
+    let output = child.wait_with_output().ok()?;
+    let elapsed = started.elapsed();
+    if !output.status.success() {
+        eprintln!(
+            "sqlite3 failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        return None;
+    }
+    Some(elapsed)
+}
+
+fn per_second(count: u64, elapsed: Duration) -> f64 {
+    count as f64 / elapsed.as_secs_f64()
+}
+
+#[tokio::main]
+async fn main() {
+    let voters = env_number("MAKTAB_BENCH_VOTERS", 1_000_000);
+    let lookups = env_number("MAKTAB_BENCH_LOOKUPS", 20_000);
+    let dir = tempfile::tempdir().expect("temporary directory");
+    println!("# Maktab core benchmark: {voters} voters, {lookups} lookups");
+    let (map_path, roll_path) = write_files(dir.path(), voters);
+    let roll_bytes = std::fs::metadata(&roll_path).map(|m| m.len()).unwrap_or(0);
+    println!("roll.csv: {:.1} MiB", roll_bytes as f64 / 1_048_576.0);
+
+    let url = format!("sqlite://{}", dir.path().join("maktab.db").display());
+    let store = store::connect(&url).await.expect("open database");
+    let options = ImportOptions {
+        dry_run: false,
+        max_voters_per_station: 500,
+        source: "bench".to_owned(),
+        actor: "bench".to_owned(),
+    };
+    let map = std::fs::File::open(&map_path).expect("open map");
+    roll::import_map(store.as_ref(), map, &options)
+        .await
+        .expect("map imports");
+
+    let file = std::fs::File::open(&roll_path).expect("open roll");
+    let started = Instant::now();
+    let outcome = roll::import_roll(Arc::clone(&store), file, &options)
+        .await
+        .expect("roll imports");
+    let import = started.elapsed();
+    assert_eq!(outcome.report.counts.voters, voters);
+    let import_rate = per_second(voters, import);
+    println!(
+        "maktab import roll: {:.2} s, {:.0} rows/s",
+        import.as_secs_f64(),
+        import_rate
+    );
+    match sqlite3_reference(dir.path(), &roll_path) {
+        Some(reference) => {
+            let reference_rate = per_second(voters, reference);
+            println!(
+                "sqlite3 .import (same CSV, equivalent indexed table): {:.2} s, {:.0} rows/s",
+                reference.as_secs_f64(),
+                reference_rate
+            );
+            println!(
+                "ratio maktab / sqlite3: {:.2}",
+                import_rate / reference_rate
+            );
+        }
+        None => println!("sqlite3 .import: skipped (install the sqlite3 command)"),
+    }
+
+    let catalog = Arc::new(Catalog::load().expect("catalogues"));
+    let settings = ConversationSettings {
+        max_lookups_per_sender_per_hour: u64::MAX,
+        ..ConversationSettings::default()
+    };
+    let conversation = Conversation::new(Arc::clone(&store), catalog, settings);
+    for concurrency in [1u64, 8] {
+        let started = Instant::now();
+        let mut tasks = Vec::new();
+        for worker in 0..concurrency {
+            let conversation = conversation.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut found = 0u64;
+                for k in (worker..lookups).step_by(concurrency as usize) {
+                    let i = k.wrapping_mul(7919) % voters;
+                    let (y, m, d) = birth_date(i);
+                    let inbound = Inbound {
+                        channel: Channel::Sms,
+                        sender: format!("+2135{:08}", k % 100_000),
+                        text: format!("{} {d:02}/{m:02}/{y}", nin(i)),
+                    };
+                    if conversation.handle(&inbound).await.outcome == Some(LookupOutcome::Found) {
+                        found += 1;
+                    }
+                }
+                found
+            }));
+        }
+        let mut found = 0;
+        for task in tasks {
+            found += task.await.expect("lookup task");
+        }
+        let elapsed = started.elapsed();
+        assert_eq!(found, lookups, "every lookup finds its voter");
+        println!(
+            "conversation core lookups, {concurrency} concurrent: {:.0} lookups/s ({:.3} ms each on average per task)",
+            per_second(lookups, elapsed),
+            elapsed.as_secs_f64() * 1000.0 * concurrency as f64 / lookups as f64
+        );
+    }
+}

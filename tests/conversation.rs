@@ -1,5 +1,7 @@
 //! The voter conversation end to end over the real SQLite store: how people type their numbers,
 //! the language they are answered in, the stored dialogue, verification and the abuse limits.
+// Tests fail loudly: unwrapping is the point here.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 

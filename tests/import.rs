@@ -1,5 +1,7 @@
 //! Importing the electoral map and the roll: each validation rule with its line number, the
 //! all-or-nothing rule, versions, dry runs and what is (not) stored.
+// Tests fail loudly: unwrapping is the point here.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 

@@ -1,5 +1,7 @@
 //! The real server on port 0 and the real binary: health and readiness probes, graceful
 //! shutdown, and the README's first steps (`maktab demo`, `maktab ask`, `maktab serve --demo`).
+// Tests fail loudly: unwrapping is the point here.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 

@@ -40,7 +40,13 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true);
+            .foreign_keys(true)
+            // The roll's B-tree is written in NIN order, i.e. at random: a larger page cache and
+            // memory-mapped reads keep a large import from turning into millions of read
+            // system calls. mmap pages are shared by all connections.
+            .pragma("cache_size", "-32768")
+            .pragma("mmap_size", "1073741824")
+            .pragma("temp_store", "memory");
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(options)
@@ -87,7 +93,9 @@ impl SqliteStore {
         )
     }
 
-    async fn write_voters(&self, version: i64, voters: &[Voter]) -> Result<()> {
+    async fn write_voters(&self, version: i64, voters: &mut [Voter]) -> Result<()> {
+        // In key order each batch touches each B-tree page once instead of at random.
+        voters.sort_unstable_by(|a, b| a.nin.cmp(&b.nin));
         let mut tx = self.pool.begin().await?;
         for chunk in voters.chunks(ROWS_PER_INSERT) {
             let mut insert = QueryBuilder::<Sqlite>::new(
@@ -472,7 +480,9 @@ impl Store for SqliteStore {
         let outcome = async {
             while let Some(batch) = batches.recv().await {
                 match batch {
-                    RollBatch::Voters(voters) => self.write_voters(version, &voters).await?,
+                    RollBatch::Voters(mut voters) => {
+                        self.write_voters(version, &mut voters).await?
+                    }
                     RollBatch::Commit {
                         counts,
                         map_version,
