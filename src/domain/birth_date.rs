@@ -31,6 +31,13 @@ pub const YEARS: std::ops::RangeInclusive<i32> = 1900..=2099;
 impl BirthDate {
     /// Parses `DD/MM/YYYY`, `DD-MM-YYYY`, `DD.MM.YYYY`, `DDMMYYYY` or `YYYY-MM-DD`, with digits in
     /// any accepted script. Day and month may have one digit (`5/3/1990`).
+    ///
+    /// ```
+    /// use maktab::domain::{BirthDate, BirthDateError};
+    ///
+    /// assert_eq!(BirthDate::parse("١٥/٠٣/١٩٩٠").unwrap().to_iso(), "1990-03-15");
+    /// assert_eq!(BirthDate::parse("31/02/1990"), Err(BirthDateError::Impossible));
+    /// ```
     pub fn parse(input: &str) -> Result<Self, BirthDateError> {
         let normalized = digits::normalize(input);
         let groups: Vec<&str> = normalized

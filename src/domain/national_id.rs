@@ -31,6 +31,14 @@ impl NationalId {
 
     /// Parses a NIN as people type it: digits in any accepted script, with spaces, dashes, dots
     /// or slashes between digit groups.
+    ///
+    /// ```
+    /// use maktab::domain::{NationalId, NationalIdError};
+    ///
+    /// let typed = "١٠٩٨٧٠ 123456-789012";
+    /// assert_eq!(NationalId::parse(typed).unwrap().as_str(), "109870123456789012");
+    /// assert_eq!(NationalId::parse("12345"), Err(NationalIdError::TooShort { digits: 5 }));
+    /// ```
     pub fn parse(input: &str) -> Result<Self, NationalIdError> {
         let mut canonical = String::with_capacity(Self::DIGITS);
         // Marks seen since the last digit: at most one of them may be something other than a

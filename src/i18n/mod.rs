@@ -224,6 +224,17 @@ mod tests {
     }
 
     #[test]
+    fn french_answer_fits_even_when_a_name_forces_ucs2() {
+        let catalog = Catalog::load().unwrap();
+        let mut args = worst_case_args(Locale::Fr, "women", "date");
+        args.set("centre", "Ecole Fatma N'Soumer, quartier Aïn Naâdja");
+        let text = catalog.render(Locale::Fr, MessageId::LookupFound, &args);
+        let count = count_segments(&text);
+        assert_eq!(count.encoding, crate::i18n::sms::SmsEncoding::Ucs2);
+        assert!(count.segments <= 2, "{text}");
+    }
+
+    #[test]
     fn arabic_counts_use_the_right_plural_form() {
         let catalog = Catalog::load().unwrap();
         let render = |count: u32| {

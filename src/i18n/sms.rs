@@ -33,6 +33,13 @@ fn gsm7_septets(c: char) -> Option<usize> {
 }
 
 /// Counts the segments a text needs.
+///
+/// ```
+/// use maktab::i18n::sms::{SmsEncoding, count_segments};
+///
+/// assert_eq!(count_segments("Bureau 3").encoding, SmsEncoding::Gsm7);
+/// assert_eq!(count_segments(&"م".repeat(71)).segments, 2);
+/// ```
 pub fn count_segments(text: &str) -> SegmentCount {
     let septets: Option<usize> = text.chars().map(gsm7_septets).sum();
     let (encoding, units, single, part) = match septets {
