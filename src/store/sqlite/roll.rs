@@ -1,89 +1,24 @@
-//! The SQLite implementation of [`Store`]: one file, WAL journal so lookups read while an
-//! import writes, and a busy timeout so concurrent writers wait instead of failing.
-
-use std::str::FromStr;
-use std::time::Duration;
+//! The electoral map and roll in SQLite: versioned tables, chunked roll imports.
 
 use async_trait::async_trait;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
-    SqliteSynchronous,
-};
+use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite};
 use tokio::sync::mpsc;
 
-use super::{
-    ImportCounts, ImportKind, ImportRecord, MapVersion, NewImport, RegisteredVoter, Result,
-    RollBatch, SenderState, StationLoad, Store, StoreError,
-};
-use crate::conversation::Dialogue;
+use super::{SqliteStore, corrupt};
 use crate::domain::{
-    Bilingual, BirthDate, Centre, CentreCode, Channel, Commune, CommuneCode, Coordinates,
-    ElectoralMap, Locale, NationalId, PollingPlace, Station, StationKind, StationNumber,
-    StationRef, Timestamp, Voter,
+    Bilingual, BirthDate, Centre, CentreCode, Commune, CommuneCode, Coordinates, ElectoralMap,
+    NationalId, PollingPlace, Station, StationKind, StationNumber, StationRef, Voter,
+};
+use crate::store::{
+    ImportCounts, ImportKind, ImportRecord, MapVersion, NewImport, RegisteredVoter, Result,
+    RollBatch, RollStore, StationLoad, StoreError,
 };
 
 /// Rows per insert statement: 7 parameters each stays far below SQLite's variable limit.
 const ROWS_PER_INSERT: usize = 1000;
 
-/// Maktab's data in one SQLite file.
-#[derive(Clone)]
-pub struct SqliteStore {
-    pool: SqlitePool,
-}
-
 impl SqliteStore {
-    /// Opens (creating if missing) and migrates the database at `sqlite://PATH`.
-    pub async fn connect(url: &str) -> Result<Self> {
-        let options = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true)
-            // The roll's B-tree is written in NIN order, i.e. at random: a larger page cache and
-            // memory-mapped reads keep a large import from turning into millions of read
-            // system calls. mmap pages are shared by all connections.
-            .pragma("cache_size", "-32768")
-            .pragma("mmap_size", "1073741824")
-            .pragma("temp_store", "memory");
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .connect_with(options)
-            .await?;
-        sqlx::migrate!("migrations/sqlite").run(&pool).await?;
-        let store = Self { pool };
-        store.remove_abandoned_imports().await?;
-        Ok(store)
-    }
-
-    /// A roll import writes in chunks; if the process died during one, its rows are removed
-    /// here. With SQLite only one process owns the file, so any staging import is abandoned.
-    async fn remove_abandoned_imports(&self) -> Result<()> {
-        let staging: Vec<i64> =
-            sqlx::query_scalar("select id from imports where status = 'staging'")
-                .fetch_all(&self.pool)
-                .await?;
-        for id in staging {
-            self.discard_staging(id).await?;
-        }
-        Ok(())
-    }
-
-    async fn discard_staging(&self, import_id: i64) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("delete from roll_voters where roll_version = ?")
-            .bind(import_id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("delete from imports where id = ? and status = 'staging'")
-            .bind(import_id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
     async fn current_version(&self, kind: ImportKind) -> Result<Option<i64>> {
         Ok(
             sqlx::query_scalar("select import_id from current_versions where kind = ?")
@@ -206,10 +141,6 @@ async fn make_current(
     Ok(())
 }
 
-fn corrupt(what: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt(what.to_string())
-}
-
 fn import_from_row(row: &SqliteRow) -> Result<ImportRecord> {
     let kind = match row.try_get::<&str, _>("kind")? {
         "map" => ImportKind::Map,
@@ -282,12 +213,7 @@ fn centre_from_row(row: &SqliteRow) -> Result<Centre> {
 }
 
 #[async_trait]
-impl Store for SqliteStore {
-    async fn ping(&self) -> Result<()> {
-        sqlx::query("select 1").execute(&self.pool).await?;
-        Ok(())
-    }
-
+impl RollStore for SqliteStore {
     async fn current_map(&self) -> Result<Option<MapVersion>> {
         let Some(version) = self.current_version(ImportKind::Map).await? else {
             return Ok(None);
@@ -542,103 +468,5 @@ impl Store for SqliteStore {
                 kind: station_kind(&row, "kind")?,
             },
         }))
-    }
-
-    async fn sender_state(
-        &self,
-        channel: Channel,
-        sender: &str,
-        now: Timestamp,
-    ) -> Result<SenderState> {
-        let row = sqlx::query(
-            "select locale, locale_explicit, dialogue, dialogue_expires_at from senders where channel = ? and sender = ?",
-        )
-        .bind(channel.as_str())
-        .bind(sender)
-        .fetch_optional(&self.pool)
-        .await?;
-        let Some(row) = row else {
-            return Ok(SenderState::default());
-        };
-        let locale = row
-            .try_get::<Option<&str>, _>("locale")?
-            .map(Locale::from_str)
-            .transpose()
-            .map_err(corrupt)?;
-        let expires_at: Option<Timestamp> = row.try_get("dialogue_expires_at")?;
-        let dialogue = match (row.try_get::<Option<&str>, _>("dialogue")?, expires_at) {
-            (Some(json), Some(expires_at)) if expires_at > now => {
-                Some((Dialogue::from_json(json).map_err(corrupt)?, expires_at))
-            }
-            _ => None,
-        };
-        Ok(SenderState {
-            locale,
-            locale_explicit: row.try_get("locale_explicit")?,
-            dialogue,
-        })
-    }
-
-    async fn save_sender_state(
-        &self,
-        channel: Channel,
-        sender: &str,
-        state: &SenderState,
-        now: Timestamp,
-    ) -> Result<()> {
-        let (dialogue, expires_at) = match &state.dialogue {
-            Some((dialogue, expires_at)) => (Some(dialogue.to_json()), Some(*expires_at)),
-            None => (None, None),
-        };
-        sqlx::query(
-            "insert into senders (channel, sender, locale, locale_explicit, dialogue, dialogue_expires_at, updated_at)
-             values (?, ?, ?, ?, ?, ?, ?)
-             on conflict (channel, sender) do update set
-                 locale = excluded.locale, locale_explicit = excluded.locale_explicit,
-                 dialogue = excluded.dialogue, dialogue_expires_at = excluded.dialogue_expires_at,
-                 updated_at = excluded.updated_at",
-        )
-        .bind(channel.as_str())
-        .bind(sender)
-        .bind(state.locale.map(Locale::code))
-        .bind(state.locale_explicit)
-        .bind(dialogue)
-        .bind(expires_at)
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    async fn increment_counter(&self, key: &str, window_start: Timestamp) -> Result<u64> {
-        let count: i64 = sqlx::query_scalar(
-            "insert into rate_counters (key, window_start, count) values (?, ?, 1)
-             on conflict (key, window_start) do update set count = count + 1
-             returning count",
-        )
-        .bind(key)
-        .bind(window_start)
-        .fetch_one(&self.pool)
-        .await?;
-        u64::try_from(count).map_err(corrupt)
-    }
-
-    async fn counter(&self, key: &str, window_start: Timestamp) -> Result<u64> {
-        let count: Option<i64> = sqlx::query_scalar(
-            "select count from rate_counters where key = ? and window_start = ?",
-        )
-        .bind(key)
-        .bind(window_start)
-        .fetch_optional(&self.pool)
-        .await?;
-        u64::try_from(count.unwrap_or(0)).map_err(corrupt)
-    }
-
-    async fn prune_counters(&self, before: Timestamp) -> Result<u64> {
-        let done = sqlx::query("delete from rate_counters where window_start < ?")
-            .bind(before)
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected())
     }
 }

@@ -1,0 +1,126 @@
+//! The electoral map and roll: numbered versions, imports, lookups.
+
+use async_trait::async_trait;
+use serde::Serialize;
+use tokio::sync::mpsc;
+
+use super::Result;
+use crate::domain::{
+    BirthDate, ElectoralMap, NationalId, PollingPlace, StationRef, Timestamp, Voter,
+};
+
+/// Which data set an import replaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ImportKind {
+    Map,
+    Roll,
+}
+
+impl ImportKind {
+    /// The storage form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Map => "map",
+            Self::Roll => "roll",
+        }
+    }
+}
+
+/// Who imports what, and when.
+#[derive(Debug, Clone)]
+pub struct NewImport {
+    pub source: String,
+    pub actor: String,
+    pub at: Timestamp,
+}
+
+/// How much an import holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ImportCounts {
+    pub communes: u64,
+    pub centres: u64,
+    pub stations: u64,
+    pub voters: u64,
+}
+
+/// An accepted import: one numbered version of the map or the roll.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ImportRecord {
+    pub version: i64,
+    pub kind: ImportKind,
+    pub created_at: Timestamp,
+    pub source: String,
+    pub actor: String,
+    pub counts: ImportCounts,
+}
+
+/// What the roll importer sends to the store, in order.
+#[derive(Debug)]
+pub enum RollBatch {
+    /// Validated voters to write.
+    Voters(Vec<Voter>),
+    /// The file was valid: make this version current. Dropping the channel without sending
+    /// `Commit` abandons the import and leaves the database as it was.
+    Commit {
+        counts: ImportCounts,
+        map_version: i64,
+    },
+}
+
+/// The current map with its version number.
+#[derive(Debug, Clone)]
+pub struct MapVersion {
+    pub version: i64,
+    pub map: ElectoralMap,
+}
+
+/// How many voters the current roll puts in one station.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StationLoad {
+    pub at: StationRef,
+    pub voters: u64,
+    pub men: u64,
+}
+
+/// A voter found on the current roll, with what is needed to verify and answer.
+#[derive(Debug, Clone)]
+pub struct RegisteredVoter {
+    pub birth_date: BirthDate,
+    pub place: PollingPlace,
+}
+
+/// Storage of the electoral map and roll.
+#[async_trait]
+pub trait RollStore: Send + Sync {
+    /// The current electoral map, if one was imported.
+    async fn current_map(&self) -> Result<Option<MapVersion>>;
+
+    /// The current import of a kind.
+    async fn current_import(&self, kind: ImportKind) -> Result<Option<ImportRecord>>;
+
+    /// Accepted imports, newest first.
+    async fn imports(&self, limit: u32) -> Result<Vec<ImportRecord>>;
+
+    /// Voters per station in the current roll.
+    async fn station_loads(&self) -> Result<Vec<StationLoad>>;
+
+    /// Stores a validated map as the new current version, atomically.
+    async fn import_map(
+        &self,
+        import: NewImport,
+        map: &ElectoralMap,
+        counts: ImportCounts,
+    ) -> Result<ImportRecord>;
+
+    /// Writes validated voters as they arrive and makes them the current roll on
+    /// [`RollBatch::Commit`]. If the channel closes first, everything written is removed.
+    async fn import_roll(
+        &self,
+        import: NewImport,
+        batches: mpsc::Receiver<RollBatch>,
+    ) -> Result<ImportRecord>;
+
+    /// The voter with this NIN on the current roll, with their polling place.
+    async fn find_voter(&self, nin: &NationalId) -> Result<Option<RegisteredVoter>>;
+}

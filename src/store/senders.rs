@@ -1,0 +1,48 @@
+//! What Maktab remembers of senders: language, pending dialogue, abuse-limit counters.
+
+use async_trait::async_trait;
+
+use super::Result;
+use crate::conversation::Dialogue;
+use crate::domain::{Channel, Locale, Timestamp};
+
+/// What Maktab remembers of one sender on one channel.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SenderState {
+    /// The last language the sender wrote in, or chose.
+    pub locale: Option<Locale>,
+    /// Whether `locale` was an explicit choice (it then wins over detection).
+    pub locale_explicit: bool,
+    /// The pending dialogue and when it expires; expired dialogues are not returned.
+    pub dialogue: Option<(Dialogue, Timestamp)>,
+}
+
+/// Storage of sender state and counters.
+#[async_trait]
+pub trait SenderStore: Send + Sync {
+    /// What is remembered of a sender; an expired dialogue is left out.
+    async fn sender_state(
+        &self,
+        channel: Channel,
+        sender: &str,
+        now: Timestamp,
+    ) -> Result<SenderState>;
+
+    /// Replaces what is remembered of a sender.
+    async fn save_sender_state(
+        &self,
+        channel: Channel,
+        sender: &str,
+        state: &SenderState,
+        now: Timestamp,
+    ) -> Result<()>;
+
+    /// Adds one to a fixed-window counter and returns the new count.
+    async fn increment_counter(&self, key: &str, window_start: Timestamp) -> Result<u64>;
+
+    /// The current count of a fixed-window counter.
+    async fn counter(&self, key: &str, window_start: Timestamp) -> Result<u64>;
+
+    /// Removes counters of windows that started before `before`.
+    async fn prune_counters(&self, before: Timestamp) -> Result<u64>;
+}

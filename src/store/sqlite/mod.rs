@@ -1,0 +1,88 @@
+//! The SQLite implementation of the store: one file, WAL journal so lookups read while an
+//! import writes, and a busy timeout so concurrent writers wait instead of failing. One file
+//! per area of the store, each implementing that area's trait.
+
+mod roll;
+mod senders;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+use super::{Result, Store, StoreError};
+
+/// Maktab's data in one SQLite file.
+#[derive(Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) and migrates the database at `sqlite://PATH`.
+    pub async fn connect(url: &str) -> Result<Self> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true)
+            // The roll's B-tree is written in NIN order, i.e. at random: a larger page cache and
+            // memory-mapped reads keep a large import from turning into millions of read
+            // system calls. mmap pages are shared by all connections.
+            .pragma("cache_size", "-32768")
+            .pragma("mmap_size", "1073741824")
+            .pragma("temp_store", "memory");
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("migrations/sqlite").run(&pool).await?;
+        let store = Self { pool };
+        store.remove_abandoned_imports().await?;
+        Ok(store)
+    }
+
+    /// A roll import writes in chunks; if the process died during one, its rows are removed
+    /// here. With SQLite only one process owns the file, so any staging import is abandoned.
+    async fn remove_abandoned_imports(&self) -> Result<()> {
+        let staging: Vec<i64> =
+            sqlx::query_scalar("select id from imports where status = 'staging'")
+                .fetch_all(&self.pool)
+                .await?;
+        for id in staging {
+            self.discard_staging(id).await?;
+        }
+        Ok(())
+    }
+
+    async fn discard_staging(&self, import_id: i64) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("delete from roll_voters where roll_version = ?")
+            .bind(import_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("delete from imports where id = ? and status = 'staging'")
+            .bind(import_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// A stored value that does not parse: the database was changed behind Maktab's back.
+fn corrupt(what: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(what.to_string())
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("select 1").execute(&self.pool).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,112 @@
+//! Senders in SQLite: language, pending dialogue, and the abuse-limit counters.
+
+use std::str::FromStr;
+
+use async_trait::async_trait;
+use sqlx::Row;
+
+use super::{SqliteStore, corrupt};
+use crate::conversation::Dialogue;
+use crate::domain::{Channel, Locale, Timestamp};
+use crate::store::{Result, SenderState, SenderStore};
+
+#[async_trait]
+impl SenderStore for SqliteStore {
+    async fn sender_state(
+        &self,
+        channel: Channel,
+        sender: &str,
+        now: Timestamp,
+    ) -> Result<SenderState> {
+        let row = sqlx::query(
+            "select locale, locale_explicit, dialogue, dialogue_expires_at from senders where channel = ? and sender = ?",
+        )
+        .bind(channel.as_str())
+        .bind(sender)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else {
+            return Ok(SenderState::default());
+        };
+        let locale = row
+            .try_get::<Option<&str>, _>("locale")?
+            .map(Locale::from_str)
+            .transpose()
+            .map_err(corrupt)?;
+        let expires_at: Option<Timestamp> = row.try_get("dialogue_expires_at")?;
+        let dialogue = match (row.try_get::<Option<&str>, _>("dialogue")?, expires_at) {
+            (Some(json), Some(expires_at)) if expires_at > now => {
+                Some((Dialogue::from_json(json).map_err(corrupt)?, expires_at))
+            }
+            _ => None,
+        };
+        Ok(SenderState {
+            locale,
+            locale_explicit: row.try_get("locale_explicit")?,
+            dialogue,
+        })
+    }
+
+    async fn save_sender_state(
+        &self,
+        channel: Channel,
+        sender: &str,
+        state: &SenderState,
+        now: Timestamp,
+    ) -> Result<()> {
+        let (dialogue, expires_at) = match &state.dialogue {
+            Some((dialogue, expires_at)) => (Some(dialogue.to_json()), Some(*expires_at)),
+            None => (None, None),
+        };
+        sqlx::query(
+            "insert into senders (channel, sender, locale, locale_explicit, dialogue, dialogue_expires_at, updated_at)
+             values (?, ?, ?, ?, ?, ?, ?)
+             on conflict (channel, sender) do update set
+                 locale = excluded.locale, locale_explicit = excluded.locale_explicit,
+                 dialogue = excluded.dialogue, dialogue_expires_at = excluded.dialogue_expires_at,
+                 updated_at = excluded.updated_at",
+        )
+        .bind(channel.as_str())
+        .bind(sender)
+        .bind(state.locale.map(Locale::code))
+        .bind(state.locale_explicit)
+        .bind(dialogue)
+        .bind(expires_at)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn increment_counter(&self, key: &str, window_start: Timestamp) -> Result<u64> {
+        let count: i64 = sqlx::query_scalar(
+            "insert into rate_counters (key, window_start, count) values (?, ?, 1)
+             on conflict (key, window_start) do update set count = count + 1
+             returning count",
+        )
+        .bind(key)
+        .bind(window_start)
+        .fetch_one(&self.pool)
+        .await?;
+        u64::try_from(count).map_err(corrupt)
+    }
+
+    async fn counter(&self, key: &str, window_start: Timestamp) -> Result<u64> {
+        let count: Option<i64> = sqlx::query_scalar(
+            "select count from rate_counters where key = ? and window_start = ?",
+        )
+        .bind(key)
+        .bind(window_start)
+        .fetch_optional(&self.pool)
+        .await?;
+        u64::try_from(count.unwrap_or(0)).map_err(corrupt)
+    }
+
+    async fn prune_counters(&self, before: Timestamp) -> Result<u64> {
+        let done = sqlx::query("delete from rate_counters where window_start < ?")
+            .bind(before)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+}
