@@ -472,3 +472,75 @@ async fn with_no_roll_loaded_every_lookup_is_not_found() {
         .await;
     assert_eq!(handled.outcome, Some(LookupOutcome::NotFound));
 }
+
+#[tokio::test]
+async fn stop_and_start_switch_notices_off_and_on_in_the_senders_language() {
+    let db = TestDb::with_roll().await;
+    let talk = db.talk();
+    let sender = "+213550000001";
+    for (text, message, locale) in [
+        ("STOP", MessageId::NoticesStopped, Locale::Fr),
+        ("START", MessageId::NoticesStarted, Locale::Fr),
+        ("توقف", MessageId::NoticesStopped, Locale::Ar),
+        ("ابدأ", MessageId::NoticesStarted, Locale::Ar),
+        ("ARRET", MessageId::NoticesStopped, Locale::Fr),
+    ] {
+        let handled = talk.sms(sender, text).await;
+        assert_eq!(
+            (handled.replies[0].message, handled.replies[0].locale),
+            (message, locale),
+            "{text}"
+        );
+        let state = db
+            .store
+            .sender_state(Channel::Sms, sender, START)
+            .await
+            .unwrap();
+        assert_eq!(
+            state.notices_opt_out,
+            message == MessageId::NoticesStopped,
+            "{text}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_sms_number_that_finds_a_voter_is_subscribed_to_that_voter_and_telegram_is_not() {
+    let db = TestDb::with_roll().await;
+    let talk = db.talk();
+    talk.sms("+213550000001", &format!("{NIN_MIXED} {BIRTH_MIXED}"))
+        .await;
+    talk.sms("+213550000001", &format!("{NIN_WOMEN} {BIRTH_WOMEN}"))
+        .await;
+    talk.sms("+213550000001", &format!("{NIN_NO_COORDS} 01/01/1901"))
+        .await;
+    let subscribed: Vec<String> = db
+        .store
+        .subscriptions(Channel::Sms, "+213550000001")
+        .await
+        .unwrap()
+        .iter()
+        .map(|nin| nin.as_str().to_owned())
+        .collect();
+    assert_eq!(
+        subscribed.len(),
+        2,
+        "a failed verification subscribes to nothing"
+    );
+    assert!(
+        subscribed.contains(&NIN_MIXED.to_owned()) && subscribed.contains(&NIN_WOMEN.to_owned())
+    );
+    talk.send(
+        Channel::Telegram,
+        "777",
+        &format!("{NIN_MIXED} {BIRTH_MIXED}"),
+    )
+    .await;
+    assert!(
+        db.store
+            .subscriptions(Channel::Telegram, "777")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}

@@ -54,3 +54,7 @@ rate-limited-sender = Trop de demandes de ce numéro. Réessayez dans { $minutes
 rate-limited-nin = Trop d'essais pour ce NIN aujourd'hui. Réessayez demain ou contactez le service des élections de votre commune.
 
 service-unavailable = Service momentanément indisponible. Réessayez dans quelques minutes.
+
+notices-stopped = Vous ne recevrez plus de notifications. Pour les reprendre, envoyez START
+
+notices-started = Vous recevrez de nouveau les notifications de changement de bureau. Pour les arrêter, envoyez STOP

@@ -72,9 +72,23 @@ create table senders (
     locale_explicit integer not null default 0,
     dialogue text,
     dialogue_expires_at integer,
+    -- STOP / ARRET / توقف: no notices at all until START / ابدأ.
+    notices_opt_out integer not null default 0,
     updated_at integer not null,
     primary key (channel, sender)
 ) without rowid;
+
+-- Who asked to hear about changes to which voter's station: an SMS number that found a voter,
+-- or a Telegram chat that pressed "notify me".
+create table subscriptions (
+    channel text not null,
+    sender text not null,
+    nin text not null,
+    created_at integer not null,
+    primary key (channel, sender, nin)
+) without rowid;
+
+create index subscriptions_by_nin on subscriptions (nin);
 
 -- Fixed-window counters for the abuse limits (per sender, per NIN).
 create table rate_counters (

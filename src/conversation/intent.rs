@@ -13,6 +13,10 @@ pub enum Intent {
     Help,
     /// AR, عربي, FR, FRANCAIS, فرنسية...
     ChooseLanguage(Locale),
+    /// STOP, ARRET, توقف: no more notices.
+    StopNotices,
+    /// START, ابدأ: notices again.
+    StartNotices,
     /// The message carries numbers: a NIN, a birth date or year, or malformed attempts.
     Numbers(Numbers),
     /// Nothing Maktab can act on.
@@ -38,16 +42,9 @@ pub struct Numbers {
     pub bad_birth: bool,
 }
 
-const HELP: &[&str] = &[
-    "?",
-    "aide",
-    "help",
-    "مساعدة",
-    "ساعدني",
-    "start",
-    "/start",
-    "/help",
-];
+const HELP: &[&str] = &["?", "aide", "help", "مساعدة", "ساعدني", "/help"];
+const STOP: &[&str] = &["stop", "arret", "arrêt", "توقف", "/stop"];
+const START: &[&str] = &["start", "ابدأ", "ابدا"];
 const ARABIC: &[&str] = &[
     "ar",
     "arabe",
@@ -78,6 +75,12 @@ pub fn parse(text: &str) -> Intent {
     let is = |list: &[&str]| list.iter().any(|k| fold_keyword(k) == keyword);
     if is(HELP) {
         return Intent::Help;
+    }
+    if is(STOP) {
+        return Intent::StopNotices;
+    }
+    if is(START) {
+        return Intent::StartNotices;
     }
     if is(ARABIC) {
         return Intent::ChooseLanguage(Locale::Ar);
@@ -383,6 +386,12 @@ mod tests {
     fn keywords_in_both_languages_any_case_and_accents() {
         for text in ["AIDE", "help", "مساعدة", "?", "؟", " Aide. "] {
             assert_eq!(parse(text), Intent::Help, "{text}");
+        }
+        for text in ["STOP", "Arrêt", "ARRET", "توقف", "/stop"] {
+            assert_eq!(parse(text), Intent::StopNotices, "{text}");
+        }
+        for text in ["START", "ابدأ"] {
+            assert_eq!(parse(text), Intent::StartNotices, "{text}");
         }
         for text in ["AR", "عربي", "العربية"] {
             assert_eq!(parse(text), Intent::ChooseLanguage(Locale::Ar), "{text}");

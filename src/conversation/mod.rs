@@ -215,6 +215,14 @@ impl Conversation {
             Intent::Help => self.simple(locale, MessageId::Help),
             Intent::ChooseLanguage(_) => self.simple(locale, MessageId::LanguageSet),
             Intent::Unrecognised => self.simple(locale, MessageId::Hint),
+            Intent::StopNotices => {
+                state.notices_opt_out = true;
+                self.simple(locale, MessageId::NoticesStopped)
+            }
+            Intent::StartNotices => {
+                state.notices_opt_out = false;
+                self.simple(locale, MessageId::NoticesStarted)
+            }
             Intent::Numbers(numbers) => {
                 self.numbers(inbound, numbers, &mut state, locale, now)
                     .await?
@@ -323,6 +331,13 @@ impl Conversation {
         match voter {
             Some(voter) if verified => {
                 tracing::debug!(nin = %nin, "lookup found");
+                // An SMS number that found a voter hears about changes to that voter's station
+                // (unless it says STOP); Telegram asks first, with a button.
+                if inbound.channel == Channel::Sms {
+                    self.store
+                        .add_subscription(inbound.channel, &inbound.sender, nin, now)
+                        .await?;
+                }
                 Ok(self.outcome(self.found(locale, &voter.place), LookupOutcome::Found))
             }
             voter => {

@@ -58,6 +58,10 @@ message_ids! {
     /// Too many failed verifications for one NIN today.
     RateLimitedNin = "rate-limited-nin",
     ServiceUnavailable = "service-unavailable",
+    /// Confirms STOP: no more notices.
+    NoticesStopped = "notices-stopped",
+    /// Confirms START: notices again.
+    NoticesStarted = "notices-started",
 }
 
 /// A catalogue failed to load; only possible if a `.ftl` file shipped broken.

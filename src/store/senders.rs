@@ -4,7 +4,7 @@ use async_trait::async_trait;
 
 use super::Result;
 use crate::conversation::Dialogue;
-use crate::domain::{Channel, Locale, Timestamp};
+use crate::domain::{Channel, Locale, NationalId, Timestamp};
 
 /// What Maktab remembers of one sender on one channel.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -15,6 +15,8 @@ pub struct SenderState {
     pub locale_explicit: bool,
     /// The pending dialogue and when it expires; expired dialogues are not returned.
     pub dialogue: Option<(Dialogue, Timestamp)>,
+    /// The sender said STOP: no notices of any kind until START.
+    pub notices_opt_out: bool,
 }
 
 /// Storage of sender state and counters.
@@ -36,6 +38,18 @@ pub trait SenderStore: Send + Sync {
         state: &SenderState,
         now: Timestamp,
     ) -> Result<()>;
+
+    /// Records that a sender wants to hear about changes to a voter's station (idempotent).
+    async fn add_subscription(
+        &self,
+        channel: Channel,
+        sender: &str,
+        nin: &NationalId,
+        now: Timestamp,
+    ) -> Result<()>;
+
+    /// The voters a sender is subscribed to, whatever their opt-out.
+    async fn subscriptions(&self, channel: Channel, sender: &str) -> Result<Vec<NationalId>>;
 
     /// Adds one to a fixed-window counter and returns the new count.
     async fn increment_counter(&self, key: &str, window_start: Timestamp) -> Result<u64>;

@@ -7,7 +7,7 @@ use sqlx::Row;
 
 use super::{SqliteStore, corrupt};
 use crate::conversation::Dialogue;
-use crate::domain::{Channel, Locale, Timestamp};
+use crate::domain::{Channel, Locale, NationalId, Timestamp};
 use crate::store::{Result, SenderState, SenderStore};
 
 #[async_trait]
@@ -19,7 +19,7 @@ impl SenderStore for SqliteStore {
         now: Timestamp,
     ) -> Result<SenderState> {
         let row = sqlx::query(
-            "select locale, locale_explicit, dialogue, dialogue_expires_at from senders where channel = ? and sender = ?",
+            "select locale, locale_explicit, dialogue, dialogue_expires_at, notices_opt_out from senders where channel = ? and sender = ?",
         )
         .bind(channel.as_str())
         .bind(sender)
@@ -44,6 +44,7 @@ impl SenderStore for SqliteStore {
             locale,
             locale_explicit: row.try_get("locale_explicit")?,
             dialogue,
+            notices_opt_out: row.try_get("notices_opt_out")?,
         })
     }
 
@@ -59,12 +60,12 @@ impl SenderStore for SqliteStore {
             None => (None, None),
         };
         sqlx::query(
-            "insert into senders (channel, sender, locale, locale_explicit, dialogue, dialogue_expires_at, updated_at)
-             values (?, ?, ?, ?, ?, ?, ?)
+            "insert into senders (channel, sender, locale, locale_explicit, dialogue, dialogue_expires_at, notices_opt_out, updated_at)
+             values (?, ?, ?, ?, ?, ?, ?, ?)
              on conflict (channel, sender) do update set
                  locale = excluded.locale, locale_explicit = excluded.locale_explicit,
                  dialogue = excluded.dialogue, dialogue_expires_at = excluded.dialogue_expires_at,
-                 updated_at = excluded.updated_at",
+                 notices_opt_out = excluded.notices_opt_out, updated_at = excluded.updated_at",
         )
         .bind(channel.as_str())
         .bind(sender)
@@ -72,10 +73,44 @@ impl SenderStore for SqliteStore {
         .bind(state.locale_explicit)
         .bind(dialogue)
         .bind(expires_at)
+        .bind(state.notices_opt_out)
         .bind(now)
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    async fn add_subscription(
+        &self,
+        channel: Channel,
+        sender: &str,
+        nin: &NationalId,
+        now: Timestamp,
+    ) -> Result<()> {
+        sqlx::query(
+            "insert into subscriptions (channel, sender, nin, created_at) values (?, ?, ?, ?)
+             on conflict (channel, sender, nin) do nothing",
+        )
+        .bind(channel.as_str())
+        .bind(sender)
+        .bind(nin.as_str())
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn subscriptions(&self, channel: Channel, sender: &str) -> Result<Vec<NationalId>> {
+        let nins: Vec<String> = sqlx::query_scalar(
+            "select nin from subscriptions where channel = ? and sender = ? order by created_at, nin",
+        )
+        .bind(channel.as_str())
+        .bind(sender)
+        .fetch_all(&self.pool)
+        .await?;
+        nins.iter()
+            .map(|nin| NationalId::parse(nin).map_err(corrupt))
+            .collect()
     }
 
     async fn increment_counter(&self, key: &str, window_start: Timestamp) -> Result<u64> {
