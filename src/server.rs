@@ -68,7 +68,8 @@ pub async fn serve(
     result
 }
 
-/// Hourly housekeeping: drop expired abuse-limit counters so the table stays small.
+/// Hourly housekeeping: drop expired abuse-limit counters and old inbound message ids (kept
+/// two days: providers retry for minutes, not days) so the tables stay small.
 async fn upkeep(store: Arc<dyn Store>) {
     let mut every_hour = tokio::time::interval(Duration::from_secs(3600));
     loop {
@@ -77,6 +78,10 @@ async fn upkeep(store: Arc<dyn Store>) {
         match store.prune_counters(before).await {
             Ok(removed) => tracing::debug!(removed, "pruned rate counters"),
             Err(error) => tracing::warn!(%error, "could not prune rate counters"),
+        }
+        match store.prune_inbound_seen(before).await {
+            Ok(removed) => tracing::debug!(removed, "pruned inbound message ids"),
+            Err(error) => tracing::warn!(%error, "could not prune inbound message ids"),
         }
     }
 }

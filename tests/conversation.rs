@@ -544,3 +544,33 @@ async fn an_sms_number_that_finds_a_voter_is_subscribed_to_that_voter_and_telegr
             .is_empty()
     );
 }
+
+#[tokio::test]
+async fn an_inbound_message_id_is_processed_once_per_source() {
+    let db = TestDb::empty().await;
+    assert!(
+        db.store
+            .first_delivery("sms:twilio", "SM123", START)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !db.store
+            .first_delivery("sms:twilio", "SM123", START + 5)
+            .await
+            .unwrap()
+    );
+    assert!(
+        db.store
+            .first_delivery("sms:infobip", "SM123", START)
+            .await
+            .unwrap()
+    );
+    assert_eq!(db.store.prune_inbound_seen(START + 1).await.unwrap(), 2);
+    assert!(
+        db.store
+            .first_delivery("sms:twilio", "SM123", START + 10)
+            .await
+            .unwrap()
+    );
+}

@@ -90,6 +90,15 @@ create table subscriptions (
 
 create index subscriptions_by_nin on subscriptions (nin);
 
+-- Message ids already handled, per source (an SMS provider, Telegram): providers retry
+-- webhooks, and a retried message must not be answered or counted twice.
+create table inbound_seen (
+    source text not null,
+    message_id text not null,
+    received_at integer not null,
+    primary key (source, message_id)
+) without rowid;
+
 -- Fixed-window counters for the abuse limits (per sender, per NIN).
 create table rate_counters (
     key text not null,

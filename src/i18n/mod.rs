@@ -10,8 +10,9 @@ use thiserror::Error;
 
 use crate::domain::Locale;
 
-const AR_MAIN: &str = include_str!("../../locales/ar/main.ftl");
-const FR_MAIN: &str = include_str!("../../locales/fr/main.ftl");
+/// The catalogue files of each language, one per area; every id must be in both languages.
+const AR_FILES: &[&str] = &[include_str!("../../locales/ar/main.ftl")];
+const FR_FILES: &[&str] = &[include_str!("../../locales/fr/main.ftl")];
 
 macro_rules! message_ids {
     ($($(#[$doc:meta])* $variant:ident = $id:literal,)*) => {
@@ -81,8 +82,8 @@ impl Catalog {
     /// Parses the embedded catalogues.
     pub fn load() -> Result<Self, CatalogError> {
         Ok(Self {
-            ar: bundle(Locale::Ar, AR_MAIN)?,
-            fr: bundle(Locale::Fr, FR_MAIN)?,
+            ar: bundle(Locale::Ar, AR_FILES)?,
+            fr: bundle(Locale::Fr, FR_FILES)?,
         })
     }
 
@@ -115,10 +116,8 @@ impl Catalog {
     }
 }
 
-fn bundle(locale: Locale, source: &str) -> Result<FluentBundle<FluentResource>, CatalogError> {
+fn bundle(locale: Locale, sources: &[&str]) -> Result<FluentBundle<FluentResource>, CatalogError> {
     let invalid = |detail: String| CatalogError::Invalid { locale, detail };
-    let resource = FluentResource::try_new(source.to_owned())
-        .map_err(|(_, errors)| invalid(format!("{errors:?}")))?;
     let langid = locale.code().parse().map_err(|e| invalid(format!("{e}")))?;
     let mut bundle = FluentBundle::new_concurrent(vec![langid]);
     // Bidi isolation marks (U+2068/U+2069) would push even French SMS into UCS-2.
@@ -134,9 +133,13 @@ fn bundle(locale: Locale, source: &str) -> Result<FluentBundle<FluentResource>, 
             FluentValue::from(category)
         })
         .map_err(|e| invalid(format!("{e:?}")))?;
-    bundle
-        .add_resource(resource)
-        .map_err(|errors| invalid(format!("{errors:?}")))?;
+    for source in sources {
+        let resource = FluentResource::try_new((*source).to_owned())
+            .map_err(|(_, errors)| invalid(format!("{errors:?}")))?;
+        bundle
+            .add_resource(resource)
+            .map_err(|errors| invalid(format!("{errors:?}")))?;
+    }
     Ok(bundle)
 }
 

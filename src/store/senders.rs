@@ -51,6 +51,13 @@ pub trait SenderStore: Send + Sync {
     /// The voters a sender is subscribed to, whatever their opt-out.
     async fn subscriptions(&self, channel: Channel, sender: &str) -> Result<Vec<NationalId>>;
 
+    /// Records an inbound message id from a source (`sms:twilio`, `telegram`, ...). Returns
+    /// `true` the first time, `false` for a retry that must not be processed again.
+    async fn first_delivery(&self, source: &str, message_id: &str, now: Timestamp) -> Result<bool>;
+
+    /// Forgets inbound message ids received before `before`.
+    async fn prune_inbound_seen(&self, before: Timestamp) -> Result<u64>;
+
     /// Adds one to a fixed-window counter and returns the new count.
     async fn increment_counter(&self, key: &str, window_start: Timestamp) -> Result<u64>;
 

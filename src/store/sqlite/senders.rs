@@ -113,6 +113,27 @@ impl SenderStore for SqliteStore {
             .collect()
     }
 
+    async fn first_delivery(&self, source: &str, message_id: &str, now: Timestamp) -> Result<bool> {
+        let inserted = sqlx::query(
+            "insert into inbound_seen (source, message_id, received_at) values (?, ?, ?)
+             on conflict (source, message_id) do nothing",
+        )
+        .bind(source)
+        .bind(message_id)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(inserted.rows_affected() == 1)
+    }
+
+    async fn prune_inbound_seen(&self, before: Timestamp) -> Result<u64> {
+        let done = sqlx::query("delete from inbound_seen where received_at < ?")
+            .bind(before)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
     async fn increment_counter(&self, key: &str, window_start: Timestamp) -> Result<u64> {
         let count: i64 = sqlx::query_scalar(
             "insert into rate_counters (key, window_start, count) values (?, ?, 1)
