@@ -131,6 +131,7 @@ async fn main() {
     let url = format!("sqlite://{}", dir.path().join("maktab.db").display());
     let store = store::connect(&url).await.expect("open database");
     let options = ImportOptions {
+        allowed_communes: None,
         dry_run: false,
         max_voters_per_station: 500,
         source: "bench".to_owned(),

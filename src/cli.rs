@@ -253,6 +253,7 @@ async fn import(config: &Config, target: ImportTarget, args: &ImportArgs) -> any
     let bar = progress_bar(&args.file, &file);
     let input = bar.wrap_read(file);
     let options = ImportOptions {
+        allowed_communes: None,
         dry_run: args.dry_run,
         max_voters_per_station: config.import.max_voters_per_station,
         source: args.file.display().to_string(),

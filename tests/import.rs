@@ -425,3 +425,92 @@ async fn a_new_map_cannot_drop_a_station_with_voters_or_make_it_women_only_while
         .await;
     assert!(text.contains("CEM Ben M'hidi"), "{text}");
 }
+
+const ORAN_MAP_ROW: &str = "3101,وهران,Oran,C01,ثانوية الحياة,Lycée El Hayat,7 شارع العربي بن مهيدي,7 Rue Larbi Ben M'hidi,35.6971,-0.6308,1,mixed";
+
+#[tokio::test]
+async fn an_import_replaces_only_the_communes_in_the_file_and_keeps_the_others() {
+    let db = TestDb::empty().await;
+    db.import_map(&format!("{MAP_CSV}{ORAN_MAP_ROW}\n"))
+        .await
+        .unwrap();
+    let oran_voter = "333333333333333333,1999-09-09,F,3101,C01,1";
+    db.import_roll(&format!("{ROLL_CSV}{oran_voter}\n"))
+        .await
+        .unwrap();
+
+    // Oran's new roll: its old voter is gone and the Alger Centre mixed-station voter moved in.
+    let oran_only = roll(&["109870123456789012,1990-03-15,M,3101,C01,1"]);
+    let record = db.import_roll(&oran_only).await.unwrap().record.unwrap();
+    assert_eq!(
+        record.counts.voters, 3,
+        "2 carried from Alger Centre + 1 from the file"
+    );
+    assert_eq!(record.counts.communes, 2);
+    let talk = db.talk();
+    let moved = talk
+        .text("+213550000001", &format!("NIN {NIN_MIXED} {BIRTH_MIXED}"))
+        .await;
+    assert!(moved.contains("Lycée El Hayat"), "{moved}");
+    let kept = talk
+        .text("+213550000002", &format!("NIN {NIN_WOMEN} {BIRTH_WOMEN}"))
+        .await;
+    assert!(kept.contains("Ecole Emir Abdelkader"), "{kept}");
+    let gone = talk
+        .sms("+213550000003", "333333333333333333 09/09/1999")
+        .await;
+    assert_eq!(gone.outcome, Some(LookupOutcome::NotFound));
+
+    // A map file of one commune leaves the other communes' map as it was.
+    let oran_map = format!(
+        "{}\n{}\n",
+        MAP_CSV.lines().next().unwrap(),
+        ORAN_MAP_ROW.replace("Lycée El Hayat", "Lycée Pasteur")
+    );
+    let map = db.import_map(&oran_map).await.unwrap().record.unwrap();
+    assert_eq!((map.counts.communes, map.counts.stations), (2, 5));
+    let renamed = talk
+        .text("+213550000004", &format!("NIN {NIN_MIXED} {BIRTH_MIXED}"))
+        .await;
+    assert!(renamed.contains("Lycée Pasteur"), "{renamed}");
+    let kept = talk
+        .text(
+            "+213550000005",
+            &format!("NIN {NIN_NO_COORDS} {BIRTH_NO_COORDS}"),
+        )
+        .await;
+    assert!(kept.contains("CEM Larbi Ben M'hidi"), "{kept}");
+}
+
+#[tokio::test]
+async fn rows_outside_the_importers_communes_are_rejected_and_counted_as_out_of_scope() {
+    let db = TestDb::empty().await;
+    db.import_map(&format!("{MAP_CSV}{ORAN_MAP_ROW}\n"))
+        .await
+        .unwrap();
+    let scoped = ImportOptions {
+        allowed_communes: Some(vec![maktab::domain::CommuneCode::parse("3101").unwrap()]),
+        ..options(false)
+    };
+    let report = rejected(
+        db.import_roll_with(
+            &format!("{ROLL_CSV}333333333333333333,1999-09-09,F,3101,C01,1\n"),
+            &scoped,
+        )
+        .await,
+    );
+    assert_eq!(report.out_of_scope, 3);
+    assert_eq!(report.errors[0].line, Some(2));
+    assert!(
+        report.errors[0].message.contains("outside the communes"),
+        "{report}"
+    );
+    let ok = db
+        .import_roll_with(
+            &roll(&["333333333333333333,1999-09-09,F,3101,C01,1"]),
+            &scoped,
+        )
+        .await
+        .unwrap();
+    assert_eq!(ok.report.out_of_scope, 0);
+}

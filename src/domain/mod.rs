@@ -7,6 +7,7 @@ mod digits;
 mod electoral;
 mod locale;
 mod national_id;
+mod role;
 
 pub use birth_date::{BirthDate, BirthDateError};
 pub use channel::{Channel, UnknownChannel, mask_sender};
@@ -20,6 +21,7 @@ pub use electoral::{
 };
 pub use locale::{Locale, UnknownLocale};
 pub use national_id::{NationalId, NationalIdError};
+pub use role::{Role, UnknownRole};
 
 /// Seconds since the Unix epoch, the one time representation stored in the database.
 pub type Timestamp = i64;

@@ -224,6 +224,7 @@ pub async fn load(store: Arc<dyn Store>, data: &DemoData) -> Result<DemoLoad, Im
         return Ok(DemoLoad::AlreadyHasData);
     }
     let options = ImportOptions {
+        allowed_communes: None,
         dry_run: false,
         max_voters_per_station: DEFAULT_MAX_VOTERS_PER_STATION,
         source: "demo".to_owned(),

@@ -49,6 +49,9 @@ pub struct ValidationReport {
     pub errors: Vec<LineError>,
     /// All errors, including those not listed.
     pub error_count: u64,
+    /// Rows of communes the importer may not change (an authorisation failure).
+    pub out_of_scope: u64,
+    /// What the file holds (the new version also keeps other communes' data unchanged).
     pub counts: ImportCounts,
 }
 
@@ -90,6 +93,27 @@ pub struct ImportOptions {
     pub source: String,
     /// Who imports it.
     pub actor: String,
+    /// The communes the importer may change (`None`: all). Rows of other communes are errors.
+    pub allowed_communes: Option<Vec<CommuneCode>>,
+}
+
+impl ImportOptions {
+    /// Checks a row's commune against the importer's scope; `false` (with an error) if outside.
+    fn in_scope(&self, commune: &CommuneCode, line: u64, errors: &mut Errors) -> bool {
+        match &self.allowed_communes {
+            Some(allowed) if !allowed.contains(commune) => {
+                errors.out_of_scope += 1;
+                errors.add(
+                    Some(line),
+                    format!(
+                        "commune_code: {commune} is outside the communes this importer may change"
+                    ),
+                );
+                false
+            }
+            _ => true,
+        }
+    }
 }
 
 /// An import that passed validation.
@@ -105,6 +129,7 @@ pub struct ImportOutcome {
 struct Errors {
     kept: Vec<LineError>,
     total: u64,
+    out_of_scope: u64,
 }
 
 impl Errors {
@@ -130,6 +155,7 @@ impl Errors {
             rows,
             errors: self.kept,
             error_count: self.total,
+            out_of_scope: self.out_of_scope,
             counts,
         }
     }
@@ -378,6 +404,11 @@ pub async fn import_map(
             text(row, "address_fr", line, errors),
         );
         let place = coordinates(row, line, errors);
+        if let Some(commune) = &commune
+            && !options.in_scope(commune, line, errors)
+        {
+            return;
+        }
         let (
             Some(commune),
             Some(centre),
@@ -460,7 +491,12 @@ pub async fn import_map(
     })?;
     // The current roll must still fit the new map: a station that holds voters cannot vanish,
     // and a station cannot become a women's station while men are assigned to it.
+    // Only the communes in the file are replaced; the others keep their current map.
+    let current = store.current_map().await?;
     for load in store.station_loads().await? {
+        if !communes.contains_key(&load.at.commune) {
+            continue;
+        }
         match stations.get(&load.at) {
             None if load.voters > 0 => errors.add(
                 None,
@@ -498,10 +534,31 @@ pub async fn import_map(
             record: None,
         });
     }
-    let map = ElectoralMap {
+    let replaced: HashSet<CommuneCode> = communes.keys().cloned().collect();
+    let mut map = ElectoralMap {
         communes: sorted_by_line(communes),
         centres: sorted_by_line(centres),
         stations: sorted_by_line(stations),
+    };
+    if let Some(current) = current {
+        let kept = |commune: &CommuneCode| !replaced.contains(commune);
+        map.communes
+            .extend(current.map.communes.into_iter().filter(|c| kept(&c.code)));
+        map.centres
+            .extend(current.map.centres.into_iter().filter(|c| kept(&c.commune)));
+        map.stations.extend(
+            current
+                .map
+                .stations
+                .into_iter()
+                .filter(|s| kept(&s.at.commune)),
+        );
+    }
+    let counts = ImportCounts {
+        communes: map.communes.len() as u64,
+        centres: map.centres.len() as u64,
+        stations: map.stations.len() as u64,
+        voters: 0,
     };
     let record = store.import_map(new_import(options), &map, counts).await?;
     Ok(ImportOutcome {
@@ -547,13 +604,13 @@ pub async fn import_roll(
         let import = new_import(options);
         tokio::spawn(async move { store.import_roll(import, receiver).await })
     });
-    let limit = options.max_voters_per_station;
     let dry_run = options.dry_run;
+    let scope = options.clone();
     let validation = tokio::task::spawn_blocking(move || {
         validate_roll(
             input,
             &map.map,
-            limit,
+            &scope,
             |batch| {
                 // The writer is gone only if it failed; its error is reported below.
                 !dry_run && sender.blocking_send(batch).is_ok()
@@ -591,10 +648,12 @@ pub async fn import_roll(
 fn validate_roll(
     input: impl Read,
     map: &ElectoralMap,
-    max_per_station: u32,
+    scope: &ImportOptions,
     mut send: impl FnMut(RollBatch) -> bool,
     map_version: i64,
 ) -> Result<ValidationReport, ImportError> {
+    let max_per_station = scope.max_voters_per_station;
+    let mut file_communes: HashSet<CommuneCode> = HashSet::new();
     let mut reader = csv_reader(input);
     let columns = Columns::read(&mut reader, ROLL_COLUMNS)?;
     let communes: HashSet<&CommuneCode> = map.communes.iter().map(|c| &c.code).collect();
@@ -654,6 +713,12 @@ fn validate_roll(
         let (Some(commune), Some(centre), Some(number)) = (commune, centre, number) else {
             return;
         };
+        if !scope.in_scope(&commune, line, errors) {
+            return;
+        }
+        if !file_communes.contains(&commune) {
+            file_communes.insert(commune.clone());
+        }
         let at = StationRef {
             commune,
             centre,
@@ -738,9 +803,12 @@ fn validate_roll(
             sending = send(RollBatch::Voters(batch));
         }
         if sending {
+            let mut replaced_communes: Vec<CommuneCode> = file_communes.into_iter().collect();
+            replaced_communes.sort();
             send(RollBatch::Commit {
                 counts,
                 map_version,
+                replaced_communes,
             });
         }
     }

@@ -4,6 +4,7 @@
 //! Nothing backend-specific leaks past the traits, so a PostgreSQL implementation can sit
 //! beside it.
 
+mod admin;
 mod roll;
 mod senders;
 mod sqlite;
@@ -13,6 +14,10 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use thiserror::Error;
 
+pub use admin::{
+    AdminStore, AuditEntry, AuditQuery, LookupCount, LookupStatsQuery, NewAuditEntry, NewToken,
+    TokenRecord,
+};
 pub use roll::{
     ImportCounts, ImportKind, ImportRecord, MapVersion, NewImport, RegisteredVoter, RollBatch,
     RollStore, StationLoad,
@@ -42,7 +47,7 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// Everything Maktab stores: the union of the area traits. Each backend implements every area.
 #[async_trait]
-pub trait Store: RollStore + SenderStore + Send + Sync {
+pub trait Store: RollStore + SenderStore + AdminStore + Send + Sync {
     /// Checks that the database answers.
     async fn ping(&self) -> Result<()>;
 }

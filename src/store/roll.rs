@@ -65,6 +65,9 @@ pub enum RollBatch {
     Commit {
         counts: ImportCounts,
         map_version: i64,
+        /// The communes the file covers: their voters are replaced, every other commune's
+        /// voters are carried over from the current roll unchanged.
+        replaced_communes: Vec<crate::domain::CommuneCode>,
     },
 }
 

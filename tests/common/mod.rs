@@ -99,6 +99,7 @@ impl TestDb {
 
 pub fn options(dry_run: bool) -> ImportOptions {
     ImportOptions {
+        allowed_communes: None,
         dry_run,
         max_voters_per_station: DEFAULT_MAX_VOTERS_PER_STATION,
         source: "test.csv".to_owned(),

@@ -2,6 +2,7 @@
 //! import writes, and a busy timeout so concurrent writers wait instead of failing. One file
 //! per area of the store, each implementing that area's trait.
 
+mod admin;
 mod roll;
 mod senders;
 

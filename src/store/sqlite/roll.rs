@@ -56,6 +56,7 @@ impl SqliteStore {
         version: i64,
         counts: ImportCounts,
         map_version: i64,
+        replaced_communes: &[CommuneCode],
     ) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         let current_map: Option<i64> =
@@ -65,6 +66,43 @@ impl SqliteStore {
         if current_map != Some(map_version) {
             return Err(StoreError::MapChanged);
         }
+        // Communes the file does not cover keep their voters. A NIN the file assigns anew
+        // (a voter who moved commune) keeps the file's row: the carried copy is skipped.
+        let replaced: Vec<&str> = replaced_communes.iter().map(CommuneCode::as_str).collect();
+        let carried = sqlx::query(
+            "insert into roll_voters (roll_version, nin, birth_date, sex, commune_code, centre_code, station)
+             select ?, v.nin, v.birth_date, v.sex, v.commune_code, v.centre_code, v.station
+             from current_versions cr join roll_voters v on v.roll_version = cr.import_id
+             where cr.kind = 'roll' and v.commune_code not in (select value from json_each(?))
+             on conflict (roll_version, nin) do nothing",
+        )
+        .bind(version)
+        .bind(serde_json::to_string(&replaced).unwrap_or_else(|_| "[]".to_owned()))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        let counts = if carried == 0 {
+            counts
+        } else {
+            let row = sqlx::query(
+                "select count(*) as voters, count(distinct commune_code) as communes,
+                        count(distinct commune_code || '/' || centre_code) as centres,
+                        count(distinct commune_code || '/' || centre_code || '/' || station) as stations
+                 from roll_voters where roll_version = ?",
+            )
+            .bind(version)
+            .fetch_one(&mut *tx)
+            .await?;
+            let get = |name: &str| -> Result<u64> {
+                u64::try_from(row.try_get::<i64, _>(name)?).map_err(corrupt)
+            };
+            ImportCounts {
+                communes: get("communes")?,
+                centres: get("centres")?,
+                stations: get("stations")?,
+                voters: get("voters")?,
+            }
+        };
         sqlx::query(
             "update imports set status = 'accepted', map_version = ?, communes = ?, centres = ?, stations = ?, voters = ? where id = ?",
         )
@@ -412,8 +450,10 @@ impl RollStore for SqliteStore {
                     RollBatch::Commit {
                         counts,
                         map_version,
+                        replaced_communes,
                     } => {
-                        self.accept_roll(version, counts, map_version).await?;
+                        self.accept_roll(version, counts, map_version, &replaced_communes)
+                            .await?;
                         return Ok(());
                     }
                 }
