@@ -10,13 +10,15 @@ use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::admin::auth::{self, Principal};
 use crate::config::Config;
 use crate::conversation::{Conversation, Inbound};
-use crate::domain::Channel;
+use crate::domain::{Channel, CommuneCode, Role};
 use crate::i18n::Catalog;
-use crate::roll::{self, ImportError, ImportOptions, ImportOutcome, demo};
+use crate::roll::{ImportError, ImportOutcome, demo};
 use crate::server::{self, App};
 use crate::store::{self, Store};
+use crate::store::{AuditQuery, ImportKind, LookupStatsQuery};
 
 /// Maktab tells voters where they vote, over SMS and Telegram, in Arabic and French.
 #[derive(Debug, Parser)]
@@ -58,6 +60,60 @@ pub enum Command {
     /// Import the electoral map or the roll from a CSV file (formats in the README).
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Create, list and revoke admin API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Show the audit log (every import, dry run and token change), newest first.
+    Audit {
+        /// Only this action or action prefix (e.g. `import`, `token.create`).
+        #[arg(long)]
+        action: Option<String>,
+        /// Only entries by this actor (token name).
+        #[arg(long)]
+        actor: Option<String>,
+        /// Only entries concerning this commune.
+        #[arg(long, value_name = "CODE")]
+        commune: Option<String>,
+        /// How many entries.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// Show lookup statistics and how full the stations are.
+    Stats {
+        /// Only this commune.
+        #[arg(long, value_name = "CODE")]
+        commune: Option<String>,
+        /// Lookups of the last this many hours.
+        #[arg(long, default_value_t = 24)]
+        hours: u32,
+    },
+}
+
+/// Token management.
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print it once (only a hash is stored).
+    Create {
+        /// national, commune_admin or clerk_supervisor.
+        #[arg(long)]
+        role: Role,
+        /// A commune the token covers (repeat for several); not for national tokens.
+        #[arg(long = "commune", value_name = "CODE")]
+        communes: Vec<String>,
+        /// Days until the token expires (default: never).
+        #[arg(long, value_name = "DAYS")]
+        expires: Option<u32>,
+        /// Who or what the token is for; recorded as the actor in the audit log.
+        #[arg(long)]
+        name: String,
+    },
+    /// List tokens (never their secrets).
+    List,
+    /// Revoke a token by id.
+    Revoke {
+        /// The id shown by `maktab token list`.
+        id: i64,
+    },
 }
 
 /// What to import.
@@ -103,6 +159,14 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Import(ImportCommand::Roll(args)) => {
                 import(&config, ImportTarget::Roll, &args).await
             }
+            Command::Token(command) => token(&config, command).await,
+            Command::Audit {
+                action,
+                actor,
+                commune,
+                limit,
+            } => audit(&config, action, actor, commune, limit).await,
+            Command::Stats { commune, hours } => stats(&config, commune, hours).await,
         }
     })
 }
@@ -151,11 +215,18 @@ async fn serve(config: &Config, with_demo: bool) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     tracing::info!(address = %listener.local_addr()?, database = %config.database_url, "maktab serving");
-    let app = App {
-        store: Arc::clone(&store),
-        conversation: conversation(config, store)?,
+    let metrics_listener = match &config.metrics_listen {
+        Some(address) => {
+            let listener = tokio::net::TcpListener::bind(address)
+                .await
+                .with_context(|| format!("cannot listen on {address} for metrics"))?;
+            tracing::info!(address = %listener.local_addr()?, "metrics served on their own listener");
+            Some(listener)
+        }
+        None => None,
     };
-    server::serve(listener, app, server::shutdown_signal()).await?;
+    let app = App::new(store, config).context("message catalogues")?;
+    server::serve(listener, metrics_listener, app, server::shutdown_signal()).await?;
     tracing::info!("maktab stopped");
     Ok(())
 }
@@ -252,20 +323,20 @@ async fn import(config: &Config, target: ImportTarget, args: &ImportArgs) -> any
         File::open(&args.file).with_context(|| format!("cannot open {}", args.file.display()))?;
     let bar = progress_bar(&args.file, &file);
     let input = bar.wrap_read(file);
-    let options = ImportOptions {
-        allowed_communes: None,
-        dry_run: args.dry_run,
-        max_voters_per_station: config.import.max_voters_per_station,
-        source: args.file.display().to_string(),
-        actor: std::env::var("USER").map_or_else(
-            |_| "command line".to_owned(),
-            |user| format!("{user} (command line)"),
-        ),
+    let kind = match target {
+        ImportTarget::Map => ImportKind::Map,
+        ImportTarget::Roll => ImportKind::Roll,
     };
-    let outcome = match target {
-        ImportTarget::Map => roll::import_map(store.as_ref(), input, &options).await,
-        ImportTarget::Roll => roll::import_roll(store, input, &options).await,
-    };
+    let outcome = crate::admin::imports::import(
+        store,
+        &Principal::command_line(),
+        kind,
+        Box::new(input),
+        args.dry_run,
+        config.import.max_voters_per_station,
+        &args.file.display().to_string(),
+    )
+    .await;
     bar.finish_and_clear();
     let kind = match target {
         ImportTarget::Map => "map",
@@ -293,4 +364,160 @@ async fn import(config: &Config, target: ImportTarget, args: &ImportArgs) -> any
         }
         Err(error) => Err(error.into()),
     }
+}
+
+fn communes(codes: &[String]) -> anyhow::Result<Vec<CommuneCode>> {
+    codes
+        .iter()
+        .map(|code| CommuneCode::parse(code).with_context(|| format!("--commune {code:?}")))
+        .collect()
+}
+
+fn time(timestamp: i64) -> String {
+    chrono::DateTime::from_timestamp(timestamp, 0).map_or_else(
+        || timestamp.to_string(),
+        |t| t.format("%Y-%m-%d %H:%M UTC").to_string(),
+    )
+}
+
+async fn token(config: &Config, command: TokenCommand) -> anyhow::Result<()> {
+    let store = open(config).await?;
+    let operator = Principal::command_line();
+    match command {
+        TokenCommand::Create {
+            role,
+            communes: codes,
+            expires,
+            name,
+        } => {
+            let issued = auth::create_token(
+                store.as_ref(),
+                &operator,
+                &name,
+                role,
+                communes(&codes)?,
+                expires,
+            )
+            .await?;
+            println!(
+                "Token {} created for {name:?} ({role}). It is shown only now; keep it secret:",
+                issued.id
+            );
+            println!("{}", issued.token);
+        }
+        TokenCommand::List => {
+            let now = crate::domain::now();
+            println!(
+                "{:>4}  {:<8} {:<17} {:<24} {:<20} name",
+                "id", "state", "role", "communes", "expires"
+            );
+            for token in store.tokens().await? {
+                let codes: Vec<&str> = token.communes.iter().map(CommuneCode::as_str).collect();
+                println!(
+                    "{:>4}  {:<8} {:<17} {:<24} {:<20} {}",
+                    token.id,
+                    auth::describe(&token, now),
+                    token.role.as_str(),
+                    if codes.is_empty() {
+                        "all".to_owned()
+                    } else {
+                        codes.join(",")
+                    },
+                    token.expires_at.map_or_else(|| "never".to_owned(), time),
+                    token.name
+                );
+            }
+        }
+        TokenCommand::Revoke { id } => {
+            if auth::revoke_token(store.as_ref(), &operator, id).await? {
+                println!("Token {id} revoked.");
+            } else {
+                bail!("no active token with id {id}");
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn audit(
+    config: &Config,
+    action: Option<String>,
+    actor: Option<String>,
+    commune: Option<String>,
+    limit: u32,
+) -> anyhow::Result<()> {
+    let store = open(config).await?;
+    let communes = commune.map(|c| communes(&[c])).transpose()?;
+    let entries = store
+        .audit_entries(&AuditQuery {
+            action,
+            actor,
+            communes,
+            limit,
+            ..AuditQuery::default()
+        })
+        .await?;
+    for entry in entries {
+        let codes: Vec<&str> = entry.communes.iter().map(CommuneCode::as_str).collect();
+        println!(
+            "#{:<5} {}  {:<22} {:<28} [{}] {}",
+            entry.id,
+            time(entry.at),
+            entry.action,
+            entry.actor,
+            codes.join(","),
+            entry.details
+        );
+    }
+    Ok(())
+}
+
+async fn stats(config: &Config, commune: Option<String>, hours: u32) -> anyhow::Result<()> {
+    let store = open(config).await?;
+    let communes = commune.map(|c| communes(&[c])).transpose()?;
+    let since = crate::domain::now() - i64::from(hours) * 3600;
+    let rows = store
+        .lookup_counts(&LookupStatsQuery {
+            since: Some(since - since.rem_euclid(3600)),
+            communes: communes.clone(),
+            ..LookupStatsQuery::default()
+        })
+        .await?;
+    let summary = crate::admin::routes::summarise(rows);
+    println!("Lookups, last {hours} hours: {}", summary.total);
+    for (outcome, count) in &summary.by_outcome {
+        println!("  {outcome:<22} {count:>10}");
+    }
+    for (channel, count) in &summary.by_channel {
+        println!("  channel {channel:<14} {count:>10}");
+    }
+    let roll = crate::admin::routes::roll_statistics(
+        store.as_ref(),
+        communes.as_deref(),
+        config.import.max_voters_per_station,
+    )
+    .await?;
+    println!(
+        "\nRoll: {} voters; stations near the limit of {}: {}, over it: {}",
+        roll.voters,
+        roll.max_voters_per_station,
+        roll.stations_near_limit,
+        roll.stations_over_limit
+    );
+    println!(
+        "{:<10} {:<30} {:>8} {:>8} {:>9}",
+        "commune", "name", "centres", "stations", "voters"
+    );
+    for commune in &roll.communes {
+        let stations: usize = commune.centres.iter().map(|c| c.stations.len()).sum();
+        println!(
+            "{:<10} {:<30} {:>8} {:>8} {:>9}",
+            commune.code,
+            commune.name_fr,
+            commune.centres.len(),
+            stations,
+            commune.voters
+        );
+    }
+    Ok(())
 }

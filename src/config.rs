@@ -20,6 +20,10 @@ pub struct Config {
     pub listen: String,
     /// Log filter in `tracing` syntax, for `serve`.
     pub log: String,
+    /// A separate listen address for `GET /metrics`; when set, `/metrics` is not served on
+    /// `listen` (so it is not exposed with the webhooks).
+    pub metrics_listen: Option<String>,
+    pub api: ApiConfig,
     pub lookup: LookupConfig,
     pub import: ImportConfig,
 }
@@ -36,6 +40,22 @@ pub struct LookupConfig {
     pub dialogue_minutes: i64,
 }
 
+/// Admin API limits.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApiConfig {
+    /// Largest import upload, in bytes.
+    pub import_max_bytes: u64,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self {
+            import_max_bytes: 1 << 30,
+        }
+    }
+}
+
 /// Import rules.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
@@ -50,6 +70,8 @@ impl Default for Config {
             database_url: "sqlite://maktab.db".to_owned(),
             listen: "127.0.0.1:8080".to_owned(),
             log: "info,sqlx=warn".to_owned(),
+            metrics_listen: None,
+            api: ApiConfig::default(),
             lookup: LookupConfig::default(),
             import: ImportConfig::default(),
         }
@@ -111,6 +133,14 @@ pub const VARIABLES: &[(&str, Setter)] = &[
     }),
     ("MAKTAB_LOG", |c, v| {
         c.log = v.trim().to_owned();
+        Ok(())
+    }),
+    ("MAKTAB_METRICS_LISTEN", |c, v| {
+        c.metrics_listen = Some(v.trim().to_owned()).filter(|v| !v.is_empty());
+        Ok(())
+    }),
+    ("MAKTAB_API_IMPORT_MAX_BYTES", |c, v| {
+        c.api.import_max_bytes = parsed(v)?;
         Ok(())
     }),
     ("MAKTAB_LOOKUP_VERIFY", |c, v| {

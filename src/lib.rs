@@ -12,9 +12,12 @@
 //! - [`i18n`]: the Fluent catalogues in `locales/`, CLDR plurals, SMS segment counting.
 //! - [`roll`]: CSV import of the map and roll with validation, and the demo data set.
 //! - [`store`]: the storage trait and its SQLite implementation.
+//! - [`admin`]: the admin API: scoped tokens, imports over HTTP, audit log, statistics,
+//!   Prometheus metrics and the OpenAPI document.
 //! - [`server`]: the HTTP router, health probes and graceful shutdown.
 //! - [`config`], [`cli`]: configuration and the command line.
 
+pub mod admin;
 pub mod cli;
 pub mod config;
 pub mod conversation;

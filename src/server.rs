@@ -1,6 +1,6 @@
-//! The HTTP service: router, health and readiness probes, background upkeep and graceful
-//! shutdown. The listener and the shutdown signal come from outside so tests can run the real
-//! server on port 0 and stop it when they are done.
+//! The HTTP service: router, health and readiness probes, the admin API, metrics, background
+//! upkeep and graceful shutdown. The listeners and the shutdown signal come from outside so
+//! tests can run the real server on port 0 and stop it when they are done.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -13,23 +13,93 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 
+use crate::admin::error::ApiError;
+use crate::admin::metrics::{self, Metrics, MetricsState};
+use crate::admin::stats::LookupRecorder;
+use crate::config::Config;
 use crate::conversation::Conversation;
+use crate::i18n::{Catalog, CatalogError};
 use crate::store::Store;
+
+/// Limits and switches the handlers need from the configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub import_max_bytes: u64,
+    pub max_voters_per_station: u32,
+    /// Serve `/metrics` on the main listener (no separate metrics address configured).
+    pub metrics_on_main_listener: bool,
+}
 
 /// What every request handler can reach.
 #[derive(Clone)]
 pub struct App {
     pub store: Arc<dyn Store>,
     pub conversation: Conversation,
+    pub settings: Arc<Settings>,
+    pub metrics: Arc<Metrics>,
+    pub recorder: Arc<LookupRecorder>,
+}
+
+impl App {
+    /// Builds the application state from the configuration.
+    pub fn new(store: Arc<dyn Store>, config: &Config) -> Result<Self, CatalogError> {
+        let recorder = Arc::new(LookupRecorder::new());
+        let conversation = Conversation::new(
+            Arc::clone(&store),
+            Arc::new(Catalog::load()?),
+            config.conversation(),
+        )
+        .with_recorder(Arc::clone(&recorder));
+        Ok(Self {
+            store,
+            conversation,
+            settings: Arc::new(Settings {
+                import_max_bytes: config.api.import_max_bytes,
+                max_voters_per_station: config.import.max_voters_per_station,
+                metrics_on_main_listener: config.metrics_listen.is_none(),
+            }),
+            metrics: Arc::new(Metrics::new()),
+            recorder,
+        })
+    }
+
+    fn metrics_state(&self) -> MetricsState {
+        MetricsState {
+            metrics: Arc::clone(&self.metrics),
+            recorder: Arc::clone(&self.recorder),
+            store: Arc::clone(&self.store),
+        }
+    }
 }
 
 /// The service's routes.
 pub fn router(app: App) -> Router {
-    Router::new()
+    let mut router = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .with_state(app)
+        .merge(crate::admin::router())
+        .fallback(not_found)
+        .with_state(app.clone());
+    if app.settings.metrics_on_main_listener {
+        router = router.merge(metrics_router(&app));
+    }
+    router.layer(axum::middleware::from_fn_with_state(
+        Arc::clone(&app.metrics),
+        metrics::track,
+    ))
+}
+
+/// `GET /metrics` alone, for a separate listener.
+pub fn metrics_router(app: &App) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics::render))
+        .with_state(app.metrics_state())
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound
 }
 
 /// Liveness: the process answers.
@@ -53,25 +123,74 @@ async fn readyz(State(app): State<App>) -> impl IntoResponse {
 
 /// Abuse-limit counters older than this are removed.
 const COUNTER_RETENTION_SECONDS: i64 = 2 * 24 * 3600;
+/// How often counted lookups are written to the database.
+const STATS_FLUSH_INTERVAL: Duration = Duration::from_secs(5);
 
-/// Serves until `shutdown` completes, then lets requests in flight finish.
+/// Serves until `shutdown` completes, then lets requests in flight finish and writes the last
+/// statistics. `metrics_listener`, if given, serves `/metrics` on its own address.
 pub async fn serve(
     listener: TcpListener,
+    metrics_listener: Option<TcpListener>,
     app: App,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let (stop, stopped) = watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop.send(true);
+    });
+    let until_stopped = |mut receiver: watch::Receiver<bool>| async move {
+        let _ = receiver.wait_for(|stop| *stop).await;
+    };
     let upkeep = tokio::spawn(upkeep(Arc::clone(&app.store)));
-    let result = axum::serve(listener, router(app))
-        .with_graceful_shutdown(shutdown)
+    let flusher = tokio::spawn(flush_statistics(app.clone(), stopped.clone()));
+    let metrics_server = metrics_listener.map(|listener| {
+        let router = metrics_router(&app);
+        let stopped = until_stopped(stopped.clone());
+        tokio::spawn(async move {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(stopped)
+                .await
+        })
+    });
+    let result = axum::serve(listener, router(app.clone()))
+        .with_graceful_shutdown(until_stopped(stopped))
         .await;
+    if let Some(metrics_server) = metrics_server {
+        match metrics_server.await {
+            Ok(Err(error)) => tracing::warn!(%error, "metrics listener failed"),
+            Err(error) => tracing::warn!(%error, "metrics listener task failed"),
+            Ok(Ok(())) => {}
+        }
+    }
     upkeep.abort();
+    let _ = flusher.await;
     result
+}
+
+/// Writes counted lookups every few seconds, and once more at shutdown.
+async fn flush_statistics(app: App, mut stopped: watch::Receiver<bool>) {
+    let mut every = tokio::time::interval(STATS_FLUSH_INTERVAL);
+    loop {
+        tokio::select! {
+            _ = every.tick() => {}
+            _ = stopped.wait_for(|stop| *stop) => break,
+        }
+        if let Err(error) = app.recorder.flush(app.store.as_ref()).await {
+            tracing::warn!(%error, "could not write lookup statistics; kept for the next flush");
+        }
+    }
+    if let Err(error) = app.recorder.flush(app.store.as_ref()).await {
+        tracing::error!(%error, "could not write the last lookup statistics");
+    }
 }
 
 /// Hourly housekeeping: drop expired abuse-limit counters and old inbound message ids (kept
 /// two days: providers retry for minutes, not days) so the tables stay small.
 async fn upkeep(store: Arc<dyn Store>) {
-    let mut every_hour = tokio::time::interval(Duration::from_secs(3600));
+    // The first run waits an hour too: nothing is due at start-up.
+    let hour = Duration::from_secs(3600);
+    let mut every_hour = tokio::time::interval_at(tokio::time::Instant::now() + hour, hour);
     loop {
         every_hour.tick().await;
         let before = crate::domain::now() - COUNTER_RETENTION_SECONDS;

@@ -12,8 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
-use maktab::conversation::{Conversation, ConversationSettings};
-use maktab::i18n::Catalog;
+use maktab::config::Config;
 use maktab::server::{self, App};
 
 /// A GET over a plain socket: status code and body.
@@ -47,17 +46,9 @@ async fn health_and_readiness_answer_and_shutdown_is_graceful() {
     let db = TestDb::with_roll().await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
-    let catalog = Arc::new(Catalog::load().unwrap());
-    let app = App {
-        store: Arc::clone(&db.store),
-        conversation: Conversation::new(
-            Arc::clone(&db.store),
-            catalog,
-            ConversationSettings::default(),
-        ),
-    };
+    let app = App::new(Arc::clone(&db.store), &Config::default()).unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(server::serve(listener, app, async {
+    let server = tokio::spawn(server::serve(listener, None, app, async {
         let _ = stopped.await;
     }));
     let (health, ready, missing) = tokio::task::spawn_blocking(move || {

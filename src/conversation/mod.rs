@@ -14,8 +14,10 @@ use fluent_bundle::FluentArgs;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::admin::stats::LookupRecorder;
 use crate::domain::{
-    Channel, Coordinates, Locale, NationalId, PollingPlace, StationKind, Timestamp, mask_sender,
+    Channel, CommuneCode, Coordinates, Locale, NationalId, PollingPlace, StationKind, Timestamp,
+    mask_sender,
 };
 use crate::i18n::{Catalog, MessageId};
 use crate::store::{SenderState, Store, StoreError};
@@ -49,7 +51,7 @@ pub struct Reply {
 }
 
 /// How a lookup ended, for statistics.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LookupOutcome {
     Found,
@@ -59,6 +61,28 @@ pub enum LookupOutcome {
     VerificationFailed,
     RateLimitedSender,
     RateLimitedNin,
+}
+
+impl LookupOutcome {
+    /// Every outcome, for reports.
+    pub const ALL: [LookupOutcome; 5] = [
+        Self::Found,
+        Self::NotFound,
+        Self::VerificationFailed,
+        Self::RateLimitedSender,
+        Self::RateLimitedNin,
+    ];
+
+    /// The statistics and metrics label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Found => "found",
+            Self::NotFound => "not_found",
+            Self::VerificationFailed => "verification_failed",
+            Self::RateLimitedSender => "rate_limited_sender",
+            Self::RateLimitedNin => "rate_limited_nin",
+        }
+    }
 }
 
 /// The result of handling one message.
@@ -141,6 +165,7 @@ pub struct Conversation {
     store: Arc<dyn Store>,
     catalog: Arc<Catalog>,
     settings: ConversationSettings,
+    recorder: Option<Arc<LookupRecorder>>,
 }
 
 impl Conversation {
@@ -153,7 +178,14 @@ impl Conversation {
             store,
             catalog,
             settings,
+            recorder: None,
         }
+    }
+
+    /// Counts every lookup's outcome for statistics (in memory; flushed elsewhere).
+    pub fn with_recorder(mut self, recorder: Arc<LookupRecorder>) -> Self {
+        self.recorder = Some(recorder);
+        self
     }
 
     /// Handles a message now.
@@ -301,24 +333,48 @@ impl Conversation {
         locale: Locale,
         now: Timestamp,
     ) -> Result<Handled, StoreError> {
+        let (handled, commune) = self
+            .verified_lookup(inbound, nin, birth, locale, now)
+            .await?;
+        if let (Some(recorder), Some(outcome)) = (&self.recorder, handled.outcome) {
+            recorder.record(inbound.channel, commune.as_ref(), outcome, now);
+        }
+        Ok(handled)
+    }
+
+    /// The lookup itself, with the matched voter's commune (for statistics only).
+    async fn verified_lookup(
+        &self,
+        inbound: &Inbound,
+        nin: &NationalId,
+        birth: Option<Birth>,
+        locale: Locale,
+        now: Timestamp,
+    ) -> Result<(Handled, Option<CommuneCode>), StoreError> {
         let hour = now - now.rem_euclid(HOUR);
         let sender_key = counter_key("sender", &format!("{}:{}", inbound.channel, inbound.sender));
         let lookups = self.store.increment_counter(&sender_key, hour).await?;
         if lookups > self.settings.max_lookups_per_sender_per_hour {
             let mut args = FluentArgs::new();
             args.set("minutes", (hour + HOUR - now + 59) / 60);
-            return Ok(self.outcome(
-                self.single(locale, MessageId::RateLimitedSender, args),
-                LookupOutcome::RateLimitedSender,
+            return Ok((
+                self.outcome(
+                    self.single(locale, MessageId::RateLimitedSender, args),
+                    LookupOutcome::RateLimitedSender,
+                ),
+                None,
             ));
         }
         let day = now - now.rem_euclid(DAY);
         let failures_key = counter_key("nin-failures", nin.as_str());
         let failures = self.store.counter(&failures_key, day).await?;
         if failures >= self.settings.max_failures_per_nin_per_day {
-            return Ok(self.outcome(
-                self.simple(locale, MessageId::RateLimitedNin),
-                LookupOutcome::RateLimitedNin,
+            return Ok((
+                self.outcome(
+                    self.simple(locale, MessageId::RateLimitedNin),
+                    LookupOutcome::RateLimitedNin,
+                ),
+                None,
             ));
         }
         let voter = self.store.find_voter(nin).await?;
@@ -338,16 +394,25 @@ impl Conversation {
                         .add_subscription(inbound.channel, &inbound.sender, nin, now)
                         .await?;
                 }
-                Ok(self.outcome(self.found(locale, &voter.place), LookupOutcome::Found))
+                let commune = voter.place.commune.code.clone();
+                Ok((
+                    self.outcome(self.found(locale, &voter.place), LookupOutcome::Found),
+                    Some(commune),
+                ))
             }
             voter => {
                 self.store.increment_counter(&failures_key, day).await?;
-                let outcome = if voter.is_some() {
-                    LookupOutcome::VerificationFailed
-                } else {
-                    LookupOutcome::NotFound
+                let (outcome, commune) = match voter {
+                    Some(voter) => (
+                        LookupOutcome::VerificationFailed,
+                        Some(voter.place.commune.code),
+                    ),
+                    None => (LookupOutcome::NotFound, None),
                 };
-                Ok(self.outcome(self.simple(locale, MessageId::LookupNotFound), outcome))
+                Ok((
+                    self.outcome(self.simple(locale, MessageId::LookupNotFound), outcome),
+                    commune,
+                ))
             }
         }
     }

@@ -24,7 +24,7 @@ pub const MAX_REPORTED_ERRORS: usize = 50;
 const BATCH: usize = 10_000;
 
 /// One problem in an import file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct LineError {
     /// The line in the file (the header is line 1); `None` for a problem of the whole file.
     pub line: Option<u64>,
@@ -41,7 +41,7 @@ impl fmt::Display for LineError {
 }
 
 /// What validation found.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ValidationReport {
     /// Data rows read (the header excluded).
     pub rows: u64,
@@ -53,6 +53,9 @@ pub struct ValidationReport {
     pub out_of_scope: u64,
     /// What the file holds (the new version also keeps other communes' data unchanged).
     pub counts: ImportCounts,
+    /// The communes the file covers, whose data it replaces.
+    #[schema(value_type = Vec<String>)]
+    pub communes: Vec<CommuneCode>,
 }
 
 impl fmt::Display for ValidationReport {
@@ -149,9 +152,17 @@ impl Errors {
         }
     }
 
-    fn into_report(mut self, rows: u64, counts: ImportCounts) -> ValidationReport {
+    fn into_report(
+        mut self,
+        rows: u64,
+        counts: ImportCounts,
+        communes: Vec<CommuneCode>,
+    ) -> ValidationReport {
         self.kept.sort_by_key(|e| e.line);
+        let mut communes = communes;
+        communes.sort();
         ValidationReport {
+            communes,
             rows,
             errors: self.kept,
             error_count: self.total,
@@ -524,7 +535,7 @@ pub async fn import_map(
     if rows == 0 {
         errors.add(None, "the file has no data rows");
     }
-    let report = errors.into_report(rows, counts);
+    let report = errors.into_report(rows, counts, communes.keys().cloned().collect());
     if report.error_count > 0 {
         return Err(ImportError::Rejected(report));
     }
@@ -797,14 +808,13 @@ fn validate_roll(
         stations: used_stations,
         voters,
     };
-    let report = errors.into_report(rows, counts);
+    let report = errors.into_report(rows, counts, file_communes.iter().cloned().collect());
     if report.error_count == 0 && sending {
         if !batch.is_empty() {
             sending = send(RollBatch::Voters(batch));
         }
         if sending {
-            let mut replaced_communes: Vec<CommuneCode> = file_communes.into_iter().collect();
-            replaced_communes.sort();
+            let replaced_communes = report.communes.clone();
             send(RollBatch::Commit {
                 counts,
                 map_version,

@@ -47,13 +47,15 @@ pub struct NewAuditEntry {
 }
 
 /// A stored audit entry.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct AuditEntry {
     pub id: i64,
     pub at: Timestamp,
     pub actor: String,
     pub action: String,
+    #[schema(value_type = Vec<String>)]
     pub communes: Vec<CommuneCode>,
+    #[schema(value_type = Object)]
     pub details: serde_json::Value,
 }
 
@@ -73,7 +75,7 @@ pub struct AuditQuery {
 }
 
 /// Lookups counted in one hour, channel, commune and outcome.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
 pub struct LookupCount {
     /// Start of the hour, in seconds since the epoch.
     pub hour: Timestamp,

@@ -50,6 +50,20 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 pub trait Store: RollStore + SenderStore + AdminStore + Send + Sync {
     /// Checks that the database answers.
     async fn ping(&self) -> Result<()>;
+
+    /// Connection pool use, for metrics.
+    fn pool_stats(&self) -> PoolStats;
+}
+
+/// Connection pool use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Open connections.
+    pub size: u32,
+    /// Open and idle.
+    pub idle: u32,
+    /// The pool's maximum.
+    pub max: u32,
 }
 
 /// Opens the database named by the URL (`sqlite://PATH`), creating and migrating it as needed.

@@ -10,7 +10,7 @@ use crate::domain::{
 };
 
 /// Which data set an import replaces.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ImportKind {
     Map,
@@ -36,7 +36,7 @@ pub struct NewImport {
 }
 
 /// How much an import holds.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ImportCounts {
     pub communes: u64,
     pub centres: u64,
@@ -45,7 +45,7 @@ pub struct ImportCounts {
 }
 
 /// An accepted import: one numbered version of the map or the roll.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ImportRecord {
     pub version: i64,
     pub kind: ImportKind,
