@@ -12,6 +12,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use maktab::admin::stats::LookupRecorder;
 use maktab::conversation::{Conversation, ConversationSettings, Inbound, LookupOutcome};
 use maktab::domain::Channel;
 use maktab::i18n::Catalog;
@@ -176,7 +177,72 @@ async fn main() {
         max_lookups_per_sender_per_hour: u64::MAX,
         ..ConversationSettings::default()
     };
-    let conversation = Conversation::new(Arc::clone(&store), catalog, settings);
+    let plain = Conversation::new(Arc::clone(&store), Arc::clone(&catalog), settings.clone());
+    let recorder = Arc::new(LookupRecorder::new());
+    let recording = Conversation::new(Arc::clone(&store), catalog, settings)
+        .with_recorder(Arc::clone(&recorder));
+    // Statistics are flushed every second during the run, as the server does every five.
+    let flusher = {
+        let (recorder, store) = (Arc::clone(&recorder), Arc::clone(&store));
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                every.tick().await;
+                let _ = recorder.flush(store.as_ref()).await;
+            }
+        })
+    };
+    let mut rates = Vec::new();
+    // Runs alternate (off, on, off, on) so that drift of the machine affects both alike.
+    for (round, (label, conversation)) in [
+        ("off", &plain),
+        ("on", &recording),
+        ("off", &plain),
+        ("on", &recording),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let concurrency = 8u64;
+        let started = Instant::now();
+        let mut tasks = Vec::new();
+        for worker in 0..concurrency {
+            let conversation = conversation.clone();
+            tasks.push(tokio::spawn(async move {
+                for k in (worker..lookups).step_by(concurrency as usize) {
+                    let i = k.wrapping_mul(104_729).wrapping_add(round as u64) % voters;
+                    let (y, m, d) = birth_date(i);
+                    let inbound = Inbound {
+                        channel: Channel::Sms,
+                        sender: format!("+2136{:08}", k % 100_000),
+                        text: format!("{} {d:02}/{m:02}/{y}", nin(i)),
+                    };
+                    conversation.handle(&inbound).await;
+                }
+            }));
+        }
+        for task in tasks {
+            task.await.expect("lookup task");
+        }
+        let rate = per_second(lookups, started.elapsed());
+        println!("statistics recording {label}, 8 concurrent: {rate:.0} lookups/s");
+        rates.push((label, rate));
+    }
+    flusher.abort();
+    let mean = |wanted: &str| {
+        let picked: Vec<f64> = rates
+            .iter()
+            .filter(|(l, _)| *l == wanted)
+            .map(|(_, r)| *r)
+            .collect();
+        picked.iter().sum::<f64>() / picked.len() as f64
+    };
+    println!(
+        "statistics recording cost: on/off throughput ratio {:.3} ({:.1}% slower)",
+        mean("on") / mean("off"),
+        (1.0 - mean("on") / mean("off")) * 100.0
+    );
+    let conversation = plain;
     for concurrency in [1u64, 8] {
         let started = Instant::now();
         let mut tasks = Vec::new();

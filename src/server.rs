@@ -6,7 +6,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::State;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
@@ -14,6 +14,7 @@ use axum::{Json, Router};
 use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tower_http::timeout::TimeoutLayer;
 
 use crate::admin::error::ApiError;
 use crate::admin::metrics::{self, Metrics, MetricsState};
@@ -76,9 +77,16 @@ impl App {
 
 /// The service's routes.
 pub fn router(app: App) -> Router {
-    let mut router = Router::new()
+    let probes = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .layer(DefaultBodyLimit::max(1024))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(10),
+        ));
+    let mut router = Router::new()
+        .merge(probes)
         .merge(crate::admin::router())
         .fallback(not_found)
         .with_state(app.clone());

@@ -258,3 +258,81 @@ fn serve_with_demo_answers_health_and_stops_on_sigterm() {
     stderr.read_to_string(&mut rest).unwrap();
     assert!(rest.contains("SIGTERM received"), "{rest}");
 }
+
+#[test]
+fn token_audit_and_stats_commands_work_end_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("admin.db").display());
+    let map = dir.path().join("map.csv");
+    std::fs::write(&map, MAP_CSV).unwrap();
+    assert!(run(maktab(&url).args(["import", "map"]).arg(&map)).0);
+
+    let (ok, out, err) = run(maktab(&url).args([
+        "token",
+        "create",
+        "--role",
+        "commune_admin",
+        "--commune",
+        "1601",
+        "--expires",
+        "30",
+        "--name",
+        "Alger Centre office",
+    ]));
+    assert!(ok, "{err}");
+    let token = out.lines().last().unwrap();
+    assert!(
+        token.starts_with("mk_1_") && token.len() == "mk_1_".len() + 64,
+        "{out}"
+    );
+
+    let (ok, _, err) = run(maktab(&url).args([
+        "token",
+        "create",
+        "--role",
+        "commune_admin",
+        "--name",
+        "no commune",
+    ]));
+    assert!(!ok && err.contains("needs at least one --commune"), "{err}");
+    let (ok, _, err) =
+        run(maktab(&url).args(["token", "create", "--role", "mayor", "--name", "x"]));
+    assert!(!ok && err.contains("unknown role"), "{err}");
+
+    let (ok, list, _) = run(maktab(&url).args(["token", "list"]));
+    assert!(
+        ok && list.contains("active")
+            && list.contains("1601")
+            && list.contains("Alger Centre office"),
+        "{list}"
+    );
+    assert!(!list.contains(&token[5..]), "the secret is never listed");
+    let (ok, _, _) = run(maktab(&url).args(["token", "revoke", "1"]));
+    assert!(ok);
+    let (ok, list, _) = run(maktab(&url).args(["token", "list"]));
+    assert!(ok && list.contains("revoked"), "{list}");
+    let (ok, _, err) = run(maktab(&url).args(["token", "revoke", "1"]));
+    assert!(!ok && err.contains("no active token"), "{err}");
+
+    let (ok, audit, _) = run(maktab(&url).arg("audit"));
+    assert!(ok);
+    let actions: Vec<&str> = audit
+        .lines()
+        .map(|l| l.split_whitespace().nth(4).unwrap_or(""))
+        .collect();
+    assert_eq!(
+        actions,
+        ["token.revoke", "token.create", "import.map"],
+        "{audit}"
+    );
+    let (ok, filtered, _) = run(maktab(&url).args(["audit", "--action", "import"]));
+    assert!(ok && filtered.lines().count() == 1, "{filtered}");
+
+    let (ok, stats, err) = run(maktab(&url).arg("stats"));
+    assert!(ok, "{err}");
+    assert!(stats.contains("Lookups, last 24 hours: 0"), "{stats}");
+    assert!(
+        stats.contains("1601") && stats.contains("Alger Centre"),
+        "{stats}"
+    );
+}
