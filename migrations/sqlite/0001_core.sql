@@ -4,8 +4,10 @@
 create table imports (
     id integer primary key autoincrement,
     kind text not null check (kind in ('map', 'roll')),
-    -- 'staging' while a roll is being written in chunks, 'accepted' once it is complete.
-    status text not null check (status in ('staging', 'accepted')),
+    -- 'staging' while a roll is being written in chunks; 'pending' when complete but waiting
+    -- for its change set to be approved; 'accepted' once approved (or the first version);
+    -- 'rejected' when its change set was rejected (its data is then removed).
+    status text not null check (status in ('staging', 'pending', 'accepted', 'rejected')),
     created_at integer not null,
     source text not null,
     actor text not null,

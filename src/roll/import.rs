@@ -15,7 +15,7 @@ use crate::domain::{
     Bilingual, BirthDate, Centre, CentreCode, Commune, CommuneCode, Coordinates, ElectoralMap,
     NationalId, Sex, Station, StationKind, StationNumber, StationRef, Voter,
 };
-use crate::store::{ImportCounts, ImportRecord, NewImport, RollBatch, Store, StoreError};
+use crate::store::{ImportCounts, ImportRecord, NewImport, PlaceChange, RollBatch, Store, StoreError};
 
 /// How many errors a report lists; the rest are only counted.
 pub const MAX_REPORTED_ERRORS: usize = 50;
@@ -551,6 +551,7 @@ pub async fn import_map(
         centres: sorted_by_line(centres),
         stations: sorted_by_line(stations),
     };
+    let current_map = current.as_ref().map(|c| c.map.clone());
     if let Some(current) = current {
         let kept = |commune: &CommuneCode| !replaced.contains(commune);
         map.communes
@@ -571,7 +572,13 @@ pub async fn import_map(
         stations: map.stations.len() as u64,
         voters: 0,
     };
-    let record = store.import_map(new_import(options), &map, counts).await?;
+    let changes = match &current_map {
+        Some(current) => diff_maps(current, &map),
+        None => Vec::new(),
+    };
+    let record = store
+        .import_map(new_import(options), &map, counts, &changes)
+        .await?;
     Ok(ImportOutcome {
         report,
         record: Some(record),
@@ -823,4 +830,61 @@ fn validate_roll(
         }
     }
     Ok(report)
+}
+
+/// What a new map changes compared with the current one, centre by centre and station by
+/// station, for the change set an officer reviews.
+pub fn diff_maps(old: &ElectoralMap, new: &ElectoralMap) -> Vec<PlaceChange> {
+    use serde_json::json;
+    let mut changes = Vec::new();
+    let place = |change: &str, commune: &CommuneCode, centre: &CentreCode, station: Option<u16>, old, new| PlaceChange {
+        change: change.to_owned(),
+        commune: commune.as_str().to_owned(),
+        centre: centre.as_str().to_owned(),
+        station,
+        old,
+        new,
+    };
+    let old_centres: HashMap<(&CommuneCode, &CentreCode), &Centre> =
+        old.centres.iter().map(|c| ((&c.commune, &c.code), c)).collect();
+    let new_centres: HashMap<(&CommuneCode, &CentreCode), &Centre> =
+        new.centres.iter().map(|c| ((&c.commune, &c.code), c)).collect();
+    for centre in &new.centres {
+        match old_centres.get(&(&centre.commune, &centre.code)) {
+            None => changes.push(place("centre_added", &centre.commune, &centre.code, None, None, Some(json!(centre.name)))),
+            Some(before) => {
+                if before.name != centre.name {
+                    changes.push(place("centre_renamed", &centre.commune, &centre.code, None, Some(json!(before.name)), Some(json!(centre.name))));
+                }
+                if before.address != centre.address {
+                    changes.push(place("centre_address_changed", &centre.commune, &centre.code, None, Some(json!(before.address)), Some(json!(centre.address))));
+                }
+                if before.coordinates != centre.coordinates {
+                    changes.push(place("centre_moved", &centre.commune, &centre.code, None, Some(json!(before.coordinates)), Some(json!(centre.coordinates))));
+                }
+            }
+        }
+    }
+    for centre in &old.centres {
+        if !new_centres.contains_key(&(&centre.commune, &centre.code)) {
+            changes.push(place("centre_removed", &centre.commune, &centre.code, None, Some(json!(centre.name)), None));
+        }
+    }
+    let old_stations: HashMap<&StationRef, StationKind> = old.station_kinds();
+    let new_stations: HashMap<&StationRef, StationKind> = new.station_kinds();
+    for station in &new.stations {
+        let at = &station.at;
+        match old_stations.get(at) {
+            None => changes.push(place("station_added", &at.commune, &at.centre, Some(at.station.get()), None, Some(json!(station.kind)))),
+            Some(kind) if *kind != station.kind => changes.push(place("station_kind_changed", &at.commune, &at.centre, Some(at.station.get()), Some(json!(kind)), Some(json!(station.kind)))),
+            Some(_) => {}
+        }
+    }
+    for station in &old.stations {
+        if !new_stations.contains_key(&station.at) {
+            let at = &station.at;
+            changes.push(place("station_removed", &at.commune, &at.centre, Some(at.station.get()), Some(json!(station.kind)), None));
+        }
+    }
+    changes
 }

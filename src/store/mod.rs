@@ -5,6 +5,7 @@
 //! beside it.
 
 mod admin;
+mod changes;
 mod roll;
 mod senders;
 mod sqlite;
@@ -17,6 +18,10 @@ use thiserror::Error;
 pub use admin::{
     AdminStore, AuditEntry, AuditQuery, LookupCount, LookupStatsQuery, NewAuditEntry, NewToken,
     TokenRecord,
+};
+pub use changes::{
+    ChangeRecipient, ChangeSet, ChangeSetStatus, ChangeStore, PlaceChange, VoterChange,
+    VoterChangeKind,
 };
 pub use roll::{
     ImportCounts, ImportKind, ImportRecord, MapVersion, NewImport, RegisteredVoter, RollBatch,
@@ -40,6 +45,10 @@ pub enum StoreError {
     ImportAbandoned,
     #[error("the electoral map changed while the roll was being imported; import it again")]
     MapChanged,
+    #[error("change set {0} is not pending")]
+    NotPending(i64),
+    #[error("another version became current since change set {0} was made; import again")]
+    Superseded(i64),
 }
 
 /// `Result` with [`StoreError`].
@@ -47,7 +56,7 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// Everything Maktab stores: the union of the area traits. Each backend implements every area.
 #[async_trait]
-pub trait Store: RollStore + SenderStore + AdminStore + Send + Sync {
+pub trait Store: RollStore + SenderStore + AdminStore + ChangeStore + Send + Sync {
     /// Checks that the database answers.
     async fn ping(&self) -> Result<()>;
 

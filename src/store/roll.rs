@@ -53,6 +53,10 @@ pub struct ImportRecord {
     pub source: String,
     pub actor: String,
     pub counts: ImportCounts,
+    /// Waiting for its change set to be approved (not yet answered from).
+    pub pending: bool,
+    /// The change set that reviews this version against the one before it.
+    pub change_set: Option<i64>,
 }
 
 /// What the roll importer sends to the store, in order.
@@ -108,16 +112,20 @@ pub trait RollStore: Send + Sync {
     /// Voters per station in the current roll.
     async fn station_loads(&self) -> Result<Vec<StationLoad>>;
 
-    /// Stores a validated map as the new current version, atomically.
+    /// Stores a validated map, atomically: as the current version if there is none yet,
+    /// otherwise as a pending version with a change set listing `changes`.
     async fn import_map(
         &self,
         import: NewImport,
         map: &ElectoralMap,
         counts: ImportCounts,
+        changes: &[super::PlaceChange],
     ) -> Result<ImportRecord>;
 
-    /// Writes validated voters as they arrive and makes them the current roll on
-    /// [`RollBatch::Commit`]. If the channel closes first, everything written is removed.
+    /// Writes validated voters as they arrive; on [`RollBatch::Commit`] the version becomes the
+    /// current roll if there is none yet, otherwise a pending version with a change set of the
+    /// voters added, removed and moved. If the channel closes first, everything written is
+    /// removed.
     async fn import_roll(
         &self,
         import: NewImport,

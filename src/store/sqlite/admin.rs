@@ -43,7 +43,7 @@ fn token_from_row(row: &SqliteRow) -> Result<TokenRecord> {
     })
 }
 
-async fn insert_audit<'e>(
+pub(super) async fn insert_audit<'e>(
     executor: impl sqlx::Executor<'e, Database = Sqlite>,
     entry: &NewAuditEntry,
 ) -> Result<i64> {

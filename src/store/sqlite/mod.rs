@@ -3,6 +3,7 @@
 //! per area of the store, each implementing that area's trait.
 
 mod admin;
+mod changes;
 mod roll;
 mod senders;
 

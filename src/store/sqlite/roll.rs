@@ -10,7 +10,9 @@ use crate::domain::{
     Bilingual, BirthDate, Centre, CentreCode, Commune, CommuneCode, Coordinates, ElectoralMap,
     NationalId, PollingPlace, Station, StationKind, StationNumber, StationRef, Voter,
 };
+use crate::domain::Timestamp;
 use crate::store::{
+    PlaceChange,
     ImportCounts, ImportKind, ImportRecord, MapVersion, NewImport, RegisteredVoter, Result,
     RollBatch, RollStore, StationLoad, StoreError,
 };
@@ -57,6 +59,8 @@ impl SqliteStore {
         counts: ImportCounts,
         map_version: i64,
         replaced_communes: &[CommuneCode],
+        actor: &str,
+        at: Timestamp,
     ) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         let current_map: Option<i64> =
@@ -114,7 +118,26 @@ impl SqliteStore {
         .bind(version)
         .execute(&mut *tx)
         .await?;
-        make_current(&mut tx, ImportKind::Roll, version).await?;
+        let base: Option<i64> =
+            sqlx::query_scalar("select import_id from current_versions where kind = 'roll'")
+                .fetch_optional(&mut *tx)
+                .await?;
+        match base {
+            None => make_current(&mut tx, ImportKind::Roll, version).await?,
+            Some(base) => {
+                sqlx::query("update imports set status = 'pending' where id = ?")
+                    .bind(version)
+                    .execute(&mut *tx)
+                    .await?;
+                let change_set = insert_change_set(&mut tx, ImportKind::Roll, base, version, actor, at).await?;
+                let summary = diff_rolls(&mut tx, change_set, base, version).await?;
+                sqlx::query("update change_sets set summary = ? where id = ?")
+                    .bind(summary.to_string())
+                    .bind(change_set)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -151,13 +174,105 @@ impl SqliteStore {
 
     async fn import_record(&self, id: i64) -> Result<ImportRecord> {
         let row = sqlx::query(
-            "select id, kind, created_at, source, actor, communes, centres, stations, voters from imports where id = ?",
+            "select id, kind, status, created_at, source, actor, communes, centres, stations, voters,
+                    (select max(c.id) from change_sets c where c.new_version = imports.id) as change_set
+             from imports where id = ?",
         )
         .bind(id)
         .fetch_one(&self.pool)
         .await?;
         import_from_row(&row)
     }
+}
+
+/// Records a pending change set from `base` to `new`; its summary is filled in by the caller.
+async fn insert_change_set(
+    tx: &mut sqlx::Transaction<'_, Sqlite>,
+    kind: ImportKind,
+    base: i64,
+    new: i64,
+    actor: &str,
+    at: Timestamp,
+) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "insert into change_sets (kind, base_version, new_version, status, created_at, created_by, summary)
+         values (?, ?, ?, 'pending', ?, ?, '{}') returning id",
+    )
+    .bind(kind.as_str())
+    .bind(base)
+    .bind(new)
+    .bind(at)
+    .bind(actor)
+    .fetch_one(&mut **tx)
+    .await?)
+}
+
+/// Lists the voters added, removed and moved between two roll versions, and summarises the
+/// flows between stations (a station split shows as one station sending voters to another
+/// while keeping some).
+async fn diff_rolls(
+    tx: &mut sqlx::Transaction<'_, Sqlite>,
+    change_set: i64,
+    base: i64,
+    new: i64,
+) -> Result<serde_json::Value> {
+    sqlx::query(
+        "insert into change_set_voters (change_set_id, nin, change, old_commune, old_centre, old_station, new_commune, new_centre, new_station)
+         select ?1, n.nin, case when o.nin is null then 'added' else 'moved' end,
+                o.commune_code, o.centre_code, o.station, n.commune_code, n.centre_code, n.station
+         from roll_voters n left join roll_voters o on o.roll_version = ?2 and o.nin = n.nin
+         where n.roll_version = ?3
+           and (o.nin is null or o.commune_code <> n.commune_code or o.centre_code <> n.centre_code or o.station <> n.station)",
+    )
+    .bind(change_set)
+    .bind(base)
+    .bind(new)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "insert into change_set_voters (change_set_id, nin, change, old_commune, old_centre, old_station)
+         select ?1, o.nin, 'removed', o.commune_code, o.centre_code, o.station
+         from roll_voters o
+         where o.roll_version = ?2
+           and not exists (select 1 from roll_voters n where n.roll_version = ?3 and n.nin = o.nin)",
+    )
+    .bind(change_set)
+    .bind(base)
+    .bind(new)
+    .execute(&mut **tx)
+    .await?;
+    let mut counts = serde_json::Map::new();
+    for row in sqlx::query("select change, count(*) as n from change_set_voters where change_set_id = ? group by change")
+        .bind(change_set)
+        .fetch_all(&mut **tx)
+        .await?
+    {
+        counts.insert(row.try_get::<String, _>("change")?, row.try_get::<i64, _>("n")?.into());
+    }
+    let flows: Vec<serde_json::Value> = sqlx::query(
+        "select old_commune || '/' || old_centre || '/' || old_station as source,
+                new_commune || '/' || new_centre || '/' || new_station as target, count(*) as voters
+         from change_set_voters where change_set_id = ? and change = 'moved'
+         group by source, target order by voters desc limit 200",
+    )
+    .bind(change_set)
+    .fetch_all(&mut **tx)
+    .await?
+    .iter()
+    .map(|row| -> Result<serde_json::Value> {
+        Ok(serde_json::json!({
+            "from": row.try_get::<String, _>("source")?,
+            "to": row.try_get::<String, _>("target")?,
+            "voters": row.try_get::<i64, _>("voters")?,
+        }))
+    })
+    .collect::<Result<_>>()?;
+    Ok(serde_json::json!({
+        "voters_added": counts.get("added").cloned().unwrap_or(0.into()),
+        "voters_removed": counts.get("removed").cloned().unwrap_or(0.into()),
+        "voters_moved": counts.get("moved").cloned().unwrap_or(0.into()),
+        "flows": flows,
+    }))
 }
 
 fn count(n: u64) -> i64 {
@@ -201,6 +316,8 @@ fn import_from_row(row: &SqliteRow) -> Result<ImportRecord> {
             stations: unsigned("stations")?,
             voters: unsigned("voters")?,
         },
+        pending: row.try_get::<&str, _>("status")? == "pending",
+        change_set: row.try_get("change_set")?,
     })
 }
 
@@ -321,8 +438,9 @@ impl RollStore for SqliteStore {
 
     async fn imports(&self, limit: u32) -> Result<Vec<ImportRecord>> {
         sqlx::query(
-            "select id, kind, created_at, source, actor, communes, centres, stations, voters
-             from imports where status = 'accepted' order by id desc limit ?",
+            "select id, kind, status, created_at, source, actor, communes, centres, stations, voters,
+                    (select max(c.id) from change_sets c where c.new_version = imports.id) as change_set
+             from imports where status in ('accepted', 'pending') order by id desc limit ?",
         )
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
@@ -367,12 +485,18 @@ impl RollStore for SqliteStore {
         import: NewImport,
         map: &ElectoralMap,
         counts: ImportCounts,
+        changes: &[PlaceChange],
     ) -> Result<ImportRecord> {
         let mut tx = self.pool.begin().await?;
+        let base: Option<i64> =
+            sqlx::query_scalar("select import_id from current_versions where kind = 'map'")
+                .fetch_optional(&mut *tx)
+                .await?;
         let version: i64 = sqlx::query_scalar(
             "insert into imports (kind, status, created_at, source, actor, communes, centres, stations, voters)
-             values ('map', 'accepted', ?, ?, ?, ?, ?, ?, 0) returning id",
+             values ('map', ?, ?, ?, ?, ?, ?, ?, 0) returning id",
         )
+        .bind(if base.is_some() { "pending" } else { "accepted" })
         .bind(import.at)
         .bind(&import.source)
         .bind(&import.actor)
@@ -419,7 +543,38 @@ impl RollStore for SqliteStore {
             .execute(&mut *tx)
             .await?;
         }
-        make_current(&mut tx, ImportKind::Map, version).await?;
+        match base {
+            None => make_current(&mut tx, ImportKind::Map, version).await?,
+            Some(base) => {
+                let change_set = insert_change_set(&mut tx, ImportKind::Map, base, version, &import.actor, import.at).await?;
+                for (seq, change) in changes.iter().enumerate() {
+                    sqlx::query(
+                        "insert into change_set_places (change_set_id, seq, change, commune_code, centre_code, station, old_value, new_value)
+                         values (?, ?, ?, ?, ?, ?, ?, ?)",
+                    )
+                    .bind(change_set)
+                    .bind(i64::try_from(seq).unwrap_or(i64::MAX))
+                    .bind(&change.change)
+                    .bind(&change.commune)
+                    .bind(&change.centre)
+                    .bind(change.station.map(i64::from))
+                    .bind(change.old.as_ref().map(|v| v.to_string()))
+                    .bind(change.new.as_ref().map(|v| v.to_string()))
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                let mut by_change = serde_json::Map::new();
+                for change in changes {
+                    let entry = by_change.entry(change.change.clone()).or_insert(0.into());
+                    *entry = (entry.as_u64().unwrap_or(0) + 1).into();
+                }
+                sqlx::query("update change_sets set summary = ? where id = ?")
+                    .bind(serde_json::json!({ "places": changes.len(), "by_change": by_change }).to_string())
+                    .bind(change_set)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
         tx.commit().await?;
         self.prune_versions(ImportKind::Map).await?;
         self.import_record(version).await
@@ -452,8 +607,15 @@ impl RollStore for SqliteStore {
                         map_version,
                         replaced_communes,
                     } => {
-                        self.accept_roll(version, counts, map_version, &replaced_communes)
-                            .await?;
+                        self.accept_roll(
+                            version,
+                            counts,
+                            map_version,
+                            &replaced_communes,
+                            &import.actor,
+                            import.at,
+                        )
+                        .await?;
                         return Ok(());
                     }
                 }
