@@ -26,6 +26,15 @@ pub struct Config {
     pub api: ApiConfig,
     pub lookup: LookupConfig,
     pub import: ImportConfig,
+    pub changes: ChangesConfig,
+}
+
+/// Reviewing change sets.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ChangesConfig {
+    /// The approver of a change set must be another token than its importer.
+    pub two_person_rule: bool,
 }
 
 /// How lookups are verified and limited.
@@ -74,6 +83,7 @@ impl Default for Config {
             api: ApiConfig::default(),
             lookup: LookupConfig::default(),
             import: ImportConfig::default(),
+            changes: ChangesConfig::default(),
         }
     }
 }
@@ -166,6 +176,10 @@ pub const VARIABLES: &[(&str, Setter)] = &[
     }),
     ("MAKTAB_LOOKUP_DIALOGUE_MINUTES", |c, v| {
         c.lookup.dialogue_minutes = parsed(v)?;
+        Ok(())
+    }),
+    ("MAKTAB_CHANGES_TWO_PERSON_RULE", |c, v| {
+        c.changes.two_person_rule = parsed(v)?;
         Ok(())
     }),
     ("MAKTAB_IMPORT_MAX_VOTERS_PER_STATION", |c, v| {

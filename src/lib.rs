@@ -10,6 +10,8 @@
 //! - [`conversation`]: the channel-agnostic core turning an `Inbound` message into `Reply`
 //!   values: intent parsing, the stored dialogue, verification and abuse limits.
 //! - [`i18n`]: the Fluent catalogues in `locales/`, CLDR plurals, SMS segment counting.
+//! - [`notices`]: campaigns, the outbox and the dispatcher that tells voters about changes at
+//!   each channel's rate.
 //! - [`roll`]: CSV import of the map and roll with validation, and the demo data set.
 //! - [`store`]: the storage trait and its SQLite implementation.
 //! - [`admin`]: the admin API: scoped tokens, imports over HTTP, audit log, statistics,
@@ -23,6 +25,7 @@ pub mod config;
 pub mod conversation;
 pub mod domain;
 pub mod i18n;
+pub mod notices;
 pub mod roll;
 pub mod server;
 pub mod store;

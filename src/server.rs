@@ -31,6 +31,8 @@ pub struct Settings {
     pub max_voters_per_station: u32,
     /// Serve `/metrics` on the main listener (no separate metrics address configured).
     pub metrics_on_main_listener: bool,
+    /// A change set must be approved by another token than the one that imported it.
+    pub two_person_rule: bool,
 }
 
 /// What every request handler can reach.
@@ -41,15 +43,17 @@ pub struct App {
     pub settings: Arc<Settings>,
     pub metrics: Arc<Metrics>,
     pub recorder: Arc<LookupRecorder>,
+    pub catalog: Arc<Catalog>,
 }
 
 impl App {
     /// Builds the application state from the configuration.
     pub fn new(store: Arc<dyn Store>, config: &Config) -> Result<Self, CatalogError> {
         let recorder = Arc::new(LookupRecorder::new());
+        let catalog = Arc::new(Catalog::load()?);
         let conversation = Conversation::new(
             Arc::clone(&store),
-            Arc::new(Catalog::load()?),
+            Arc::clone(&catalog),
             config.conversation(),
         )
         .with_recorder(Arc::clone(&recorder));
@@ -60,9 +64,11 @@ impl App {
                 import_max_bytes: config.api.import_max_bytes,
                 max_voters_per_station: config.import.max_voters_per_station,
                 metrics_on_main_listener: config.metrics_listen.is_none(),
+                two_person_rule: config.changes.two_person_rule,
             }),
             metrics: Arc::new(Metrics::new()),
             recorder,
+            catalog,
         })
     }
 

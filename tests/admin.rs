@@ -271,6 +271,24 @@ async fn imports_over_http_validate_like_the_command_line_and_respect_the_size_l
         .await;
     assert_eq!(accepted.status, 200, "{}", accepted.body);
     assert!(accepted.json()["record"]["version"].as_i64().unwrap() > 0);
+    assert_eq!(accepted.json()["record"]["pending"], true);
+    let change_set = accepted.json()["record"]["change_set"].as_i64().unwrap();
+    let again = app
+        .post("/api/v1/imports/roll", national, moved.as_bytes())
+        .await;
+    assert_eq!(
+        again.status, 409,
+        "one change set at a time: {}",
+        again.body
+    );
+    let approved = app
+        .post(
+            &format!("/api/v1/changes/{change_set}/approve"),
+            national,
+            b"",
+        )
+        .await;
+    assert_eq!(approved.status, 200, "{}", approved.body);
     let now = db
         .talk()
         .text("+213550000002", &format!("NIN {NIN_MIXED} {BIRTH_MIXED}"))
@@ -323,8 +341,14 @@ async fn every_admin_action_leaves_one_audit_entry_and_nothing_alters_the_log() 
         ROLL_CSV.as_bytes(),
     )
     .await;
-    app.post("/api/v1/imports/roll", alger, ROLL_CSV.as_bytes())
+    let pending = app
+        .post("/api/v1/imports/roll", alger, ROLL_CSV.as_bytes())
         .await;
+    let change_set = pending.json()["record"]["change_set"].as_i64().unwrap();
+    let approved = app
+        .post(&format!("/api/v1/changes/{change_set}/approve"), alger, b"")
+        .await;
+    assert_eq!(approved.status, 200, "{}", approved.body);
     app.post(
         "/api/v1/imports/roll",
         alger,
@@ -352,6 +376,7 @@ async fn every_admin_action_leaves_one_audit_entry_and_nothing_alters_the_log() 
         [
             "import.roll.rejected", // Oran's token, Alger Centre's rows
             "import.roll.rejected",
+            "changes.roll.approve",
             "import.roll",
             "import.roll.dry_run",
             "token.revoke",
@@ -368,12 +393,13 @@ async fn every_admin_action_leaves_one_audit_entry_and_nothing_alters_the_log() 
         "fixture imports go straight through the library, unaudited"
     );
     let entries = page["entries"].as_array().unwrap();
-    assert_eq!(entries[2]["actor"], "Alger Centre office");
-    assert_eq!(entries[2]["communes"], serde_json::json!(["1601"]));
-    assert_eq!(entries[2]["details"]["counts"]["voters"], 3);
+    assert_eq!(entries[3]["actor"], "Alger Centre office");
+    assert_eq!(entries[3]["communes"], serde_json::json!(["1601"]));
+    assert_eq!(entries[3]["details"]["counts"]["voters"], 3);
+    assert_eq!(entries[2]["details"]["change_set"], change_set);
     assert_eq!(entries[0]["details"]["out_of_scope_rows"], 3);
     assert!(
-        entries[10]["actor"]
+        entries[11]["actor"]
             .as_str()
             .unwrap()
             .starts_with("command line")
@@ -392,7 +418,7 @@ async fn every_admin_action_leaves_one_audit_entry_and_nothing_alters_the_log() 
         )
         .await
         .json();
-    assert_eq!(second["entries"][0]["action"], "token.revoke");
+    assert_eq!(second["entries"][0]["action"], "import.roll.dry_run");
     let tokens_only = app
         .get("/api/v1/audit?action=token", Some(&tokens.national))
         .await
@@ -437,7 +463,7 @@ async fn every_admin_action_leaves_one_audit_entry_and_nothing_alters_the_log() 
         })
         .await
         .unwrap();
-    assert_eq!(after.len(), 11);
+    assert_eq!(after.len(), 12);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -145,7 +145,7 @@ async fn a_station_over_the_limit_is_reported_at_the_first_voter_too_many() {
         .expect("500 voters fit");
     let strict = ImportOptions {
         max_voters_per_station: 100,
-        ..options(false)
+        ..options(true)
     };
     let report = rejected(db.import_roll_with(&roll(&at_limit), &strict).await);
     assert_eq!(report.errors[0].line, Some(102));
@@ -223,6 +223,22 @@ async fn an_accepted_import_becomes_a_new_version_and_keeps_the_previous_one() {
     );
     let outcome = db.import_roll(&moved).await.unwrap();
     let second = outcome.record.unwrap();
+    assert!(
+        second.pending && second.change_set.is_some(),
+        "a re-import waits for approval"
+    );
+    let before = db
+        .talk()
+        .text(
+            "+213550000009",
+            &format!("mon NIN {NIN_MIXED} né le {BIRTH_MIXED}"),
+        )
+        .await;
+    assert!(
+        before.contains("Ecole Emir Abdelkader"),
+        "not applied before approval: {before}"
+    );
+    db.approve_pending().await;
     assert!(second.version > first.version);
     assert_eq!(second.kind, ImportKind::Roll);
     assert_eq!(
@@ -251,6 +267,7 @@ async fn an_accepted_import_becomes_a_new_version_and_keeps_the_previous_one() {
     );
     // A third import drops the oldest.
     db.import_roll(ROLL_CSV).await.unwrap();
+    db.approve_pending().await;
     assert_eq!(
         raw_count(&db, "select count(distinct roll_version) from roll_voters").await,
         2
@@ -416,6 +433,7 @@ async fn a_new_map_cannot_drop_a_station_with_voters_or_make_it_women_only_while
     );
     let record = db.import_map(&renamed).await.unwrap().record.unwrap();
     assert_eq!(record.counts.stations, 5);
+    db.approve_pending().await;
     let text = db
         .talk()
         .text(
@@ -447,6 +465,7 @@ async fn an_import_replaces_only_the_communes_in_the_file_and_keeps_the_others()
         "2 carried from Alger Centre + 1 from the file"
     );
     assert_eq!(record.counts.communes, 2);
+    db.approve_pending().await;
     let talk = db.talk();
     let moved = talk
         .text("+213550000001", &format!("NIN {NIN_MIXED} {BIRTH_MIXED}"))
@@ -469,6 +488,7 @@ async fn an_import_replaces_only_the_communes_in_the_file_and_keeps_the_others()
     );
     let map = db.import_map(&oran_map).await.unwrap().record.unwrap();
     assert_eq!((map.counts.communes, map.counts.stations), (2, 5));
+    db.approve_pending().await;
     let renamed = talk
         .text("+213550000004", &format!("NIN {NIN_MIXED} {BIRTH_MIXED}"))
         .await;

@@ -10,6 +10,8 @@ create table change_sets (
     status text not null check (status in ('pending', 'approved', 'rejected', 'superseded')),
     created_at integer not null,
     created_by text not null,
+    -- Comma-separated communes the new version's file covered (who may approve it).
+    communes text not null default '',
     decided_at integer,
     decided_by text,
     -- Counts and station flows, as JSON.

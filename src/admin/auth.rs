@@ -28,13 +28,18 @@ pub enum Permission {
     Import,
     /// Read import versions, statistics and the audit log (of one's communes).
     Monitor,
+    /// Write and send broadcasts (to one's communes).
+    Broadcast,
 }
 
 impl Role {
     fn allows(self, permission: Permission) -> bool {
         match self {
             Role::National => true,
-            Role::CommuneAdmin => matches!(permission, Permission::Import | Permission::Monitor),
+            Role::CommuneAdmin => matches!(
+                permission,
+                Permission::Import | Permission::Monitor | Permission::Broadcast
+            ),
             // Clerk supervisors only manage missing-from-the-roll reports.
             Role::ClerkSupervisor => false,
         }

@@ -28,6 +28,8 @@ pub enum ApiError {
     ImportRejected(ValidationReport),
     #[error("the file has rows of communes this token may not change; nothing was changed")]
     ImportOutOfScope(ValidationReport),
+    #[error("{0}")]
+    Conflict(String),
     #[error("internal error")]
     Internal(String),
 }
@@ -58,6 +60,7 @@ impl ApiError {
             Self::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             Self::ImportRejected(_) => (StatusCode::UNPROCESSABLE_ENTITY, "import_rejected"),
             Self::ImportOutOfScope(_) => (StatusCode::FORBIDDEN, "out_of_scope"),
+            Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -113,6 +116,7 @@ impl From<ImportError> for ApiError {
             ImportError::MissingColumns(_) | ImportError::NoMap => {
                 Self::BadRequest(error.to_string())
             }
+            ImportError::ChangeSetPending(_) => Self::Conflict(error.to_string()),
             ImportError::Io(io) => {
                 match io.get_ref().and_then(|e| e.downcast_ref::<BodyTooLarge>()) {
                     Some(BodyTooLarge(limit)) => Self::PayloadTooLarge(*limit),

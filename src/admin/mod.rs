@@ -3,9 +3,11 @@
 //! statistics, Prometheus metrics and the OpenAPI document.
 
 pub mod auth;
+pub mod changes;
 pub mod error;
 pub mod imports;
 pub mod metrics;
+pub mod notice_routes;
 pub mod openapi;
 pub mod routes;
 pub mod stats;
@@ -42,6 +44,25 @@ pub fn router() -> Router<App> {
         .route("/api/v1/stats/lookups", get(routes::lookup_stats))
         .route("/api/v1/stats/roll", get(routes::roll_stats))
         .route("/api/v1/openapi.json", get(openapi::openapi_json))
+        .route("/api/v1/changes", get(notice_routes::list_changes))
+        .route("/api/v1/changes/{id}", get(notice_routes::show_change))
+        .route(
+            "/api/v1/changes/{id}/approve",
+            post(notice_routes::approve_change),
+        )
+        .route(
+            "/api/v1/changes/{id}/reject",
+            post(notice_routes::reject_change),
+        )
+        .route(
+            "/api/v1/campaigns",
+            get(notice_routes::list_campaigns).post(notice_routes::create_broadcast),
+        )
+        .route("/api/v1/campaigns/{id}", get(notice_routes::show_campaign))
+        .route(
+            "/api/v1/campaigns/{id}/{action}",
+            post(notice_routes::campaign_action),
+        )
         .layer(DefaultBodyLimit::max(64 * 1024))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use super::{BirthDate, NationalId, digits};
@@ -46,9 +46,23 @@ fn parse_code(input: &str) -> Result<String, FieldError> {
 macro_rules! code_type {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-        #[serde(transparent)]
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(into = "String", try_from = "String")]
         pub struct $name(String);
+
+        impl TryFrom<String> for $name {
+            type Error = FieldError;
+
+            fn try_from(code: String) -> Result<Self, Self::Error> {
+                Self::parse(&code)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(code: $name) -> String {
+                code.0
+            }
+        }
 
         impl $name {
             /// Parses a code: ASCII letters, digits, `-` and `_`, at most 20 characters.

@@ -15,7 +15,9 @@ use crate::domain::{
     Bilingual, BirthDate, Centre, CentreCode, Commune, CommuneCode, Coordinates, ElectoralMap,
     NationalId, Sex, Station, StationKind, StationNumber, StationRef, Voter,
 };
-use crate::store::{ImportCounts, ImportRecord, NewImport, PlaceChange, RollBatch, Store, StoreError};
+use crate::store::{
+    ImportCounts, ImportKind, ImportRecord, NewImport, PlaceChange, RollBatch, Store, StoreError,
+};
 
 /// How many errors a report lists; the rest are only counted.
 pub const MAX_REPORTED_ERRORS: usize = 50;
@@ -82,6 +84,8 @@ pub enum ImportError {
     NoMap,
     #[error("the file was rejected with {} error(s); nothing was changed", .0.error_count)]
     Rejected(ValidationReport),
+    #[error("change set {0} is pending for this kind of file: approve or reject it first")]
+    ChangeSetPending(i64),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -376,6 +380,7 @@ pub async fn import_map(
     input: impl Read,
     options: &ImportOptions,
 ) -> Result<ImportOutcome, ImportError> {
+    refuse_while_pending(store, ImportKind::Map, options).await?;
     let mut reader = csv_reader(input);
     let columns = Columns::read(&mut reader, MAP_COLUMNS)?;
     let mut errors = Errors::default();
@@ -576,13 +581,31 @@ pub async fn import_map(
         Some(current) => diff_maps(current, &map),
         None => Vec::new(),
     };
-    let record = store
-        .import_map(new_import(options), &map, counts, &changes)
-        .await?;
+    let import = NewImport {
+        communes: report.communes.clone(),
+        ..new_import(options)
+    };
+    let record = store.import_map(import, &map, counts, &changes).await?;
     Ok(ImportOutcome {
         report,
         record: Some(record),
     })
+}
+
+/// One change set per kind at a time: a second import would be compared with a version that
+/// is about to change. Dry runs validate regardless.
+async fn refuse_while_pending(
+    store: &dyn Store,
+    kind: ImportKind,
+    options: &ImportOptions,
+) -> Result<(), ImportError> {
+    if options.dry_run {
+        return Ok(());
+    }
+    match store.pending_change_set(kind).await? {
+        Some(pending) => Err(ImportError::ChangeSetPending(pending.id)),
+        None => Ok(()),
+    }
 }
 
 fn sorted_by_line<K, V>(items: HashMap<K, (V, u64)>) -> Vec<V> {
@@ -596,6 +619,7 @@ fn new_import(options: &ImportOptions) -> NewImport {
         source: options.source.clone(),
         actor: options.actor.clone(),
         at: crate::domain::now(),
+        communes: Vec::new(),
     }
 }
 
@@ -615,6 +639,7 @@ pub async fn import_roll(
     input: impl Read + Send + 'static,
     options: &ImportOptions,
 ) -> Result<ImportOutcome, ImportError> {
+    refuse_while_pending(store.as_ref(), ImportKind::Roll, options).await?;
     let map = store.current_map().await?.ok_or(ImportError::NoMap)?;
     let (sender, receiver) = mpsc::channel::<RollBatch>(4);
     let writer = (!options.dry_run).then(|| {
@@ -837,7 +862,12 @@ fn validate_roll(
 pub fn diff_maps(old: &ElectoralMap, new: &ElectoralMap) -> Vec<PlaceChange> {
     use serde_json::json;
     let mut changes = Vec::new();
-    let place = |change: &str, commune: &CommuneCode, centre: &CentreCode, station: Option<u16>, old, new| PlaceChange {
+    let place = |change: &str,
+                 commune: &CommuneCode,
+                 centre: &CentreCode,
+                 station: Option<u16>,
+                 old,
+                 new| PlaceChange {
         change: change.to_owned(),
         commune: commune.as_str().to_owned(),
         centre: centre.as_str().to_owned(),
@@ -845,29 +875,70 @@ pub fn diff_maps(old: &ElectoralMap, new: &ElectoralMap) -> Vec<PlaceChange> {
         old,
         new,
     };
-    let old_centres: HashMap<(&CommuneCode, &CentreCode), &Centre> =
-        old.centres.iter().map(|c| ((&c.commune, &c.code), c)).collect();
-    let new_centres: HashMap<(&CommuneCode, &CentreCode), &Centre> =
-        new.centres.iter().map(|c| ((&c.commune, &c.code), c)).collect();
+    let old_centres: HashMap<(&CommuneCode, &CentreCode), &Centre> = old
+        .centres
+        .iter()
+        .map(|c| ((&c.commune, &c.code), c))
+        .collect();
+    let new_centres: HashMap<(&CommuneCode, &CentreCode), &Centre> = new
+        .centres
+        .iter()
+        .map(|c| ((&c.commune, &c.code), c))
+        .collect();
     for centre in &new.centres {
         match old_centres.get(&(&centre.commune, &centre.code)) {
-            None => changes.push(place("centre_added", &centre.commune, &centre.code, None, None, Some(json!(centre.name)))),
+            None => changes.push(place(
+                "centre_added",
+                &centre.commune,
+                &centre.code,
+                None,
+                None,
+                Some(json!(centre.name)),
+            )),
             Some(before) => {
                 if before.name != centre.name {
-                    changes.push(place("centre_renamed", &centre.commune, &centre.code, None, Some(json!(before.name)), Some(json!(centre.name))));
+                    changes.push(place(
+                        "centre_renamed",
+                        &centre.commune,
+                        &centre.code,
+                        None,
+                        Some(json!(before.name)),
+                        Some(json!(centre.name)),
+                    ));
                 }
                 if before.address != centre.address {
-                    changes.push(place("centre_address_changed", &centre.commune, &centre.code, None, Some(json!(before.address)), Some(json!(centre.address))));
+                    changes.push(place(
+                        "centre_address_changed",
+                        &centre.commune,
+                        &centre.code,
+                        None,
+                        Some(json!(before.address)),
+                        Some(json!(centre.address)),
+                    ));
                 }
                 if before.coordinates != centre.coordinates {
-                    changes.push(place("centre_moved", &centre.commune, &centre.code, None, Some(json!(before.coordinates)), Some(json!(centre.coordinates))));
+                    changes.push(place(
+                        "centre_moved",
+                        &centre.commune,
+                        &centre.code,
+                        None,
+                        Some(json!(before.coordinates)),
+                        Some(json!(centre.coordinates)),
+                    ));
                 }
             }
         }
     }
     for centre in &old.centres {
         if !new_centres.contains_key(&(&centre.commune, &centre.code)) {
-            changes.push(place("centre_removed", &centre.commune, &centre.code, None, Some(json!(centre.name)), None));
+            changes.push(place(
+                "centre_removed",
+                &centre.commune,
+                &centre.code,
+                None,
+                Some(json!(centre.name)),
+                None,
+            ));
         }
     }
     let old_stations: HashMap<&StationRef, StationKind> = old.station_kinds();
@@ -875,15 +946,36 @@ pub fn diff_maps(old: &ElectoralMap, new: &ElectoralMap) -> Vec<PlaceChange> {
     for station in &new.stations {
         let at = &station.at;
         match old_stations.get(at) {
-            None => changes.push(place("station_added", &at.commune, &at.centre, Some(at.station.get()), None, Some(json!(station.kind)))),
-            Some(kind) if *kind != station.kind => changes.push(place("station_kind_changed", &at.commune, &at.centre, Some(at.station.get()), Some(json!(kind)), Some(json!(station.kind)))),
+            None => changes.push(place(
+                "station_added",
+                &at.commune,
+                &at.centre,
+                Some(at.station.get()),
+                None,
+                Some(json!(station.kind)),
+            )),
+            Some(kind) if *kind != station.kind => changes.push(place(
+                "station_kind_changed",
+                &at.commune,
+                &at.centre,
+                Some(at.station.get()),
+                Some(json!(kind)),
+                Some(json!(station.kind)),
+            )),
             Some(_) => {}
         }
     }
     for station in &old.stations {
         if !new_stations.contains_key(&station.at) {
             let at = &station.at;
-            changes.push(place("station_removed", &at.commune, &at.centre, Some(at.station.get()), Some(json!(station.kind)), None));
+            changes.push(place(
+                "station_removed",
+                &at.commune,
+                &at.centre,
+                Some(at.station.get()),
+                Some(json!(station.kind)),
+                None,
+            ));
         }
     }
     changes

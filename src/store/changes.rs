@@ -64,6 +64,9 @@ pub struct ChangeSet {
     pub status: ChangeSetStatus,
     pub created_at: Timestamp,
     pub created_by: String,
+    /// The communes the new version's file covered.
+    #[schema(value_type = Vec<String>)]
+    pub communes: Vec<crate::domain::CommuneCode>,
     pub decided_at: Option<Timestamp>,
     pub decided_by: Option<String>,
     /// Counts (voters added, removed, moved; places changed) and station flows.
@@ -129,7 +132,11 @@ pub struct ChangeRecipient {
 #[async_trait]
 pub trait ChangeStore: Send + Sync {
     /// Change sets, newest first, optionally of one status.
-    async fn change_sets(&self, status: Option<ChangeSetStatus>, limit: u32) -> Result<Vec<ChangeSet>>;
+    async fn change_sets(
+        &self,
+        status: Option<ChangeSetStatus>,
+        limit: u32,
+    ) -> Result<Vec<ChangeSet>>;
 
     /// One change set.
     async fn change_set(&self, id: i64) -> Result<Option<ChangeSet>>;
@@ -146,10 +153,22 @@ pub trait ChangeStore: Send + Sync {
     /// Makes the pending version current, atomically with the audit entry and a campaign (in
     /// `preparing`) for the change notices. Fails with [`super::StoreError::Superseded`] if
     /// another version became current meanwhile. Returns the campaign id.
-    async fn approve_change_set(&self, id: i64, by: &str, at: Timestamp, audit: NewAuditEntry) -> Result<i64>;
+    async fn approve_change_set(
+        &self,
+        id: i64,
+        by: &str,
+        at: Timestamp,
+        audit: NewAuditEntry,
+    ) -> Result<i64>;
 
     /// Discards the pending version, atomically with the audit entry.
-    async fn reject_change_set(&self, id: i64, by: &str, at: Timestamp, audit: NewAuditEntry) -> Result<()>;
+    async fn reject_change_set(
+        &self,
+        id: i64,
+        by: &str,
+        at: Timestamp,
+        audit: NewAuditEntry,
+    ) -> Result<()>;
 
     /// Subscribers (not opted out) of the voters an approved change set affects, with their
     /// new place.

@@ -6,6 +6,7 @@
 
 mod admin;
 mod changes;
+mod notices;
 mod roll;
 mod senders;
 mod sqlite;
@@ -22,6 +23,10 @@ pub use admin::{
 pub use changes::{
     ChangeRecipient, ChangeSet, ChangeSetStatus, ChangeStore, PlaceChange, VoterChange,
     VoterChangeKind,
+};
+pub use notices::{
+    Audience, AudienceMember, Campaign, CampaignStatus, NewNotice, Notice, NoticeResult,
+    NoticeStore,
 };
 pub use roll::{
     ImportCounts, ImportKind, ImportRecord, MapVersion, NewImport, RegisteredVoter, RollBatch,
@@ -56,7 +61,9 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// Everything Maktab stores: the union of the area traits. Each backend implements every area.
 #[async_trait]
-pub trait Store: RollStore + SenderStore + AdminStore + ChangeStore + Send + Sync {
+pub trait Store:
+    RollStore + SenderStore + AdminStore + ChangeStore + NoticeStore + Send + Sync
+{
     /// Checks that the database answers.
     async fn ping(&self) -> Result<()>;
 

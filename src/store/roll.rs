@@ -33,6 +33,9 @@ pub struct NewImport {
     pub source: String,
     pub actor: String,
     pub at: Timestamp,
+    /// The communes the file covers (known in full only after validation; a roll import
+    /// learns them from [`RollBatch::Commit`]).
+    pub communes: Vec<crate::domain::CommuneCode>,
 }
 
 /// How much an import holds.

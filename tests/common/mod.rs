@@ -88,6 +88,31 @@ impl TestDb {
         roll::import_roll(Arc::clone(&self.store), bytes, options).await
     }
 
+    /// Approves every pending change set from the command line, as an officer would.
+    pub async fn approve_pending(&self) -> Vec<(i64, u64)> {
+        let catalog = Catalog::load().expect("catalogues load");
+        let operator = maktab::admin::auth::Principal::command_line();
+        let mut approved = Vec::new();
+        for change_set in self
+            .store
+            .change_sets(Some(maktab::store::ChangeSetStatus::Pending), 100)
+            .await
+            .expect("change sets")
+        {
+            let done = maktab::admin::changes::approve(
+                self.store.as_ref(),
+                &catalog,
+                &operator,
+                change_set.id,
+                false,
+            )
+            .await
+            .expect("approve");
+            approved.push(done);
+        }
+        approved
+    }
+
     pub fn talk(&self) -> Talk {
         self.talk_with(ConversationSettings::default())
     }

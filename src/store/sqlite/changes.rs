@@ -30,6 +30,12 @@ fn change_set_from_row(row: &SqliteRow) -> Result<ChangeSet> {
         status: ChangeSetStatus::from_str(row.try_get("status")?).map_err(corrupt)?,
         created_at: row.try_get("created_at")?,
         created_by: row.try_get("created_by")?,
+        communes: row
+            .try_get::<&str, _>("communes")?
+            .split(',')
+            .filter(|c| !c.is_empty())
+            .map(|c| CommuneCode::parse(c).map_err(corrupt))
+            .collect::<Result<_>>()?,
         decided_at: row.try_get("decided_at")?,
         decided_by: row.try_get("decided_by")?,
         summary: serde_json::from_str(row.try_get("summary")?).map_err(corrupt)?,
@@ -54,15 +60,21 @@ fn station_ref(row: &SqliteRow, prefix: &str) -> Result<Option<StationRef>> {
 
 #[async_trait]
 impl ChangeStore for SqliteStore {
-    async fn change_sets(&self, status: Option<ChangeSetStatus>, limit: u32) -> Result<Vec<ChangeSet>> {
-        sqlx::query("select * from change_sets where (?1 is null or status = ?1) order by id desc limit ?2")
-            .bind(status.map(ChangeSetStatus::as_str))
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(change_set_from_row)
-            .collect()
+    async fn change_sets(
+        &self,
+        status: Option<ChangeSetStatus>,
+        limit: u32,
+    ) -> Result<Vec<ChangeSet>> {
+        sqlx::query(
+            "select * from change_sets where (?1 is null or status = ?1) order by id desc limit ?2",
+        )
+        .bind(status.map(ChangeSetStatus::as_str))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(change_set_from_row)
+        .collect()
     }
 
     async fn change_set(&self, id: i64) -> Result<Option<ChangeSet>> {
@@ -136,7 +148,13 @@ impl ChangeStore for SqliteStore {
             .collect()
     }
 
-    async fn approve_change_set(&self, id: i64, by: &str, at: Timestamp, audit: NewAuditEntry) -> Result<i64> {
+    async fn approve_change_set(
+        &self,
+        id: i64,
+        by: &str,
+        at: Timestamp,
+        audit: NewAuditEntry,
+    ) -> Result<i64> {
         let mut tx = self.pool.begin().await?;
         let row = sqlx::query("select * from change_sets where id = ?")
             .bind(id)
@@ -147,16 +165,19 @@ impl ChangeStore for SqliteStore {
         if change_set.status != ChangeSetStatus::Pending {
             return Err(StoreError::NotPending(id));
         }
-        let current: Option<i64> = sqlx::query_scalar("select import_id from current_versions where kind = ?")
-            .bind(change_set.kind.as_str())
-            .fetch_optional(&mut *tx)
-            .await?;
-        if current != Some(change_set.base_version) {
-            sqlx::query("update change_sets set status = 'superseded', decided_at = ? where id = ?")
-                .bind(at)
-                .bind(id)
-                .execute(&mut *tx)
+        let current: Option<i64> =
+            sqlx::query_scalar("select import_id from current_versions where kind = ?")
+                .bind(change_set.kind.as_str())
+                .fetch_optional(&mut *tx)
                 .await?;
+        if current != Some(change_set.base_version) {
+            sqlx::query(
+                "update change_sets set status = 'superseded', decided_at = ? where id = ?",
+            )
+            .bind(at)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
             tx.commit().await?;
             return Err(StoreError::Superseded(id));
         }
@@ -191,10 +212,17 @@ impl ChangeStore for SqliteStore {
         }
         super::admin::insert_audit(&mut *tx, &audit).await?;
         tx.commit().await?;
+        self.prune_versions(change_set.kind).await?;
         Ok(campaign)
     }
 
-    async fn reject_change_set(&self, id: i64, by: &str, at: Timestamp, audit: NewAuditEntry) -> Result<()> {
+    async fn reject_change_set(
+        &self,
+        id: i64,
+        by: &str,
+        at: Timestamp,
+        audit: NewAuditEntry,
+    ) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         let change_set = sqlx::query("select * from change_sets where id = ?")
             .bind(id)
@@ -290,7 +318,8 @@ impl ChangeStore for SqliteStore {
                         },
                         centre: Centre {
                             commune,
-                            code: CentreCode::parse(row.try_get("centre_code")?).map_err(corrupt)?,
+                            code: CentreCode::parse(row.try_get("centre_code")?)
+                                .map_err(corrupt)?,
                             name: Bilingual {
                                 ar: row.try_get("centre_ar")?,
                                 fr: row.try_get("centre_fr")?,
@@ -299,9 +328,11 @@ impl ChangeStore for SqliteStore {
                                 ar: row.try_get("address_ar")?,
                                 fr: row.try_get("address_fr")?,
                             },
-                            coordinates: latitude.zip(longitude).map(|(latitude, longitude)| Coordinates {
-                                latitude,
-                                longitude,
+                            coordinates: latitude.zip(longitude).map(|(latitude, longitude)| {
+                                Coordinates {
+                                    latitude,
+                                    longitude,
+                                }
                             }),
                         },
                         station: u16::try_from(station)

@@ -4,6 +4,7 @@
 
 mod admin;
 mod changes;
+mod notices;
 mod roll;
 mod senders;
 

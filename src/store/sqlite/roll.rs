@@ -6,15 +6,14 @@ use sqlx::{QueryBuilder, Row, Sqlite};
 use tokio::sync::mpsc;
 
 use super::{SqliteStore, corrupt};
+use crate::domain::Timestamp;
 use crate::domain::{
     Bilingual, BirthDate, Centre, CentreCode, Commune, CommuneCode, Coordinates, ElectoralMap,
     NationalId, PollingPlace, Station, StationKind, StationNumber, StationRef, Voter,
 };
-use crate::domain::Timestamp;
 use crate::store::{
-    PlaceChange,
-    ImportCounts, ImportKind, ImportRecord, MapVersion, NewImport, RegisteredVoter, Result,
-    RollBatch, RollStore, StationLoad, StoreError,
+    ImportCounts, ImportKind, ImportRecord, MapVersion, NewImport, PlaceChange, RegisteredVoter,
+    Result, RollBatch, RollStore, StationLoad, StoreError,
 };
 
 /// Rows per insert statement: 7 parameters each stays far below SQLite's variable limit.
@@ -129,7 +128,16 @@ impl SqliteStore {
                     .bind(version)
                     .execute(&mut *tx)
                     .await?;
-                let change_set = insert_change_set(&mut tx, ImportKind::Roll, base, version, actor, at).await?;
+                let change_set = insert_change_set(
+                    &mut tx,
+                    ImportKind::Roll,
+                    base,
+                    version,
+                    actor,
+                    at,
+                    replaced_communes,
+                )
+                .await?;
                 let summary = diff_rolls(&mut tx, change_set, base, version).await?;
                 sqlx::query("update change_sets set summary = ? where id = ?")
                     .bind(summary.to_string())
@@ -143,7 +151,7 @@ impl SqliteStore {
     }
 
     /// Keeps the current and the previous version of a kind; older ones go.
-    async fn prune_versions(&self, kind: ImportKind) -> Result<()> {
+    pub(super) async fn prune_versions(&self, kind: ImportKind) -> Result<()> {
         let keep: Vec<i64> = sqlx::query_scalar(
             "select id from imports where kind = ? and status = 'accepted' order by id desc limit 2",
         )
@@ -193,16 +201,19 @@ async fn insert_change_set(
     new: i64,
     actor: &str,
     at: Timestamp,
+    communes: &[CommuneCode],
 ) -> Result<i64> {
+    let communes: Vec<&str> = communes.iter().map(CommuneCode::as_str).collect();
     Ok(sqlx::query_scalar(
-        "insert into change_sets (kind, base_version, new_version, status, created_at, created_by, summary)
-         values (?, ?, ?, 'pending', ?, ?, '{}') returning id",
+        "insert into change_sets (kind, base_version, new_version, status, created_at, created_by, communes, summary)
+         values (?, ?, ?, 'pending', ?, ?, ?, '{}') returning id",
     )
     .bind(kind.as_str())
     .bind(base)
     .bind(new)
     .bind(at)
     .bind(actor)
+    .bind(communes.join(","))
     .fetch_one(&mut **tx)
     .await?)
 }
@@ -546,7 +557,16 @@ impl RollStore for SqliteStore {
         match base {
             None => make_current(&mut tx, ImportKind::Map, version).await?,
             Some(base) => {
-                let change_set = insert_change_set(&mut tx, ImportKind::Map, base, version, &import.actor, import.at).await?;
+                let change_set = insert_change_set(
+                    &mut tx,
+                    ImportKind::Map,
+                    base,
+                    version,
+                    &import.actor,
+                    import.at,
+                    &import.communes,
+                )
+                .await?;
                 for (seq, change) in changes.iter().enumerate() {
                     sqlx::query(
                         "insert into change_set_places (change_set_id, seq, change, commune_code, centre_code, station, old_value, new_value)
@@ -569,7 +589,10 @@ impl RollStore for SqliteStore {
                     *entry = (entry.as_u64().unwrap_or(0) + 1).into();
                 }
                 sqlx::query("update change_sets set summary = ? where id = ?")
-                    .bind(serde_json::json!({ "places": changes.len(), "by_change": by_change }).to_string())
+                    .bind(
+                        serde_json::json!({ "places": changes.len(), "by_change": by_change })
+                            .to_string(),
+                    )
                     .bind(change_set)
                     .execute(&mut *tx)
                     .await?;

@@ -1,0 +1,11 @@
+# Notices about changes, sent to subscribers. Same 2-segment budget as the replies.
+
+notice-station-changed =
+    { $kind ->
+        [women] تغيير مكتبك: { $centre }
+            { $address }
+            مكتب النساء رقم { $station }
+       *[mixed] تغيير مكتبك: { $centre }
+            { $address }
+            المكتب رقم { $station }
+    }
