@@ -84,8 +84,9 @@ impl Dispatcher {
         sender: Arc<dyn NoticeSender>,
         limits: ChannelLimits,
     ) -> Self {
-        // A burst of one second's worth: the steady rate is what providers enforce.
-        let bucket = TokenBucket::new(limits.per_second, limits.per_second);
+        // No burst: providers count per second, and a full bucket on top of a second's worth
+        // of sends would exceed their limit in the first window.
+        let bucket = TokenBucket::new(limits.per_second, 1.0);
         self.lanes.push(Lane {
             channel,
             sender,
