@@ -1,11 +1,13 @@
 //! Storage: traits of use-case methods, one per area ([`RollStore`] for the electoral map and
-//! roll, [`SenderStore`] for what is remembered of senders), gathered in [`Store`] and
+//! roll, [`SenderStore`] for what is remembered of senders, [`SmsStore`] for outbound SMS and
+//! their delivery status), gathered in [`Store`] and
 //! implemented for SQLite (the embedded default), chosen at start-up from the database URL.
 //! Nothing backend-specific leaks past the traits, so a PostgreSQL implementation can sit
 //! beside it.
 
 mod roll;
 mod senders;
+mod sms;
 mod sqlite;
 
 use std::sync::Arc;
@@ -18,6 +20,7 @@ pub use roll::{
     RollStore, StationLoad,
 };
 pub use senders::{SenderState, SenderStore};
+pub use sms::{DeliveryStatus, NewOutboundSms, OutboundSms, SmsStore, UnknownDeliveryStatus};
 pub use sqlite::SqliteStore;
 
 /// A storage failure. Callers show voters a generic "try again" and log the detail.
@@ -42,7 +45,7 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// Everything Maktab stores: the union of the area traits. Each backend implements every area.
 #[async_trait]
-pub trait Store: RollStore + SenderStore + Send + Sync {
+pub trait Store: RollStore + SenderStore + SmsStore + Send + Sync {
     /// Checks that the database answers.
     async fn ping(&self) -> Result<()>;
 }

@@ -4,6 +4,7 @@
 
 mod roll;
 mod senders;
+mod sms;
 
 use std::str::FromStr;
 use std::time::Duration;
