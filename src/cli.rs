@@ -10,6 +10,7 @@ use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::channels::sms::SmsGateway;
 use crate::config::Config;
 use crate::conversation::{Conversation, Inbound};
 use crate::domain::Channel;
@@ -151,10 +152,11 @@ async fn serve(config: &Config, with_demo: bool) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     tracing::info!(address = %listener.local_addr()?, database = %config.database_url, "maktab serving");
-    let app = App {
-        store: Arc::clone(&store),
-        conversation: conversation(config, store)?,
-    };
+    let sms = SmsGateway::from_config(&config.sms, Arc::clone(&store))
+        .context("SMS gateway configuration")?;
+    let providers: Vec<&str> = sms.configured().iter().map(|p| p.as_str()).collect();
+    tracing::info!(?providers, "sms webhooks");
+    let app = App::new(Arc::clone(&store), conversation(config, store)?).with_sms(sms);
     server::serve(listener, app, server::shutdown_signal()).await?;
     tracing::info!("maktab stopped");
     Ok(())

@@ -14,6 +14,7 @@ use axum::{Json, Router};
 use serde_json::json;
 use tokio::net::TcpListener;
 
+use crate::channels::sms::{self, SmsGateway};
 use crate::conversation::Conversation;
 use crate::store::Store;
 
@@ -22,6 +23,27 @@ use crate::store::Store;
 pub struct App {
     pub store: Arc<dyn Store>,
     pub conversation: Conversation,
+    /// The SMS providers that are configured.
+    pub sms: Arc<SmsGateway>,
+}
+
+impl App {
+    /// The service with no channel configured.
+    pub fn new(store: Arc<dyn Store>, conversation: Conversation) -> Self {
+        Self {
+            store,
+            conversation,
+            sms: Arc::new(SmsGateway::disabled()),
+        }
+    }
+
+    /// The same service with these SMS providers.
+    pub fn with_sms(self, sms: SmsGateway) -> Self {
+        Self {
+            sms: Arc::new(sms),
+            ..self
+        }
+    }
 }
 
 /// The service's routes.
@@ -29,6 +51,7 @@ pub fn router(app: App) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .merge(sms::routes())
         .with_state(app)
 }
 
@@ -61,7 +84,9 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let upkeep = tokio::spawn(upkeep(Arc::clone(&app.store)));
-    let result = axum::serve(listener, router(app))
+    // The peer address feeds the Kannel allow-list.
+    let service = router(app).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let result = axum::serve(listener, service)
         .with_graceful_shutdown(shutdown)
         .await;
     upkeep.abort();

@@ -48,14 +48,14 @@ async fn health_and_readiness_answer_and_shutdown_is_graceful() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     let catalog = Arc::new(Catalog::load().unwrap());
-    let app = App {
-        store: Arc::clone(&db.store),
-        conversation: Conversation::new(
+    let app = App::new(
+        Arc::clone(&db.store),
+        Conversation::new(
             Arc::clone(&db.store),
             catalog,
             ConversationSettings::default(),
         ),
-    };
+    );
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(server::serve(listener, app, async {
         let _ = stopped.await;

@@ -156,6 +156,11 @@ impl Conversation {
         }
     }
 
+    /// The message catalogues, for channels that have texts of their own.
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
     /// Handles a message now.
     pub async fn handle(&self, inbound: &Inbound) -> Handled {
         self.handle_at(inbound, crate::domain::now()).await

@@ -11,8 +11,14 @@ use thiserror::Error;
 use crate::domain::Locale;
 
 /// The catalogue files of each language, one per area; every id must be in both languages.
-const AR_FILES: &[&str] = &[include_str!("../../locales/ar/main.ftl")];
-const FR_FILES: &[&str] = &[include_str!("../../locales/fr/main.ftl")];
+const AR_FILES: &[&str] = &[
+    include_str!("../../locales/ar/main.ftl"),
+    include_str!("../../locales/ar/sms.ftl"),
+];
+const FR_FILES: &[&str] = &[
+    include_str!("../../locales/fr/main.ftl"),
+    include_str!("../../locales/fr/sms.ftl"),
+];
 
 macro_rules! message_ids {
     ($($(#[$doc:meta])* $variant:ident = $id:literal,)*) => {
@@ -63,6 +69,8 @@ message_ids! {
     NoticesStopped = "notices-stopped",
     /// Confirms START: notices again.
     NoticesStarted = "notices-started",
+    /// SMS: a picture (MMS) without a NIN in its text; the service reads text only.
+    SmsMediaUnsupported = "sms-media-unsupported",
 }
 
 /// A catalogue failed to load; only possible if a `.ftl` file shipped broken.
