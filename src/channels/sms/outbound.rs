@@ -140,6 +140,13 @@ pub struct SendOutcome {
     pub reason: Option<String>,
 }
 
+/// The outcome of [`Outbound::deliver`]: the provider's acceptance or why it failed for good.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivery {
+    pub result: Result<Accepted, String>,
+    pub attempts: u32,
+}
+
 /// Sending could not even be recorded.
 #[derive(Debug, Error)]
 pub enum OutboundError {
@@ -164,6 +171,49 @@ impl Outbound {
 
     pub fn provider(&self) -> Provider {
         self.sender.provider()
+    }
+
+    /// Hands a message to the provider within the throttle, retrying temporary failures
+    /// with backoff (or after the provider's `Retry-After`) up to the policy's attempts.
+    pub async fn deliver(&self, sms: &OutgoingSms, segments: u32) -> Delivery {
+        let provider = self.provider();
+        let to = &sms.to;
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            self.throttle.acquire(segments).await;
+            match self.sender.send(sms).await {
+                Ok(accepted) => {
+                    return Delivery {
+                        result: Ok(accepted),
+                        attempts,
+                    };
+                }
+                Err(SendError::Temporary {
+                    reason,
+                    retry_after,
+                }) if attempts < self.retry.max_attempts => {
+                    let wait = retry_after
+                        .unwrap_or_else(|| self.retry.backoff(attempts))
+                        .min(self.retry.max_backoff);
+                    tracing::warn!(%provider, %to, attempts, %reason, ?wait, "sms send failed, retrying");
+                    tokio::time::sleep(wait).await;
+                }
+                Err(error) => {
+                    tracing::warn!(%provider, %to, attempts, %error, "sms not sent");
+                    let reason = match error {
+                        SendError::Temporary { reason, .. } => {
+                            format!("gave up after {attempts} attempts: {reason}")
+                        }
+                        SendError::Permanent(reason) => reason,
+                    };
+                    return Delivery {
+                        result: Err(reason),
+                        attempts,
+                    };
+                }
+            }
+        }
     }
 
     /// Records the message, sends it within the throttle, retries temporary failures with
@@ -194,40 +244,16 @@ impl Outbound {
             to: to.clone(),
             text: text.to_owned(),
         };
-        let mut attempts = 0;
-        let (status, provider_message_id, reason) = loop {
-            attempts += 1;
-            self.throttle.acquire(segments).await;
-            match self.sender.send(&sms).await {
-                Ok(accepted) => {
-                    break (
-                        DeliveryStatus::Accepted,
-                        Some(accepted.provider_message_id),
-                        None,
-                    );
-                }
-                Err(SendError::Temporary {
-                    reason,
-                    retry_after,
-                }) if attempts < self.retry.max_attempts => {
-                    let wait = retry_after
-                        .unwrap_or_else(|| self.retry.backoff(attempts))
-                        .min(self.retry.max_backoff);
-                    tracing::warn!(%provider, %to, attempts, %reason, ?wait, "sms send failed, retrying");
-                    tokio::time::sleep(wait).await;
-                }
-                Err(error) => {
-                    tracing::warn!(%provider, %to, attempts, %error, "sms not sent");
-                    let reason = match error {
-                        SendError::Temporary { reason, .. } => {
-                            format!("gave up after {attempts} attempts: {reason}")
-                        }
-                        SendError::Permanent(reason) => reason,
-                    };
-                    break (DeliveryStatus::Failed, None, Some(reason));
-                }
-            }
+        let delivery = self.deliver(&sms, segments).await;
+        let (status, provider_message_id, reason) = match delivery.result {
+            Ok(accepted) => (
+                DeliveryStatus::Accepted,
+                Some(accepted.provider_message_id),
+                None,
+            ),
+            Err(reason) => (DeliveryStatus::Failed, None, Some(reason)),
         };
+        let attempts = delivery.attempts;
         self.store
             .record_send_result(
                 id,
