@@ -11,6 +11,7 @@ use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::admin::auth::{self, Principal};
+use crate::channels::sms::SmsGateway;
 use crate::config::Config;
 use crate::conversation::{Conversation, Inbound};
 use crate::domain::{Channel, CommuneCode, Role};
@@ -225,7 +226,13 @@ async fn serve(config: &Config, with_demo: bool) -> anyhow::Result<()> {
         }
         None => None,
     };
-    let app = App::new(store, config).context("message catalogues")?;
+    let sms = SmsGateway::from_config(&config.sms, Arc::clone(&store))
+        .context("SMS gateway configuration")?;
+    let providers: Vec<&str> = sms.configured().iter().map(|p| p.as_str()).collect();
+    tracing::info!(?providers, "sms webhooks");
+    let app = App::new(store, config)
+        .context("message catalogues")?
+        .with_sms(sms);
     server::serve(listener, metrics_listener, app, server::shutdown_signal()).await?;
     tracing::info!("maktab stopped");
     Ok(())

@@ -26,6 +26,7 @@ pub struct Config {
     pub api: ApiConfig,
     pub lookup: LookupConfig,
     pub import: ImportConfig,
+    pub sms: SmsConfig,
     pub changes: ChangesConfig,
 }
 
@@ -84,6 +85,174 @@ impl Default for Config {
             lookup: LookupConfig::default(),
             import: ImportConfig::default(),
             changes: ChangesConfig::default(),
+            sms: SmsConfig::default(),
+        }
+    }
+}
+
+/// A secret (token, password, key): compared and sent, never printed.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The value itself, for comparing and sending.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// The SMS gateways. A provider whose inbound secret is not set is not configured: its webhooks
+/// answer 404.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct SmsConfig {
+    /// The externally visible base URL of this service (`https://maktab.example.dz`): Twilio
+    /// signs the URL it calls, which a proxy in front of Maktab changes; delivery-report URLs
+    /// given to providers are built from it.
+    pub public_url: Option<String>,
+    /// Seconds to wait for a provider's API before retrying.
+    pub send_timeout_seconds: u64,
+    /// Tries of one outbound SMS (timeouts, 5xx, 429) before it is recorded as failed.
+    pub send_max_attempts: u32,
+    pub kannel: KannelConfig,
+    pub twilio: TwilioConfig,
+    pub infobip: InfobipConfig,
+    pub generic: GenericConfig,
+}
+
+/// Kannel: `sms-service` calls our webhook; `sendsms` sends.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct KannelConfig {
+    /// Shared secret Kannel sends as the `secret` query parameter or the Basic auth password.
+    pub secret: Option<Secret>,
+    /// Addresses (`10.0.0.5`) or networks (`10.0.0.0/24`) Kannel calls from; empty: any.
+    pub allow_from: Vec<String>,
+    /// `http://kannel:13013/cgi-bin/sendsms`.
+    pub sendsms_url: Option<String>,
+    pub sendsms_user: Option<String>,
+    pub sendsms_password: Option<Secret>,
+    /// The sender address of outbound SMS (short code or number).
+    pub from: Option<String>,
+    /// Route outbound SMS to this `smsc-id`.
+    pub smsc: Option<String>,
+    pub segments_per_second: f64,
+}
+
+/// Twilio Programmable Messaging.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct TwilioConfig {
+    pub account_sid: Option<String>,
+    /// Signs webhooks (`X-Twilio-Signature`) and authenticates API calls.
+    pub auth_token: Option<Secret>,
+    /// The Twilio number outbound SMS come from, or:
+    pub from: Option<String>,
+    /// A Messaging Service to send through instead of `from`.
+    pub messaging_service_sid: Option<String>,
+    pub api_url: String,
+    pub segments_per_second: f64,
+}
+
+/// Infobip: it signs nothing, so its webhooks are configured with Basic auth.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct InfobipConfig {
+    pub webhook_user: String,
+    pub webhook_password: Option<Secret>,
+    /// The account's base URL, `https://XXXXX.api.infobip.com`.
+    pub api_url: Option<String>,
+    pub api_key: Option<Secret>,
+    pub from: Option<String>,
+    pub segments_per_second: f64,
+}
+
+/// Any other aggregator: JSON signed with HMAC-SHA256 in `X-Maktab-Signature`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct GenericConfig {
+    /// Signs webhooks both ways.
+    pub secret: Option<Secret>,
+    /// Where replies are POSTed; without it, replies come back in the webhook's response.
+    pub send_url: Option<String>,
+    pub from: Option<String>,
+    pub segments_per_second: f64,
+}
+
+impl Default for SmsConfig {
+    fn default() -> Self {
+        Self {
+            public_url: None,
+            send_timeout_seconds: 10,
+            send_max_attempts: 5,
+            kannel: KannelConfig::default(),
+            twilio: TwilioConfig::default(),
+            infobip: InfobipConfig::default(),
+            generic: GenericConfig::default(),
+        }
+    }
+}
+
+impl Default for KannelConfig {
+    fn default() -> Self {
+        Self {
+            secret: None,
+            allow_from: Vec::new(),
+            sendsms_url: None,
+            sendsms_user: None,
+            sendsms_password: None,
+            from: None,
+            smsc: None,
+            segments_per_second: 10.0,
+        }
+    }
+}
+
+impl Default for TwilioConfig {
+    fn default() -> Self {
+        Self {
+            account_sid: None,
+            auth_token: None,
+            from: None,
+            messaging_service_sid: None,
+            api_url: "https://api.twilio.com".to_owned(),
+            // A Twilio long code sends one segment per second.
+            segments_per_second: 1.0,
+        }
+    }
+}
+
+impl Default for InfobipConfig {
+    fn default() -> Self {
+        Self {
+            webhook_user: "infobip".to_owned(),
+            webhook_password: None,
+            api_url: None,
+            api_key: None,
+            from: None,
+            segments_per_second: 10.0,
+        }
+    }
+}
+
+impl Default for GenericConfig {
+    fn default() -> Self {
+        Self {
+            secret: None,
+            send_url: None,
+            from: None,
+            segments_per_second: 10.0,
         }
     }
 }
@@ -129,6 +298,27 @@ where
     T::Err: std::fmt::Display,
 {
     value.trim().parse().map_err(|e: T::Err| e.to_string())
+}
+
+/// An optional setting: blank means unset.
+fn optional(value: &str) -> Option<String> {
+    let value = value.trim();
+    (!value.is_empty()).then(|| value.to_owned())
+}
+
+fn secret(value: &str) -> Option<Secret> {
+    optional(value).map(Secret)
+}
+
+fn rate(value: &str) -> Result<f64, String> {
+    let rate: f64 = parsed(value)?;
+    if rate.is_finite() && rate > 0.0 {
+        Ok(rate)
+    } else {
+        Err(format!(
+            "{rate}: expected a positive number of segments per second"
+        ))
+    }
 }
 
 /// Every environment variable Maktab reads, with what it sets.
@@ -184,6 +374,114 @@ pub const VARIABLES: &[(&str, Setter)] = &[
     }),
     ("MAKTAB_IMPORT_MAX_VOTERS_PER_STATION", |c, v| {
         c.import.max_voters_per_station = parsed(v)?;
+        Ok(())
+    }),
+    ("MAKTAB_SMS_PUBLIC_URL", |c, v| {
+        c.sms.public_url = optional(v);
+        Ok(())
+    }),
+    ("MAKTAB_SMS_SEND_TIMEOUT_SECONDS", |c, v| {
+        c.sms.send_timeout_seconds = parsed(v)?;
+        Ok(())
+    }),
+    ("MAKTAB_SMS_SEND_MAX_ATTEMPTS", |c, v| {
+        c.sms.send_max_attempts = parsed(v)?;
+        Ok(())
+    }),
+    ("MAKTAB_SMS_KANNEL_SECRET", |c, v| {
+        c.sms.kannel.secret = secret(v);
+        Ok(())
+    }),
+    ("MAKTAB_SMS_KANNEL_ALLOW_FROM", |c, v| {
+        c.sms.kannel.allow_from = v.split(',').filter_map(optional).collect();
+        Ok(())
+    }),
+    ("MAKTAB_SMS_KANNEL_SENDSMS_URL", |c, v| {
+        c.sms.kannel.sendsms_url = optional(v);
+        Ok(())
+    }),
+    ("MAKTAB_SMS_KANNEL_SENDSMS_USER", |c, v| {
+        c.sms.kannel.sendsms_user = optional(v);
+        Ok(())
+    }),
+    ("MAKTAB_SMS_KANNEL_SENDSMS_PASSWORD", |c, v| {
+        c.sms.kannel.sendsms_password = secret(v);
+        Ok(())
+    }),
+    ("MAKTAB_SMS_KANNEL_FROM", |c, v| {
+        c.sms.kannel.from = optional(v);
+        Ok(())
+    }),
+    ("MAKTAB_SMS_KANNEL_SMSC", |c, v| {
+        c.sms.kannel.smsc = optional(v);
+        Ok(())
+    }),
+    ("MAKTAB_SMS_KANNEL_SEGMENTS_PER_SECOND", |c, v| {
+        c.sms.kannel.segments_per_second = rate(v)?;
+        Ok(())
+    }),
+    ("MAKTAB_SMS_TWILIO_ACCOUNT_SID", |c, v| {
+        c.sms.twilio.account_sid = optional(v);
+        Ok(())
+    }),
+    ("MAKTAB_SMS_TWILIO_AUTH_TOKEN", |c, v| {
+        c.sms.twilio.auth_token = secret(v);
+        Ok(())
+    }),
+    ("MAKTAB_SMS_TWILIO_FROM", |c, v| {
+        c.sms.twilio.from = optional(v);
+        Ok(())
+    }),
+    ("MAKTAB_SMS_TWILIO_MESSAGING_SERVICE_SID", |c, v| {
+        c.sms.twilio.messaging_service_sid = optional(v);
+        Ok(())
+    }),
+    ("MAKTAB_SMS_TWILIO_API_URL", |c, v| {
+        c.sms.twilio.api_url = v.trim().to_owned();
+        Ok(())
+    }),
+    ("MAKTAB_SMS_TWILIO_SEGMENTS_PER_SECOND", |c, v| {
+        c.sms.twilio.segments_per_second = rate(v)?;
+        Ok(())
+    }),
+    ("MAKTAB_SMS_INFOBIP_WEBHOOK_USER", |c, v| {
+        c.sms.infobip.webhook_user = v.trim().to_owned();
+        Ok(())
+    }),
+    ("MAKTAB_SMS_INFOBIP_WEBHOOK_PASSWORD", |c, v| {
+        c.sms.infobip.webhook_password = secret(v);
+        Ok(())
+    }),
+    ("MAKTAB_SMS_INFOBIP_API_URL", |c, v| {
+        c.sms.infobip.api_url = optional(v);
+        Ok(())
+    }),
+    ("MAKTAB_SMS_INFOBIP_API_KEY", |c, v| {
+        c.sms.infobip.api_key = secret(v);
+        Ok(())
+    }),
+    ("MAKTAB_SMS_INFOBIP_FROM", |c, v| {
+        c.sms.infobip.from = optional(v);
+        Ok(())
+    }),
+    ("MAKTAB_SMS_INFOBIP_SEGMENTS_PER_SECOND", |c, v| {
+        c.sms.infobip.segments_per_second = rate(v)?;
+        Ok(())
+    }),
+    ("MAKTAB_SMS_GENERIC_SECRET", |c, v| {
+        c.sms.generic.secret = secret(v);
+        Ok(())
+    }),
+    ("MAKTAB_SMS_GENERIC_SEND_URL", |c, v| {
+        c.sms.generic.send_url = optional(v);
+        Ok(())
+    }),
+    ("MAKTAB_SMS_GENERIC_FROM", |c, v| {
+        c.sms.generic.from = optional(v);
+        Ok(())
+    }),
+    ("MAKTAB_SMS_GENERIC_SEGMENTS_PER_SECOND", |c, v| {
+        c.sms.generic.segments_per_second = rate(v)?;
         Ok(())
     }),
 ];
@@ -248,6 +546,49 @@ impl Config {
         if self.lookup.dialogue_minutes <= 0 {
             return invalid("lookup.dialogue_minutes", "must be at least 1");
         }
+        let sms = &self.sms;
+        for (name, rate) in [
+            (
+                "sms.kannel.segments_per_second",
+                sms.kannel.segments_per_second,
+            ),
+            (
+                "sms.twilio.segments_per_second",
+                sms.twilio.segments_per_second,
+            ),
+            (
+                "sms.infobip.segments_per_second",
+                sms.infobip.segments_per_second,
+            ),
+            (
+                "sms.generic.segments_per_second",
+                sms.generic.segments_per_second,
+            ),
+        ] {
+            if !(rate.is_finite() && rate > 0.0) {
+                return invalid(name, "must be a positive number");
+            }
+        }
+        if sms.send_max_attempts == 0 {
+            return invalid("sms.send_max_attempts", "must be at least 1");
+        }
+        if sms.send_timeout_seconds == 0 {
+            return invalid("sms.send_timeout_seconds", "must be at least 1");
+        }
+        if sms.twilio.auth_token.is_some() {
+            if sms.public_url.is_none() {
+                return invalid(
+                    "sms.public_url",
+                    "required with Twilio: its signature covers the URL it calls",
+                );
+            }
+            if sms.twilio.account_sid.is_none() {
+                return invalid(
+                    "sms.twilio.account_sid",
+                    "required with sms.twilio.auth_token",
+                );
+            }
+        }
         Ok(())
     }
 
@@ -308,6 +649,65 @@ mod tests {
         let path = dir.path().join("empty.toml");
         std::fs::write(&path, "").unwrap();
         path
+    }
+
+    #[test]
+    fn sms_settings_come_from_the_file_and_the_environment_and_secrets_do_not_print() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("maktab.toml");
+        std::fs::write(
+            &path,
+            "[sms]\npublic_url = \"https://maktab.example.dz\"\n[sms.kannel]\nsecret = \"k-secret\"\nallow_from = [\"10.0.0.0/24\"]\n[sms.twilio]\naccount_sid = \"AC1\"\n",
+        )
+        .unwrap();
+        let token = dir.path().join("token");
+        std::fs::write(&token, "t-secret\n").unwrap();
+        let config = Config::load(
+            Some(&path),
+            env(&[
+                ("MAKTAB_SMS_TWILIO_AUTH_TOKEN_FILE", token.to_str().unwrap()),
+                ("MAKTAB_SMS_KANNEL_SEGMENTS_PER_SECOND", "2.5"),
+                ("MAKTAB_SMS_KANNEL_ALLOW_FROM", "127.0.0.1, ::1"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            config.sms.kannel.secret.as_ref().map(Secret::expose),
+            Some("k-secret")
+        );
+        assert_eq!(config.sms.kannel.allow_from, ["127.0.0.1", "::1"]);
+        assert_eq!(config.sms.kannel.segments_per_second, 2.5);
+        assert_eq!(
+            config.sms.twilio.auth_token.as_ref().map(Secret::expose),
+            Some("t-secret")
+        );
+        let printed = format!("{config:?}");
+        assert!(!printed.contains("k-secret") && !printed.contains("t-secret"));
+    }
+
+    #[test]
+    fn twilio_needs_the_public_url_and_rates_must_be_positive() {
+        let dir = tempfile::tempdir().unwrap();
+        let error = Config::load(
+            Some(&write_empty(&dir)),
+            env(&[
+                ("MAKTAB_SMS_TWILIO_AUTH_TOKEN", "token"),
+                ("MAKTAB_SMS_TWILIO_ACCOUNT_SID", "AC1"),
+            ]),
+        )
+        .unwrap_err();
+        assert!(error.to_string().starts_with("sms.public_url"), "{error}");
+        let error = Config::load(
+            Some(&write_empty(&dir)),
+            env(&[("MAKTAB_SMS_GENERIC_SEGMENTS_PER_SECOND", "0")]),
+        )
+        .unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .starts_with("MAKTAB_SMS_GENERIC_SEGMENTS_PER_SECOND"),
+            "{error}"
+        );
     }
 
     #[test]

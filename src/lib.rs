@@ -5,10 +5,12 @@
 //!
 //! # Layout
 //!
-//! - [`domain`]: values parsed once at the edge (`NationalId`, `BirthDate`, `Locale`,
-//!   `Channel`) and the electoral map and roll with their rules.
+//! - [`domain`]: values parsed once at the edge (`NationalId`, `BirthDate`, `PhoneNumber`,
+//!   `Locale`, `Channel`) and the electoral map and roll with their rules.
 //! - [`conversation`]: the channel-agnostic core turning an `Inbound` message into `Reply`
 //!   values: intent parsing, the stored dialogue, verification and abuse limits.
+//! - [`channels`]: how voters reach the core: the SMS gateways (Kannel, Twilio, Infobip, a
+//!   generic signed webhook), in and out, with delivery reports.
 //! - [`i18n`]: the Fluent catalogues in `locales/`, CLDR plurals, SMS segment counting.
 //! - [`notices`]: campaigns, the outbox and the dispatcher that tells voters about changes at
 //!   each channel's rate.
@@ -20,6 +22,7 @@
 //! - [`config`], [`cli`]: configuration and the command line.
 
 pub mod admin;
+pub mod channels;
 pub mod cli;
 pub mod config;
 pub mod conversation;

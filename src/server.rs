@@ -19,6 +19,7 @@ use tower_http::timeout::TimeoutLayer;
 use crate::admin::error::ApiError;
 use crate::admin::metrics::{self, Metrics, MetricsState};
 use crate::admin::stats::LookupRecorder;
+use crate::channels::sms::{self, SmsGateway};
 use crate::config::Config;
 use crate::conversation::Conversation;
 use crate::i18n::{Catalog, CatalogError};
@@ -44,6 +45,8 @@ pub struct App {
     pub metrics: Arc<Metrics>,
     pub recorder: Arc<LookupRecorder>,
     pub catalog: Arc<Catalog>,
+    /// The SMS providers that are configured.
+    pub sms: Arc<SmsGateway>,
 }
 
 impl App {
@@ -69,7 +72,16 @@ impl App {
             metrics: Arc::new(Metrics::new()),
             recorder,
             catalog,
+            sms: Arc::new(SmsGateway::disabled()),
         })
+    }
+
+    /// The same service with these SMS providers.
+    pub fn with_sms(self, sms: SmsGateway) -> Self {
+        Self {
+            sms: Arc::new(sms),
+            ..self
+        }
     }
 
     fn metrics_state(&self) -> MetricsState {
@@ -94,6 +106,7 @@ pub fn router(app: App) -> Router {
     let mut router = Router::new()
         .merge(probes)
         .merge(crate::admin::router())
+        .merge(sms::routes())
         .fallback(not_found)
         .with_state(app.clone());
     if app.settings.metrics_on_main_listener {
@@ -167,7 +180,9 @@ pub async fn serve(
                 .await
         })
     });
-    let result = axum::serve(listener, router(app.clone()))
+    // The peer address feeds the Kannel allow-list.
+    let service = router(app.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let result = axum::serve(listener, service)
         .with_graceful_shutdown(until_stopped(stopped))
         .await;
     if let Some(metrics_server) = metrics_server {

@@ -93,7 +93,7 @@ fn routes() -> Vec<(&'static str, &'static str, &'static [u8])> {
 }
 
 async fn call(
-    app: &TestApp,
+    app: &ServerApp,
     method: &str,
     path: &str,
     body: &[u8],
@@ -110,7 +110,7 @@ async fn call(
 async fn every_route_refuses_missing_bad_expired_revoked_and_out_of_scope_tokens() {
     let db = TestDb::with_roll().await;
     let tokens = tokens(&db).await;
-    let app = TestApp::spawn(&db, &Config::default()).await;
+    let app = ServerApp::spawn(&db, &Config::default()).await;
     let (national_id, national_secret) = tokens
         .national
         .strip_prefix("mk_")
@@ -228,7 +228,7 @@ async fn imports_over_http_validate_like_the_command_line_and_respect_the_size_l
     let tokens = tokens(&db).await;
     let mut config = Config::default();
     config.api.import_max_bytes = 4096;
-    let app = TestApp::spawn(&db, &config).await;
+    let app = ServerApp::spawn(&db, &config).await;
     let national = Some(tokens.national.as_str());
 
     let bad = ROLL_CSV.replace("1985-12-01", "1985-13-01");
@@ -333,7 +333,7 @@ async fn every_admin_action_leaves_one_audit_entry_and_nothing_alters_the_log() 
         .unwrap()
         .len();
     let tokens = tokens(&db).await;
-    let app = TestApp::spawn(&db, &Config::default()).await;
+    let app = ServerApp::spawn(&db, &Config::default()).await;
     let alger = Some(tokens.alger.as_str());
     app.post(
         "/api/v1/imports/roll?dry_run=true",
@@ -482,7 +482,7 @@ async fn statistics_match_a_scripted_sequence_of_lookups_exactly() {
     let tokens = tokens(&db).await;
     let mut config = Config::default();
     config.lookup.max_per_sender_per_hour = 3;
-    let app = TestApp::spawn(&db, &config).await;
+    let app = ServerApp::spawn(&db, &config).await;
     let conversation = &app.app.conversation;
     let send = |channel: Channel, sender: &str, text: &str, at: i64| {
         let inbound = Inbound {
@@ -617,7 +617,7 @@ async fn roll_statistics_count_voters_per_station_and_flag_stations_near_the_lim
     let tokens = tokens(&db).await;
     let mut config = Config::default();
     config.import.max_voters_per_station = 2;
-    let app = TestApp::spawn(&db, &config).await;
+    let app = ServerApp::spawn(&db, &config).await;
     let stats = app
         .get("/api/v1/stats/roll", Some(&tokens.alger))
         .await
@@ -640,7 +640,7 @@ async fn roll_statistics_count_voters_per_station_and_flag_stations_near_the_lim
 #[tokio::test(flavor = "multi_thread")]
 async fn metrics_count_requests_lookups_and_the_pool_and_can_move_to_their_own_listener() {
     let db = TestDb::with_roll().await;
-    let app = TestApp::spawn(&db, &Config::default()).await;
+    let app = ServerApp::spawn(&db, &Config::default()).await;
     app.get("/healthz", None).await;
     app.get("/healthz", None).await;
     app.get("/api/v1/whoami", None).await;
@@ -710,7 +710,7 @@ async fn metrics_count_requests_lookups_and_the_pool_and_can_move_to_their_own_l
 async fn the_openapi_document_describes_every_route_and_the_bearer_scheme() {
     let db = TestDb::with_roll().await;
     let tokens = tokens(&db).await;
-    let app = TestApp::spawn(&db, &Config::default()).await;
+    let app = ServerApp::spawn(&db, &Config::default()).await;
     let doc = app
         .get("/api/v1/openapi.json", Some(&tokens.clerk))
         .await
@@ -740,7 +740,7 @@ async fn the_openapi_document_describes_every_route_and_the_bearer_scheme() {
 #[tokio::test]
 async fn unknown_routes_and_errors_answer_json() {
     let db = TestDb::with_roll().await;
-    let app = TestApp::spawn(&db, &Config::default()).await;
+    let app = ServerApp::spawn(&db, &Config::default()).await;
     let missing = app.get("/nothing-here", None).await;
     assert_eq!(missing.status, 404);
     assert_eq!(missing.json()["code"], "not_found");

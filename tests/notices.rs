@@ -243,7 +243,7 @@ async fn a_reimport_moving_1000_of_50000_voters_yields_exactly_them_and_only_the
         "no subscriber of an unmoved voter"
     );
     assert_eq!(telegram.recipients().len(), 50);
-    let body = &sms.sent.lock().unwrap()[0].1;
+    let body = sms.sent.lock().unwrap()[0].1.clone();
     assert!(body.starts_with("تغيير مكتبك: مدرسة "), "{body}");
     let progress = store.campaign_progress(campaign).await.unwrap();
     assert_eq!(progress, BTreeMap::from([("sent".to_owned(), 349)]));

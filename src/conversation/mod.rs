@@ -188,6 +188,11 @@ impl Conversation {
         self
     }
 
+    /// The message catalogues, for channels that have texts of their own.
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
     /// Handles a message now.
     pub async fn handle(&self, inbound: &Inbound) -> Handled {
         self.handle_at(inbound, crate::domain::now()).await

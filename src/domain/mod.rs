@@ -1,5 +1,5 @@
-//! Domain values, parsed once at the edge: national ID numbers, birth dates, locales, and the
-//! electoral map and roll with their rules.
+//! Domain values, parsed once at the edge: national ID numbers, birth dates, phone numbers,
+//! locales, and the electoral map and roll with their rules.
 
 mod birth_date;
 mod channel;
@@ -7,6 +7,7 @@ mod digits;
 mod electoral;
 mod locale;
 mod national_id;
+mod phone;
 mod role;
 
 pub use birth_date::{BirthDate, BirthDateError};
@@ -21,6 +22,7 @@ pub use electoral::{
 };
 pub use locale::{Locale, UnknownLocale};
 pub use national_id::{NationalId, NationalIdError};
+pub use phone::{PhoneNumber, PhoneNumberError};
 pub use role::{Role, UnknownRole};
 
 /// Seconds since the Unix epoch, the one time representation stored in the database.

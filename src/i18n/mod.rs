@@ -14,10 +14,12 @@ use crate::domain::Locale;
 const AR_FILES: &[&str] = &[
     include_str!("../../locales/ar/main.ftl"),
     include_str!("../../locales/ar/notices.ftl"),
+    include_str!("../../locales/ar/sms.ftl"),
 ];
 const FR_FILES: &[&str] = &[
     include_str!("../../locales/fr/main.ftl"),
     include_str!("../../locales/fr/notices.ftl"),
+    include_str!("../../locales/fr/sms.ftl"),
 ];
 
 macro_rules! message_ids {
@@ -72,6 +74,8 @@ message_ids! {
     /// A subscriber's voter has a new centre or station (`$centre`, `$address`, `$station`,
     /// `$kind`).
     NoticeStationChanged = "notice-station-changed",
+    /// SMS: a picture (MMS) without a NIN in its text; the service reads text only.
+    SmsMediaUnsupported = "sms-media-unsupported",
 }
 
 /// A catalogue failed to load; only possible if a `.ftl` file shipped broken.

@@ -1,5 +1,6 @@
 //! Storage: traits of use-case methods, one per area ([`RollStore`] for the electoral map and
-//! roll, [`SenderStore`] for what is remembered of senders), gathered in [`Store`] and
+//! roll, [`SenderStore`] for what is remembered of senders, [`SmsStore`] for outbound SMS and
+//! their delivery status), gathered in [`Store`] and
 //! implemented for SQLite (the embedded default), chosen at start-up from the database URL.
 //! Nothing backend-specific leaks past the traits, so a PostgreSQL implementation can sit
 //! beside it.
@@ -9,6 +10,7 @@ mod changes;
 mod notices;
 mod roll;
 mod senders;
+mod sms;
 mod sqlite;
 
 use std::sync::Arc;
@@ -33,6 +35,7 @@ pub use roll::{
     RollStore, StationLoad,
 };
 pub use senders::{SenderState, SenderStore};
+pub use sms::{DeliveryStatus, NewOutboundSms, OutboundSms, SmsStore, UnknownDeliveryStatus};
 pub use sqlite::SqliteStore;
 
 /// A storage failure. Callers show voters a generic "try again" and log the detail.
@@ -62,7 +65,7 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 /// Everything Maktab stores: the union of the area traits. Each backend implements every area.
 #[async_trait]
 pub trait Store:
-    RollStore + SenderStore + AdminStore + ChangeStore + NoticeStore + Send + Sync
+    RollStore + SenderStore + AdminStore + ChangeStore + NoticeStore + SmsStore + Send + Sync
 {
     /// Checks that the database answers.
     async fn ping(&self) -> Result<()>;

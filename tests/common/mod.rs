@@ -265,15 +265,15 @@ fn dechunk(mut body: &str) -> String {
     out
 }
 
-/// The real server on port 0 over a test database, stopped when dropped.
-pub struct TestApp {
+/// The real server on port 0 over a given test database, stopped when dropped.
+pub struct ServerApp {
     pub address: std::net::SocketAddr,
     pub app: maktab::server::App,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
-impl TestApp {
+impl ServerApp {
     pub async fn spawn(db: &TestDb, config: &maktab::config::Config) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -318,10 +318,221 @@ impl TestApp {
     }
 }
 
+impl Drop for ServerApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+// ---- The real server on port 0, and fake SMS providers on loopback. ----
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::Mutex;
+
+use maktab::channels::sms::SmsGateway;
+use maktab::config::SmsConfig;
+use maktab::server::{self, App};
+
+/// The real server on a free loopback port over a fresh database holding the fixture roll.
+pub struct TestApp {
+    pub address: SocketAddr,
+    /// `http://127.0.0.1:PORT`, also the configured `public_url`.
+    pub base: String,
+    pub db: TestDb,
+    pub client: reqwest::Client,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn store(&self) -> Arc<dyn Store> {
+        Arc::clone(&self.db.store)
+    }
+}
+
 impl Drop for TestApp {
     fn drop(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
     }
+}
+
+/// Boots the server with the SMS settings `configure` writes; `public_url` is set to the
+/// server's own address before `configure` runs.
+pub async fn spawn_app(configure: impl FnOnce(&mut SmsConfig)) -> TestApp {
+    spawn_app_with(ConversationSettings::default(), configure).await
+}
+
+pub async fn spawn_app_with(
+    settings: ConversationSettings,
+    configure: impl FnOnce(&mut SmsConfig),
+) -> TestApp {
+    let db = TestDb::with_roll().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a loopback port");
+    let address = listener.local_addr().expect("local address");
+    let base = format!("http://{address}");
+    let mut sms = SmsConfig {
+        public_url: Some(base.clone()),
+        ..SmsConfig::default()
+    };
+    configure(&mut sms);
+    let gateway =
+        SmsGateway::from_config(&sms, Arc::clone(&db.store)).expect("valid SMS configuration");
+    let mut config = maktab::config::Config::default();
+    config.lookup.verify = settings.verification;
+    config.lookup.max_per_sender_per_hour = settings.max_lookups_per_sender_per_hour;
+    config.lookup.max_failed_per_nin_per_day = settings.max_failures_per_nin_per_day;
+    config.lookup.dialogue_minutes = settings.dialogue_ttl_seconds / 60;
+    let app = App::new(Arc::clone(&db.store), &config)
+        .expect("catalogues load")
+        .with_sms(gateway);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(server::serve(listener, None, app, async {
+        let _ = stopped.await;
+    }));
+    TestApp {
+        address,
+        base,
+        db,
+        client: reqwest::Client::new(),
+        stop: Some(stop),
+    }
+}
+
+/// One request a fake provider received.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub method: String,
+    pub path: String,
+    pub query: String,
+    pub headers: axum::http::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Received {
+    pub fn body_text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).expect("a JSON body")
+    }
+
+    /// The form (or query) parameters, decoded.
+    pub fn form(&self) -> Vec<(String, String)> {
+        serde_urlencoded::from_bytes(&self.body).expect("a form body")
+    }
+
+    pub fn query_pairs(&self) -> Vec<(String, String)> {
+        serde_urlencoded::from_str(&self.query).expect("a query string")
+    }
+
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    }
+}
+
+/// A provider's API on loopback: records every request and answers from a script, then with
+/// the default answer.
+#[derive(Clone)]
+pub struct FakeProvider {
+    pub base: String,
+    received: Arc<Mutex<Vec<Received>>>,
+    script: Arc<Mutex<VecDeque<(u16, String)>>>,
+    default: Arc<(u16, String)>,
+}
+
+impl FakeProvider {
+    pub async fn start(default_status: u16, default_body: &str) -> Self {
+        let fake = Self {
+            base: String::new(),
+            received: Arc::default(),
+            script: Arc::default(),
+            default: Arc::new((default_status, default_body.to_owned())),
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind a loopback port");
+        let base = format!("http://{}", listener.local_addr().expect("address"));
+        let state = fake.clone();
+        let app = axum::Router::new().fallback(
+            move |method: axum::http::Method,
+                  uri: axum::http::Uri,
+                  headers: axum::http::HeaderMap,
+                  body: axum::body::Bytes| {
+                let state = state.clone();
+                async move {
+                    state.received.lock().unwrap().push(Received {
+                        method: method.to_string(),
+                        path: uri.path().to_owned(),
+                        query: uri.query().unwrap_or_default().to_owned(),
+                        headers,
+                        body: body.to_vec(),
+                    });
+                    let next = state.script.lock().unwrap().pop_front();
+                    let (status, body) = next.unwrap_or_else(|| (*state.default).clone());
+                    (
+                        axum::http::StatusCode::from_u16(status).unwrap(),
+                        [(axum::http::header::CONTENT_TYPE, "application/json")],
+                        body,
+                    )
+                }
+            },
+        );
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Self { base, ..fake }
+    }
+
+    /// Answers the next requests with these, in order.
+    pub fn then(&self, status: u16, body: &str) -> &Self {
+        self.script
+            .lock()
+            .unwrap()
+            .push_back((status, body.to_owned()));
+        self
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.received.lock().unwrap().clone()
+    }
+
+    /// Waits (up to 10 s) until `count` requests arrived.
+    pub async fn wait_for(&self, count: usize) -> Vec<Received> {
+        for _ in 0..200 {
+            let received = self.received();
+            if received.len() >= count {
+                return received;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!(
+            "expected {count} requests, the fake provider got {}",
+            self.received().len()
+        );
+    }
+}
+
+/// The text with its ASCII digits in Arabic-Indic form.
+pub fn arabic_indic(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            c.to_digit(10)
+                .and_then(|d| char::from_u32(0x0660 + d))
+                .unwrap_or(c)
+        })
+        .collect()
 }

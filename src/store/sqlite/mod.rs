@@ -7,6 +7,7 @@ mod changes;
 mod notices;
 mod roll;
 mod senders;
+mod sms;
 
 use std::str::FromStr;
 use std::time::Duration;

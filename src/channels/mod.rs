@@ -1,0 +1,9 @@
+//! Channels: how voters reach the conversation core. Each channel only translates between a
+//! provider's wire format and the core's [`Inbound`](crate::conversation::Inbound) and
+//! [`Reply`](crate::conversation::Reply) values, authenticates the provider, drops retried
+//! deliveries, and sends the replies back.
+//!
+//! - [`sms`]: SMS gateways (Kannel, Twilio, Infobip and a generic signed webhook), inbound
+//!   webhooks, outbound sending with throttling and retries, delivery reports.
+
+pub mod sms;
