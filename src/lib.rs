@@ -9,12 +9,15 @@
 //!   `Channel`) and the electoral map and roll with their rules.
 //! - [`conversation`]: the channel-agnostic core turning an `Inbound` message into `Reply`
 //!   values: intent parsing, the stored dialogue, verification and abuse limits.
+//! - [`channels`]: each channel's webhook, wire format and sending (`channels::telegram`: the
+//!   Telegram bot).
 //! - [`i18n`]: the Fluent catalogues in `locales/`, CLDR plurals, SMS segment counting.
 //! - [`roll`]: CSV import of the map and roll with validation, and the demo data set.
 //! - [`store`]: the storage trait and its SQLite implementation.
 //! - [`server`]: the HTTP router, health probes and graceful shutdown.
 //! - [`config`], [`cli`]: configuration and the command line.
 
+pub mod channels;
 pub mod cli;
 pub mod config;
 pub mod conversation;

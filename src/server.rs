@@ -1,6 +1,6 @@
-//! The HTTP service: router, health and readiness probes, background upkeep and graceful
-//! shutdown. The listener and the shutdown signal come from outside so tests can run the real
-//! server on port 0 and stop it when they are done.
+//! The HTTP service: router, health and readiness probes, the channels' webhooks, background
+//! upkeep and graceful shutdown. The listener and the shutdown signal come from outside so
+//! tests can run the real server on port 0 and stop it when they are done.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -14,6 +14,7 @@ use axum::{Json, Router};
 use serde_json::json;
 use tokio::net::TcpListener;
 
+use crate::channels::telegram::Telegram;
 use crate::conversation::Conversation;
 use crate::store::Store;
 
@@ -22,6 +23,9 @@ use crate::store::Store;
 pub struct App {
     pub store: Arc<dyn Store>,
     pub conversation: Conversation,
+    /// The Telegram bot, when configured. Without it `POST /webhooks/telegram` is not routed
+    /// and answers 404.
+    pub telegram: Option<Telegram>,
 }
 
 /// The service's routes.
@@ -61,9 +65,24 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let upkeep = tokio::spawn(upkeep(Arc::clone(&app.store)));
-    let result = axum::serve(listener, router(app))
+    let telegram = app
+        .telegram
+        .as_ref()
+        .map(|telegram| telegram.start(Arc::clone(&app.store), app.conversation.clone()));
+    let mut routes = router(app);
+    let mut telegram_workers = None;
+    if let Some((route, workers)) = telegram {
+        routes = routes.merge(route);
+        telegram_workers = Some(workers);
+    }
+    let result = axum::serve(listener, routes)
         .with_graceful_shutdown(shutdown)
         .await;
+    // The routes are gone with the server: the workers finish what was queued, and anything
+    // left stays in the inbox for the next start.
+    if let Some(workers) = telegram_workers {
+        workers.shutdown().await;
+    }
     upkeep.abort();
     result
 }

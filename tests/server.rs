@@ -55,6 +55,7 @@ async fn health_and_readiness_answer_and_shutdown_is_graceful() {
             catalog,
             ConversationSettings::default(),
         ),
+        telegram: None,
     };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(server::serve(listener, app, async {

@@ -46,6 +46,26 @@ pub struct Reply {
     pub message: MessageId,
     pub text: String,
     pub venue: Option<Venue>,
+    /// Buttons under the message, for channels that have them ([`Channel::has_buttons`]);
+    /// always empty for SMS.
+    pub buttons: Vec<Button>,
+}
+
+/// A button under a reply. Channels decide how to carry the action (Telegram: a stored
+/// offer referred to by a short `callback_data`, so a NIN never travels in a button).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Button {
+    pub label: String,
+    pub action: ButtonAction,
+}
+
+/// What pressing a button does.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ButtonAction {
+    /// Answer in this language from now on.
+    ChooseLanguage(Locale),
+    /// Notify this chat of changes to this voter's station.
+    Subscribe(NationalId),
 }
 
 /// How a lookup ended, for statistics.
@@ -163,8 +183,22 @@ impl Conversation {
 
     /// Handles a message as if it arrived at `now` (tests move the clock this way).
     pub async fn handle_at(&self, inbound: &Inbound, now: Timestamp) -> Handled {
+        self.handle_hinted_at(inbound, None, now).await
+    }
+
+    /// Handles a message with a language hint from the channel (Telegram: the language of the
+    /// user's client), used only when nothing else tells the language: an explicit choice, the
+    /// message's own script and the sender's last language all win over it. A separate entry
+    /// point rather than a field of [`Inbound`], so that channels which have no hint are
+    /// unaffected.
+    pub async fn handle_hinted_at(
+        &self,
+        inbound: &Inbound,
+        locale_hint: Option<Locale>,
+        now: Timestamp,
+    ) -> Handled {
         let detected = Locale::detect(&inbound.text);
-        match self.converse(inbound, detected, now).await {
+        match self.converse(inbound, detected, locale_hint, now).await {
             Ok(handled) => handled,
             Err(error) => {
                 tracing::error!(
@@ -173,7 +207,7 @@ impl Conversation {
                     sender = %mask_sender(&inbound.sender),
                     "conversation failed"
                 );
-                let locale = detected.unwrap_or(Locale::Ar);
+                let locale = detected.or(locale_hint).unwrap_or(Locale::Ar);
                 Handled {
                     replies: vec![self.reply(
                         locale,
@@ -190,6 +224,7 @@ impl Conversation {
         &self,
         inbound: &Inbound,
         detected: Option<Locale>,
+        locale_hint: Option<Locale>,
         now: Timestamp,
     ) -> Result<Handled, StoreError> {
         let stored = self
@@ -210,7 +245,7 @@ impl Conversation {
             }
             _ => {}
         }
-        let locale = state.locale.unwrap_or(Locale::Ar);
+        let locale = state.locale.or(locale_hint).unwrap_or(Locale::Ar);
         let handled = match intent {
             Intent::Help => self.simple(locale, MessageId::Help),
             Intent::ChooseLanguage(_) => self.simple(locale, MessageId::LanguageSet),
@@ -338,7 +373,20 @@ impl Conversation {
                         .add_subscription(inbound.channel, &inbound.sender, nin, now)
                         .await?;
                 }
-                Ok(self.outcome(self.found(locale, &voter.place), LookupOutcome::Found))
+                let mut found = self.found(locale, &voter.place);
+                if inbound.channel.has_buttons() {
+                    for reply in &mut found.replies {
+                        reply.buttons.push(Button {
+                            label: self.catalog.render(
+                                locale,
+                                MessageId::ButtonSubscribe,
+                                &FluentArgs::new(),
+                            ),
+                            action: ButtonAction::Subscribe(nin.clone()),
+                        });
+                    }
+                }
+                Ok(self.outcome(found, LookupOutcome::Found))
             }
             voter => {
                 self.store.increment_counter(&failures_key, day).await?;
@@ -383,7 +431,14 @@ impl Conversation {
             message,
             text: self.catalog.render(locale, message, &args),
             venue: None,
+            buttons: Vec::new(),
         }
+    }
+
+    /// Renders a catalogue message with the arguments every message may use (`$verify`), for
+    /// channels that add messages of their own (Telegram's greeting, hints and buttons).
+    pub fn message(&self, locale: Locale, message: MessageId) -> Reply {
+        self.reply(locale, message, FluentArgs::new())
     }
 
     fn single(&self, locale: Locale, message: MessageId, args: FluentArgs<'_>) -> Handled {

@@ -1,5 +1,6 @@
 //! Storage: traits of use-case methods, one per area ([`RollStore`] for the electoral map and
-//! roll, [`SenderStore`] for what is remembered of senders), gathered in [`Store`] and
+//! roll, [`SenderStore`] for what is remembered of senders, [`TelegramStore`] for the Telegram
+//! channel's inbox, blocked chats and button offers), gathered in [`Store`] and
 //! implemented for SQLite (the embedded default), chosen at start-up from the database URL.
 //! Nothing backend-specific leaks past the traits, so a PostgreSQL implementation can sit
 //! beside it.
@@ -7,6 +8,7 @@
 mod roll;
 mod senders;
 mod sqlite;
+mod telegram;
 
 use std::sync::Arc;
 
@@ -19,6 +21,7 @@ pub use roll::{
 };
 pub use senders::{SenderState, SenderStore};
 pub use sqlite::SqliteStore;
+pub use telegram::{Acceptance, PendingUpdate, TelegramStore};
 
 /// A storage failure. Callers show voters a generic "try again" and log the detail.
 #[derive(Debug, Error)]
@@ -42,7 +45,7 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// Everything Maktab stores: the union of the area traits. Each backend implements every area.
 #[async_trait]
-pub trait Store: RollStore + SenderStore + Send + Sync {
+pub trait Store: RollStore + SenderStore + TelegramStore + Send + Sync {
     /// Checks that the database answers.
     async fn ping(&self) -> Result<()>;
 }

@@ -4,6 +4,7 @@
 
 mod roll;
 mod senders;
+mod telegram;
 
 use std::str::FromStr;
 use std::time::Duration;
