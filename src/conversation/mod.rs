@@ -197,7 +197,7 @@ impl Conversation {
         locale_hint: Option<Locale>,
         now: Timestamp,
     ) -> Handled {
-        let detected = Locale::detect(&inbound.text);
+        let detected = detect_language(&inbound.text);
         match self.converse(inbound, detected, locale_hint, now).await {
             Ok(handled) => handled,
             Err(error) => {
@@ -460,10 +460,37 @@ impl Conversation {
     }
 }
 
+/// The language of a message's words. A slash command (`/stop`, `/help@MaktabBot`) is written
+/// in Latin letters whatever the sender's language, so it says nothing about it.
+fn detect_language(text: &str) -> Option<Locale> {
+    if !text.contains('/') {
+        return Locale::detect(text);
+    }
+    let words: Vec<&str> = text
+        .split_whitespace()
+        .filter(|word| !word.starts_with('/'))
+        .collect();
+    Locale::detect(&words.join(" "))
+}
+
 /// Counter keys hold a hash, not the NIN or phone number itself: the counters table must not
 /// become a second copy of personal data.
 fn counter_key(kind: &str, value: &str) -> String {
     let digest = Sha256::digest(value.as_bytes());
     let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
     format!("{kind}:{hex}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slash_commands_do_not_tell_the_language_but_dates_and_words_do() {
+        assert_eq!(detect_language("/stop"), None);
+        assert_eq!(detect_language("/help@MaktabBot"), None);
+        assert_eq!(detect_language("/aide svp"), Some(Locale::Fr));
+        assert_eq!(detect_language("مولود في 15/03/1990"), Some(Locale::Ar));
+        assert_eq!(detect_language("né le 15/03/1990"), Some(Locale::Fr));
+    }
 }

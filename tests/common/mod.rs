@@ -145,3 +145,5 @@ impl Talk {
         handled.replies[0].text.clone()
     }
 }
+
+pub mod fake_telegram;

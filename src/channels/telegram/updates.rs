@@ -73,6 +73,25 @@ pub fn is_actionable(kind: &UpdateKind) -> bool {
     )
 }
 
+/// Whether teloxide failed to read an update (`UpdateKind::Error`) whose kind is one Maktab
+/// acts on, judging from the raw JSON's keys.
+pub fn is_unreadable_actionable(kind: &UpdateKind, raw: &[u8]) -> bool {
+    if !matches!(kind, UpdateKind::Error(_)) {
+        return false;
+    }
+    let Ok(serde_json::Value::Object(fields)) = serde_json::from_slice(raw) else {
+        return false;
+    };
+    [
+        "message",
+        "edited_message",
+        "callback_query",
+        "my_chat_member",
+    ]
+    .iter()
+    .any(|key| fields.contains_key(*key))
+}
+
 /// The chat an update belongs to, to keep one chat's updates in order on one worker lane.
 pub fn chat_of(update: &Update) -> Option<i64> {
     match &update.kind {
@@ -107,7 +126,7 @@ struct Command<'a> {
 }
 
 fn parse_command(text: &str) -> Option<Command<'_>> {
-    let first = text.trim_start().split_whitespace().next()?;
+    let first = text.split_whitespace().next()?;
     let body = first.strip_prefix('/')?;
     let (name, username) = match body.split_once('@') {
         Some((name, username)) => (name, Some(username)),

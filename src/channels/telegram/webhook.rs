@@ -213,8 +213,16 @@ async fn receive(State(webhook): State<Webhook>, headers: HeaderMap, body: Body)
     };
     if !updates::is_actionable(&update.kind) {
         // Unknown kinds (teloxide reads them as `UpdateKind::Error`) and kinds Maktab does not
-        // use: acknowledged so that Telegram does not retry them.
-        tracing::debug!(update_id = update.id.0, "telegram update ignored");
+        // use: acknowledged so that Telegram does not retry them. A kind Maktab uses that
+        // teloxide could not read means the Bot API changed under us: worth a warning.
+        if updates::is_unreadable_actionable(&update.kind, &bytes) {
+            tracing::warn!(
+                update_id = update.id.0,
+                "telegram update of a handled kind could not be read; ignored"
+            );
+        } else {
+            tracing::debug!(update_id = update.id.0, "telegram update ignored");
+        }
         return status(StatusCode::OK);
     }
     let Ok(raw) = std::str::from_utf8(&bytes) else {
@@ -266,15 +274,27 @@ async fn lane(mut jobs: mpsc::Receiver<Job>, processor: Arc<Processor>) {
     while let Some(job) = jobs.recv().await {
         let processor = Arc::clone(&processor);
         let update_id = job.update_id;
-        // A task per update: a bug that panics loses that update, not the lane.
-        let run = tokio::spawn(async move { handle(&processor, update_id).await });
-        if run.await.is_err() {
+        // A task per update: a bug that panics loses that update, not the lane. The guard
+        // aborts the task if the lane itself is stopped (shutdown past its grace period), so
+        // that an update is never half-handled by a task nobody waits for.
+        let mut run = tokio::spawn(async move { handle(&processor, update_id).await });
+        let _abort = AbortOnDrop(run.abort_handle());
+        if (&mut run).await.is_err() {
             tracing::error!(
                 update_id,
                 "telegram update handling panicked; update dropped"
             );
         }
         drop(job);
+    }
+}
+
+/// Aborts a task when dropped.
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
