@@ -1041,3 +1041,91 @@ async fn telegram_commands_explain_what_is_missing_and_have_help() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn maktab_serve_runs_the_bot_from_its_environment_and_stops_on_sigterm() {
+    use std::io::{BufRead, BufReader, Read};
+    use std::process::Stdio;
+
+    let fake = FakeTelegram::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = maktab(&fake);
+    command
+        .arg("serve")
+        .env(
+            "MAKTAB_DATABASE_URL",
+            format!("sqlite://{}", dir.path().join("bot.db").display()),
+        )
+        .env("MAKTAB_LISTEN", "127.0.0.1:0")
+        .env("MAKTAB_LOG", "info")
+        .env("MAKTAB_TELEGRAM_BOT_USERNAME", "@MaktabTestBot")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    let pid = child.id().to_string();
+    // A watchdog, so that a server that never logs its address fails instead of hanging.
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(60));
+        let _ = Command::new("kill").args(["-KILL", &pid]).status();
+    });
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let (address, mut stderr) = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        while stderr.read_line(&mut line).unwrap() > 0 {
+            if let Some(address) = line
+                .split_whitespace()
+                .find_map(|w| w.strip_prefix("address="))
+                .and_then(|a| a.parse::<SocketAddr>().ok())
+            {
+                return (address, stderr);
+            }
+            line.clear();
+        }
+        panic!("the server logs its address");
+    })
+    .await
+    .unwrap();
+    let client = reqwest::Client::new();
+    let post = |update: Value| {
+        client
+            .post(format!("http://{address}/webhooks/telegram"))
+            .header("X-Telegram-Bot-Api-Secret-Token", SECRET)
+            .json(&update)
+            .send()
+    };
+    assert_eq!(
+        post(text(1, AMINA, "ar", "/start")).await.unwrap().status(),
+        200
+    );
+    let greeting = fake.wait_for("sendMessage", 1).await.remove(0);
+    assert!(greeting.text().starts_with("مرحبا!"), "{}", greeting.text());
+    assert_eq!(greeting.token, TOKEN);
+    // The configured username answers group commands without asking getMe.
+    let status = post(group_text(2, "/help@maktabtestbot"))
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 200);
+    fake.wait_for_message(GROUP, |_| true).await;
+    assert!(fake.calls_to("getMe").is_empty());
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let (exit, rest) = tokio::task::spawn_blocking(move || {
+        let exit = child.wait().unwrap();
+        let mut rest = String::new();
+        stderr.read_to_string(&mut rest).unwrap();
+        (exit, rest)
+    })
+    .await
+    .unwrap();
+    assert!(exit.success(), "clean exit on SIGTERM: {exit:?}\n{rest}");
+    assert!(!rest.contains(TOKEN) && !rest.contains(SECRET), "{rest}");
+    assert!(
+        !rest.contains(&AMINA.to_string()),
+        "chat ids are masked: {rest}"
+    );
+}

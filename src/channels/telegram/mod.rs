@@ -25,16 +25,16 @@ use teloxide::{Bot, RequestError};
 use thiserror::Error;
 use url::Url;
 
-use crate::config::TelegramConfig;
+use crate::config::{Secret, TelegramConfig};
 use crate::conversation::Conversation;
 use crate::store::{Store, StoreError};
 
 /// Everything needed to run the bot, from the configuration.
 #[derive(Debug, Clone)]
 pub struct TelegramSettings {
-    pub bot_token: String,
+    pub bot_token: Secret,
     /// Expected in `X-Telegram-Bot-Api-Secret-Token` on every webhook request.
-    pub webhook_secret: String,
+    pub webhook_secret: Secret,
     /// The Bot API server (`{api_url}/bot{token}/{method}`).
     pub api_url: Url,
     /// The service's public base URL, for `setWebhook`.
@@ -57,8 +57,8 @@ impl TelegramSettings {
     pub fn new(bot_token: &str, webhook_secret: &str, api_url: Url) -> Self {
         let defaults = TelegramConfig::default();
         Self {
-            bot_token: bot_token.to_owned(),
-            webhook_secret: webhook_secret.to_owned(),
+            bot_token: Secret::new(bot_token),
+            webhook_secret: Secret::new(webhook_secret),
             api_url,
             public_url: None,
             queue_capacity: defaults.queue_capacity,
@@ -132,7 +132,7 @@ impl Telegram {
         let client = teloxide::net::default_reqwest_settings()
             .build()
             .map_err(|error| TelegramError::Client(error.to_string()))?;
-        let bot = Bot::with_client(settings.bot_token.clone(), client)
+        let bot = Bot::with_client(settings.bot_token.expose(), client)
             .set_api_url(settings.api_url.clone());
         Ok(Self {
             settings: Arc::new(settings),

@@ -64,7 +64,7 @@ pub async fn set_up(telegram: &Telegram, catalog: &Catalog) -> Result<SetupRepor
     let url = webhook_url(public_url)?;
     let bot = telegram.bot();
     bot.set_webhook(url.clone())
-        .secret_token(settings.webhook_secret.clone())
+        .secret_token(settings.webhook_secret.expose())
         .allowed_updates(ALLOWED_UPDATES)
         .max_connections(settings.max_connections)
         .await?;

@@ -149,7 +149,7 @@ pub(super) fn start(
         tokio::spawn(upkeep(Arc::clone(&store))),
     ];
     let webhook = Webhook {
-        secret_digest: Sha256::digest(settings.webhook_secret.as_bytes()).into(),
+        secret_digest: Sha256::digest(settings.webhook_secret.expose().as_bytes()).into(),
         store,
         permits,
         lanes: senders,
