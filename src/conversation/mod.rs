@@ -377,11 +377,7 @@ impl Conversation {
                 if inbound.channel.has_buttons() {
                     for reply in &mut found.replies {
                         reply.buttons.push(Button {
-                            label: self.catalog.render(
-                                locale,
-                                MessageId::ButtonSubscribe,
-                                &FluentArgs::new(),
-                            ),
+                            label: self.message(locale, MessageId::ButtonSubscribe).text,
                             action: ButtonAction::Subscribe(nin.clone()),
                         });
                     }

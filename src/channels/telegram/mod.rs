@@ -149,8 +149,8 @@ impl Telegram {
         &self.bot
     }
 
-    /// A sender for messages outside a conversation (notices), sharing nothing with the
-    /// webhook's workers but the store.
+    /// A sender for messages outside a conversation (notices). It honours `retry_after` and
+    /// blocked chats like the workers' sender, and paces its own messages per chat.
     pub fn sender(&self, store: Arc<dyn Store>) -> sender::TelegramSender {
         sender::TelegramSender::new(self.bot.clone(), store)
     }

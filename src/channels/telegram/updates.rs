@@ -174,8 +174,11 @@ fn classify_message(message: &Message, edited: bool) -> Action {
     }
     let text = message.text();
     if message.chat.is_group() || message.chat.is_supergroup() {
-        // In groups only commands that name this bot are answered; everything else, NINs
-        // included, is other people's conversation.
+        // In groups only commands that name this bot are answered (once: not again when the
+        // command is edited); everything else, NINs included, is other people's conversation.
+        if edited {
+            return Action::Ignore;
+        }
         return match text.and_then(parse_command) {
             Some(Command {
                 username: Some(username),

@@ -23,6 +23,10 @@
 //! Accepted updates are spread over a few worker lanes by chat id: one chat's updates are
 //! handled in order, one at a time, while a slow chat (waiting out a `retry_after`) holds up
 //! only its lane.
+//!
+//! Resuming at start-up takes every row of the inbox: right for SQLite, where one process owns
+//! the database file. Several processes sharing one PostgreSQL would each need to claim rows
+//! (a lease column) before resuming them.
 
 use std::sync::Arc;
 use std::time::Duration;
