@@ -773,7 +773,6 @@ async fn garbage_unknown_kinds_and_oversized_bodies_never_get_a_5xx() {
     let bot = TestBot::start().await;
     let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
     let deep_message = format!(r#"{{"update_id":90,"message":{}}}"#, "[".repeat(50_000));
-    let oversized = serde_json::to_vec(&text(91, AMINA, "fr", &"٠".repeat(1 << 20))).unwrap();
     let cases: Vec<(&str, Vec<u8>, u16)> = vec![
         ("not JSON", b"hello".to_vec(), 400),
         ("empty", Vec::new(), 400),
@@ -815,12 +814,36 @@ async fn garbage_unknown_kinds_and_oversized_bodies_never_get_a_5xx() {
             .unwrap(),
             200,
         ),
-        ("more than a megabyte", oversized, 413),
     ];
     for (what, body, expected) in cases {
         let status = bot.post_raw(Some(SECRET), body).await;
         assert_eq!(status, expected, "{what}");
     }
+    // More than a megabyte is refused from its Content-Length, before the body is read. Over a
+    // raw socket, sending the headers only: a client still writing a body the server will
+    // never read can see the connection reset before it reads the 413.
+    let address = bot.running.as_ref().unwrap().address;
+    let response = tokio::task::spawn_blocking(move || {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(address).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        write!(
+            stream,
+            "POST /webhooks/telegram HTTP/1.1\r\nHost: localhost\r\n\
+             X-Telegram-Bot-Api-Secret-Token: {SECRET}\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\n\r\n",
+            2 << 20
+        )
+        .unwrap();
+        let mut head = [0u8; 12];
+        stream.read_exact(&mut head).unwrap();
+        String::from_utf8_lossy(&head).into_owned()
+    })
+    .await
+    .unwrap();
+    assert_eq!(response, "HTTP/1.1 413");
     // Still healthy, and still answering.
     bot.settle(100, AMINA).await;
     assert_eq!(bot.fake.calls_to("sendMessage").len(), 1);
@@ -903,7 +926,16 @@ async fn updates_accepted_before_a_crash_are_answered_after_the_restart() {
         lookups, 2,
         "the first attempt, then again after the restart"
     );
-    assert!(bot.db.store.pending_updates().await.unwrap().is_empty());
+    // Once handled, the inbox empties (the last row goes just after its answer is sent).
+    let mut pending = Vec::new();
+    for _ in 0..200 {
+        pending = bot.db.store.pending_updates().await.unwrap();
+        if pending.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(pending.is_empty(), "{pending:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
