@@ -670,6 +670,34 @@ async fn a_429_is_waited_out_for_retry_after_and_the_answer_still_arrives() {
     assert!(waited >= Duration::from_secs(1), "retried after {waited:?}");
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn replies_to_one_chat_are_spaced_out_without_holding_up_other_chats() {
+    let bot = TestBot::start().await;
+    // Chat ids four apart: they would have shared a worker in a design of four lanes.
+    let other = AMINA + 4;
+    for update_id in 1..=4 {
+        assert_eq!(bot.post(&text(update_id, AMINA, "fr", "/help")).await, 200);
+    }
+    assert_eq!(bot.post(&text(5, other, "fr", "/help")).await, 200);
+    let replies = bot.fake.wait_for("sendMessage", 5).await;
+    let to_amina: Vec<&Call> = replies
+        .iter()
+        .filter(|call| call.chat_id() == Some(AMINA))
+        .collect();
+    let to_other = replies
+        .iter()
+        .find(|call| call.chat_id() == Some(other))
+        .unwrap();
+    assert_eq!(to_amina.len(), 4);
+    // Two at once (a text and its pin may go together), then about one a second.
+    let spread = to_amina[3].at - to_amina[0].at;
+    assert!(spread >= Duration::from_millis(1900), "{spread:?}");
+    assert!(
+        to_other.at < to_amina[2].at,
+        "the other chat was answered without waiting for Amina's replies"
+    );
+}
+
 // ---- Other update kinds ----
 
 #[tokio::test(flavor = "multi_thread")]

@@ -3,7 +3,7 @@
 //!
 //! - [`webhook`]: our own axum route for `POST /webhooks/telegram` (not teloxide's handler, which
 //!   compares the secret in non-constant time and queues without bound): the secret check, the
-//!   durable inbox of accepted updates and the worker lanes that process them.
+//!   durable inbox of accepted updates and the per-chat workers that process them.
 //! - [`updates`]: what an `Update` means (a message for the core, `/start`, a button, a blocked
 //!   bot...) and how it is answered.
 //! - [`sender`]: sending through teloxide's `Bot`, paced per chat, honouring `retry_after`, and

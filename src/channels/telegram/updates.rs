@@ -92,7 +92,7 @@ pub fn is_unreadable_actionable(kind: &UpdateKind, raw: &[u8]) -> bool {
     .any(|key| fields.contains_key(*key))
 }
 
-/// The chat an update belongs to, to keep one chat's updates in order on one worker lane.
+/// The chat an update belongs to, to handle one chat's updates in order.
 pub fn chat_of(update: &Update) -> Option<i64> {
     match &update.kind {
         UpdateKind::CallbackQuery(query) => Some(

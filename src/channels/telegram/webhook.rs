@@ -1,4 +1,4 @@
-//! `POST /webhooks/telegram`: our own axum route, the durable inbox and the worker lanes.
+//! `POST /webhooks/telegram`: our own axum route, the durable inbox and the per-chat workers.
 //!
 //! A request is checked in this order, each step before any work is done for the next:
 //!
@@ -20,15 +20,16 @@
 //! Processing is at least once: a crash in the middle of an update means it is handled again
 //! after the restart, so the voter may get the same answer twice, never none.
 //!
-//! Accepted updates are spread over a few worker lanes by chat id: one chat's updates are
-//! handled in order, one at a time, while a slow chat (waiting out a `retry_after`) holds up
-//! only its lane.
+//! Accepted updates are queued per chat: one chat's updates are handled in order, one at a
+//! time, while different chats are handled side by side (up to [`CONCURRENT_CHATS`]). A chat
+//! whose replies are being spaced out, or that waits out a `retry_after`, holds up no one else.
 //!
 //! Resuming at start-up takes every row of the inbox: right for SQLite, where one process owns
 //! the database file. Several processes sharing one PostgreSQL would each need to claim rows
 //! (a lease column) before resuming them.
 
-use std::sync::Arc;
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use axum::Router;
@@ -39,8 +40,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use sha2::{Digest, Sha256};
 use teloxide::types::Update;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
-use tokio::task::JoinHandle;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::task::{JoinHandle, JoinSet};
 
 use super::Telegram;
 use super::sender::TelegramSender;
@@ -59,8 +60,10 @@ pub const SECRET_HEADER: &str = "x-telegram-bot-api-secret-token";
 /// message it replies to is a few tens of kilobytes).
 pub const MAX_BODY_BYTES: usize = 1 << 20;
 
-/// Worker lanes. Two cores serve this process; more lanes would only add waiting.
-const LANES: usize = 4;
+/// Chats handled at the same time. Each holds a database connection now and then and waits
+/// on Telegram most of the time; the pool has 8 connections and Telegram takes about 30
+/// messages a second in all.
+pub const CONCURRENT_CHATS: usize = 16;
 
 /// How often expired button offers are removed.
 const UPKEEP_EVERY: Duration = Duration::from_secs(3600);
@@ -72,48 +75,103 @@ struct Job {
     _permit: OwnedSemaphorePermit,
 }
 
+/// The route's state.
 #[derive(Clone)]
 struct Webhook {
     secret_digest: [u8; 32],
     store: Arc<dyn Store>,
+    /// Room in the queue: one permit per accepted update not yet finished.
     permits: Arc<Semaphore>,
-    lanes: Arc<[mpsc::Sender<Job>]>,
+    dispatcher: Arc<Dispatcher>,
+}
+
+/// Chats with updates waiting, each with one task draining its queue in order.
+struct Dispatcher {
+    processor: Arc<Processor>,
+    queues: Mutex<HashMap<Option<i64>, VecDeque<Job>>>,
+    slots: Semaphore,
+    tasks: Mutex<JoinSet<()>>,
+}
+
+/// A poisoned lock only means another task panicked while holding it; the queues themselves
+/// are always left consistent (every change is a single push, pop or remove).
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Dispatcher {
+    /// Queues a job behind its chat's earlier ones; never waits.
+    fn dispatch(self: &Arc<Self>, chat: Option<i64>, job: Job) {
+        {
+            let mut queues = lock(&self.queues);
+            if let Some(queue) = queues.get_mut(&chat) {
+                // The chat's task is running and will get to it.
+                queue.push_back(job);
+                return;
+            }
+            queues.insert(chat, VecDeque::from([job]));
+        }
+        let this = Arc::clone(self);
+        let mut tasks = lock(&self.tasks);
+        while tasks.try_join_next().is_some() {}
+        tasks.spawn(async move { this.drain(chat).await });
+    }
+
+    /// Handles a chat's updates until its queue is empty.
+    async fn drain(&self, chat: Option<i64>) {
+        let Ok(_slot) = self.slots.acquire().await else {
+            return;
+        };
+        loop {
+            let job = {
+                let mut queues = lock(&self.queues);
+                match queues.get_mut(&chat).and_then(VecDeque::pop_front) {
+                    Some(job) => job,
+                    None => {
+                        // Removed under the same lock `dispatch` looks under: a job arriving
+                        // from now on starts a new task.
+                        queues.remove(&chat);
+                        return;
+                    }
+                }
+            };
+            run(&self.processor, job.update_id).await;
+            drop(job);
+        }
+    }
 }
 
 /// The running workers; [`Workers::shutdown`] stops them.
 pub struct Workers {
-    lanes: Vec<JoinHandle<()>>,
+    dispatcher: Arc<Dispatcher>,
     background: Vec<JoinHandle<()>>,
     grace: Duration,
 }
 
 impl Workers {
     /// Lets the workers finish what is queued, for at most the grace period, then stops them.
-    /// Call it once the HTTP server has stopped (the route holds the other ends of the lanes);
-    /// whatever is left stays in the inbox for the next start.
+    /// Call it once the HTTP server has stopped, so that nothing new arrives; whatever is left
+    /// stays in the inbox for the next start.
     pub async fn shutdown(self) {
         for task in &self.background {
             task.abort();
         }
-        let aborts: Vec<_> = self.lanes.iter().map(JoinHandle::abort_handle).collect();
+        let mut tasks = std::mem::take(&mut *lock(&self.dispatcher.tasks));
         let drained = tokio::time::timeout(self.grace, async {
-            for lane in self.lanes {
-                let _ = lane.await;
-            }
+            while tasks.join_next().await.is_some() {}
         })
         .await;
         if drained.is_err() {
             tracing::warn!(
                 "telegram workers stopped before the queue drained; the rest resumes at the next start"
             );
-            for abort in aborts {
-                abort.abort();
-            }
+            tasks.abort_all();
+            while tasks.join_next().await.is_some() {}
         }
     }
 }
 
-/// Spawns the lanes, resumes the inbox and returns the route.
+/// Starts the workers, resumes the inbox and returns the route.
 pub(super) fn start(
     telegram: &Telegram,
     store: Arc<dyn Store>,
@@ -132,23 +190,18 @@ pub(super) fn start(
         settings.bot_username.clone(),
         i64::try_from(settings.offer_ttl.as_secs()).unwrap_or(i64::MAX),
     ));
-    let capacity = settings.queue_capacity.max(1);
-    let permits = Arc::new(Semaphore::new(capacity));
-    let mut senders = Vec::with_capacity(LANES);
-    let mut lanes = Vec::with_capacity(LANES);
-    for _ in 0..LANES {
-        // Each lane can hold every permit, so sending to a lane never finds it full: the
-        // semaphore alone bounds the queue.
-        let (tx, rx) = mpsc::channel(capacity);
-        senders.push(tx);
-        lanes.push(tokio::spawn(lane(rx, Arc::clone(&processor))));
-    }
-    let senders: Arc<[mpsc::Sender<Job>]> = senders.into();
+    let permits = Arc::new(Semaphore::new(settings.queue_capacity.max(1)));
+    let dispatcher = Arc::new(Dispatcher {
+        processor,
+        queues: Mutex::new(HashMap::new()),
+        slots: Semaphore::new(CONCURRENT_CHATS),
+        tasks: Mutex::new(JoinSet::new()),
+    });
     let background = vec![
         tokio::spawn(resume(
             Arc::clone(&store),
             Arc::clone(&permits),
-            Arc::clone(&senders),
+            Arc::clone(&dispatcher),
         )),
         tokio::spawn(upkeep(Arc::clone(&store))),
     ];
@@ -156,23 +209,17 @@ pub(super) fn start(
         secret_digest: Sha256::digest(settings.webhook_secret.expose().as_bytes()).into(),
         store,
         permits,
-        lanes: senders,
+        dispatcher: Arc::clone(&dispatcher),
     };
     let router = Router::new().route(PATH, post(receive)).with_state(webhook);
     (
         router,
         Workers {
-            lanes,
+            dispatcher,
             background,
             grace: settings.shutdown_grace,
         },
     )
-}
-
-fn lane_of(chat_id: Option<i64>) -> usize {
-    chat_id.map_or(0, |chat| {
-        usize::try_from(chat.rem_euclid(LANES as i64)).unwrap_or(0)
-    })
 }
 
 /// Compares the header with the secret in time independent of where they differ (and of
@@ -254,13 +301,7 @@ async fn receive(State(webhook): State<Webhook>, headers: HeaderMap, body: Body)
         update_id,
         _permit: permit,
     };
-    if webhook.lanes[lane_of(chat_id)].try_send(job).is_err() {
-        // Only while shutting down: the update is in the inbox and resumes at the next start.
-        tracing::warn!(
-            update_id,
-            "telegram worker gone: update left for the next start"
-        );
-    }
+    webhook.dispatcher.dispatch(chat_id, job);
     status(StatusCode::OK)
 }
 
@@ -273,23 +314,18 @@ fn busy() -> Response {
         .into_response()
 }
 
-/// One lane: its updates, one at a time, in order.
-async fn lane(mut jobs: mpsc::Receiver<Job>, processor: Arc<Processor>) {
-    while let Some(job) = jobs.recv().await {
-        let processor = Arc::clone(&processor);
-        let update_id = job.update_id;
-        // A task per update: a bug that panics loses that update, not the lane. The guard
-        // aborts the task if the lane itself is stopped (shutdown past its grace period), so
-        // that an update is never half-handled by a task nobody waits for.
-        let mut run = tokio::spawn(async move { handle(&processor, update_id).await });
-        let _abort = AbortOnDrop(run.abort_handle());
-        if (&mut run).await.is_err() {
-            tracing::error!(
-                update_id,
-                "telegram update handling panicked; update dropped"
-            );
-        }
-        drop(job);
+/// Handles one update in a task of its own: a bug that panics loses that update, not the
+/// chat's queue. The guard aborts the task if the caller is stopped (shutdown past its grace
+/// period), so that no update is half-handled by a task nobody waits for.
+async fn run(processor: &Arc<Processor>, update_id: i64) {
+    let processor = Arc::clone(processor);
+    let mut task = tokio::spawn(async move { handle(&processor, update_id).await });
+    let _abort = AbortOnDrop(task.abort_handle());
+    if (&mut task).await.is_err() {
+        tracing::error!(
+            update_id,
+            "telegram update handling panicked; update dropped"
+        );
     }
 }
 
@@ -336,14 +372,14 @@ async fn handle(processor: &Processor, update_id: i64) {
         }
     }
     // Done, answered or not: an update that failed once would most likely fail again, and
-    // must not block its lane at every start.
+    // must not block its chat at every start.
     if let Err(error) = store.finish_update(update_id).await {
         tracing::error!(%error, update_id, "cannot remove telegram update from the inbox; it will be handled again at the next start");
     }
 }
 
-/// Feeds the lanes with updates accepted before a restart, as room in the queue allows.
-async fn resume(store: Arc<dyn Store>, permits: Arc<Semaphore>, lanes: Arc<[mpsc::Sender<Job>]>) {
+/// Queues the updates accepted before a restart, as room in the queue allows.
+async fn resume(store: Arc<dyn Store>, permits: Arc<Semaphore>, dispatcher: Arc<Dispatcher>) {
     let pending = match store.pending_updates().await {
         Ok(pending) => pending,
         Err(error) => {
@@ -366,9 +402,7 @@ async fn resume(store: Arc<dyn Store>, permits: Arc<Semaphore>, lanes: Arc<[mpsc
             update_id: update.update_id,
             _permit: permit,
         };
-        if lanes[lane_of(update.chat_id)].send(job).await.is_err() {
-            return;
-        }
+        dispatcher.dispatch(update.chat_id, job);
     }
 }
 
@@ -395,12 +429,5 @@ mod tests {
         assert!(!secret_matches(&expected, Some(b"s3cret ")));
         assert!(!secret_matches(&expected, Some(b"")));
         assert!(!secret_matches(&expected, None));
-    }
-
-    #[test]
-    fn one_chat_always_lands_on_the_same_lane() {
-        assert_eq!(lane_of(Some(42)), lane_of(Some(42)));
-        assert!(lane_of(Some(-1_001_234_567_890)) < LANES);
-        assert_eq!(lane_of(None), 0);
     }
 }
