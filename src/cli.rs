@@ -12,6 +12,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::admin::auth::{self, Principal};
 use crate::channels::sms::SmsGateway;
+use crate::channels::telegram::{self, Telegram, TelegramSettings};
 use crate::config::Config;
 use crate::conversation::{Conversation, Inbound};
 use crate::domain::{Channel, CommuneCode, Role};
@@ -61,6 +62,10 @@ pub enum Command {
     /// Import the electoral map or the roll from a CSV file (formats in the README).
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Operate the Telegram bot (needs MAKTAB_TELEGRAM_BOT_TOKEN and
+    /// MAKTAB_TELEGRAM_WEBHOOK_SECRET, or the [telegram] section of maktab.toml).
+    #[command(subcommand)]
+    Telegram(TelegramCommand),
     /// Create, list and revoke admin API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
@@ -117,6 +122,19 @@ pub enum TokenCommand {
     },
 }
 
+/// Telegram operator commands.
+#[derive(Debug, Subcommand)]
+pub enum TelegramCommand {
+    /// Register the webhook with Telegram (setWebhook: {public_url}/webhooks/telegram, the
+    /// secret, the update kinds the bot uses, max_connections) and the command menu in
+    /// Arabic and French (setMyCommands). Needs MAKTAB_TELEGRAM_PUBLIC_URL too. Safe to run
+    /// again.
+    Setup,
+    /// Print what Telegram knows of the webhook (getWebhookInfo): URL, pending updates, last
+    /// delivery error.
+    Info,
+}
+
 /// What to import.
 #[derive(Debug, Subcommand)]
 pub enum ImportCommand {
@@ -168,6 +186,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 limit,
             } => audit(&config, action, actor, commune, limit).await,
             Command::Stats { commune, hours } => stats(&config, commune, hours).await,
+            Command::Telegram(command) => telegram_command(&config, command).await,
         }
     })
 }
@@ -226,15 +245,63 @@ async fn serve(config: &Config, with_demo: bool) -> anyhow::Result<()> {
         }
         None => None,
     };
+    let telegram = telegram_bot(config)?;
+    if telegram.is_none() {
+        tracing::info!("telegram not configured: POST /webhooks/telegram answers 404");
+    }
     let sms = SmsGateway::from_config(&config.sms, Arc::clone(&store))
         .context("SMS gateway configuration")?;
     let providers: Vec<&str> = sms.configured().iter().map(|p| p.as_str()).collect();
     tracing::info!(?providers, "sms webhooks");
     let app = App::new(store, config)
         .context("message catalogues")?
-        .with_sms(sms);
+        .with_sms(sms)
+        .with_telegram(telegram);
     server::serve(listener, metrics_listener, app, server::shutdown_signal()).await?;
     tracing::info!("maktab stopped");
+    Ok(())
+}
+
+/// The configured Telegram bot, if any.
+fn telegram_bot(config: &Config) -> anyhow::Result<Option<Telegram>> {
+    TelegramSettings::from_config(&config.telegram)?
+        .map(Telegram::new)
+        .transpose()
+        .context("telegram")
+}
+
+async fn telegram_command(config: &Config, command: TelegramCommand) -> anyhow::Result<()> {
+    let Some(bot) = telegram_bot(config)? else {
+        bail!(
+            "telegram is not configured: set MAKTAB_TELEGRAM_BOT_TOKEN and MAKTAB_TELEGRAM_WEBHOOK_SECRET (or [telegram] in maktab.toml)"
+        );
+    };
+    match command {
+        TelegramCommand::Setup => {
+            if bot.settings().public_url.is_none() {
+                bail!(
+                    "telegram setup needs the public URL of the service: set MAKTAB_TELEGRAM_PUBLIC_URL (or telegram.public_url)"
+                );
+            }
+            let catalog = Catalog::load().context("message catalogues")?;
+            let report = telegram::setup::set_up(&bot, &catalog)
+                .await
+                .context("telegram setup")?;
+            println!("webhook set: {}", report.webhook_url);
+            let languages: Vec<&str> = report
+                .command_languages
+                .iter()
+                .map(|language| language.map_or("default", |l| l.code()))
+                .collect();
+            println!("command menu set for: {}", languages.join(", "));
+        }
+        TelegramCommand::Info => {
+            let info = telegram::setup::info(&bot)
+                .await
+                .context("telegram getWebhookInfo")?;
+            print!("{}", telegram::setup::describe(&info));
+        }
+    }
     Ok(())
 }
 
@@ -300,6 +367,9 @@ async fn ask(config: &Config, channel: Channel, from: String, text: String) -> a
                 "[venue] {} | {} | {:.5},{:.5}",
                 venue.title, venue.address, venue.coordinates.latitude, venue.coordinates.longitude
             );
+        }
+        for button in reply.buttons {
+            println!("[button] {}", button.label);
         }
     }
     Ok(())

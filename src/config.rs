@@ -28,6 +28,60 @@ pub struct Config {
     pub import: ImportConfig,
     pub sms: SmsConfig,
     pub changes: ChangesConfig,
+    pub telegram: TelegramConfig,
+}
+
+/// The Telegram bot. Telegram is enabled when `bot_token` is set (`webhook_secret` is then
+/// required); without it the webhook route answers 404.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct TelegramConfig {
+    /// The token @BotFather gave.
+    pub bot_token: Option<Secret>,
+    /// What Telegram sends in `X-Telegram-Bot-Api-Secret-Token`: 1 to 256 of `A-Z a-z 0-9 _ -`.
+    pub webhook_secret: Option<Secret>,
+    /// The service's public base URL; the webhook is `{public_url}/webhooks/telegram`. Needed
+    /// by `maktab telegram setup` only.
+    pub public_url: Option<String>,
+    /// The Bot API server: Telegram's, or a local `telegram-bot-api` server.
+    pub api_url: String,
+    /// Accepted updates waiting or in progress; beyond this the webhook answers 503 and
+    /// Telegram retries later.
+    pub queue_capacity: usize,
+    /// Simultaneous webhook connections Telegram may open (1 to 100), set by `setup`.
+    pub max_connections: u8,
+    /// The bot's username, to recognise `/command@username` in groups; asked of Telegram
+    /// (`getMe`) when not set.
+    pub bot_username: Option<String>,
+}
+
+impl Default for TelegramConfig {
+    fn default() -> Self {
+        Self {
+            bot_token: None,
+            webhook_secret: None,
+            public_url: None,
+            api_url: "https://api.telegram.org".to_owned(),
+            queue_capacity: 256,
+            max_connections: 40,
+            bot_username: None,
+        }
+    }
+}
+
+impl TelegramConfig {
+    /// Whether the Telegram channel is configured.
+    pub fn enabled(&self) -> bool {
+        self.bot_token.is_some()
+    }
+}
+
+/// Telegram's rule for a webhook secret token: 1 to 256 characters `A-Z a-z 0-9 _ -`.
+pub fn is_valid_webhook_secret(secret: &str) -> bool {
+    (1..=256).contains(&secret.len())
+        && secret
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 /// Reviewing change sets.
@@ -85,6 +139,7 @@ impl Default for Config {
             lookup: LookupConfig::default(),
             import: ImportConfig::default(),
             changes: ChangesConfig::default(),
+            telegram: TelegramConfig::default(),
             sms: SmsConfig::default(),
         }
     }
@@ -372,6 +427,34 @@ pub const VARIABLES: &[(&str, Setter)] = &[
         c.changes.two_person_rule = parsed(v)?;
         Ok(())
     }),
+    ("MAKTAB_TELEGRAM_BOT_TOKEN", |c, v| {
+        c.telegram.bot_token = Some(Secret::new(v.trim()));
+        Ok(())
+    }),
+    ("MAKTAB_TELEGRAM_WEBHOOK_SECRET", |c, v| {
+        c.telegram.webhook_secret = Some(Secret::new(v.trim()));
+        Ok(())
+    }),
+    ("MAKTAB_TELEGRAM_PUBLIC_URL", |c, v| {
+        c.telegram.public_url = Some(v.trim().to_owned());
+        Ok(())
+    }),
+    ("MAKTAB_TELEGRAM_API_URL", |c, v| {
+        c.telegram.api_url = v.trim().to_owned();
+        Ok(())
+    }),
+    ("MAKTAB_TELEGRAM_QUEUE_CAPACITY", |c, v| {
+        c.telegram.queue_capacity = parsed(v)?;
+        Ok(())
+    }),
+    ("MAKTAB_TELEGRAM_MAX_CONNECTIONS", |c, v| {
+        c.telegram.max_connections = parsed(v)?;
+        Ok(())
+    }),
+    ("MAKTAB_TELEGRAM_BOT_USERNAME", |c, v| {
+        c.telegram.bot_username = Some(v.trim().to_owned());
+        Ok(())
+    }),
     ("MAKTAB_IMPORT_MAX_VOTERS_PER_STATION", |c, v| {
         c.import.max_voters_per_station = parsed(v)?;
         Ok(())
@@ -589,6 +672,73 @@ impl Config {
                 );
             }
         }
+        self.validate_telegram()
+    }
+
+    fn validate_telegram(&self) -> Result<(), ConfigError> {
+        let invalid = |variable: &str, message: &str| {
+            Err(ConfigError::Variable {
+                variable: variable.to_owned(),
+                message: message.to_owned(),
+            })
+        };
+        let telegram = &self.telegram;
+        match (&telegram.bot_token, &telegram.webhook_secret) {
+            (Some(_), None) => {
+                return invalid(
+                    "telegram.webhook_secret (MAKTAB_TELEGRAM_WEBHOOK_SECRET)",
+                    "required when a bot token is set: the webhook refuses updates without it",
+                );
+            }
+            (None, Some(_)) => {
+                return invalid(
+                    "telegram.bot_token (MAKTAB_TELEGRAM_BOT_TOKEN)",
+                    "required when a webhook secret is set",
+                );
+            }
+            _ => {}
+        }
+        if let Some(token) = &telegram.bot_token
+            && token.expose().is_empty()
+        {
+            return invalid("telegram.bot_token (MAKTAB_TELEGRAM_BOT_TOKEN)", "is empty");
+        }
+        if let Some(secret) = &telegram.webhook_secret
+            && !is_valid_webhook_secret(secret.expose())
+        {
+            return invalid(
+                "telegram.webhook_secret (MAKTAB_TELEGRAM_WEBHOOK_SECRET)",
+                "must be 1 to 256 characters among A-Z, a-z, 0-9, _ and -",
+            );
+        }
+        for (name, value) in [
+            (
+                "telegram.api_url (MAKTAB_TELEGRAM_API_URL)",
+                Some(&telegram.api_url),
+            ),
+            (
+                "telegram.public_url (MAKTAB_TELEGRAM_PUBLIC_URL)",
+                telegram.public_url.as_ref(),
+            ),
+        ] {
+            if let Some(value) = value
+                && !url::Url::parse(value).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
+            {
+                return invalid(name, "must be an http:// or https:// URL");
+            }
+        }
+        if telegram.queue_capacity == 0 {
+            return invalid(
+                "telegram.queue_capacity (MAKTAB_TELEGRAM_QUEUE_CAPACITY)",
+                "must be at least 1",
+            );
+        }
+        if !(1..=100).contains(&telegram.max_connections) {
+            return invalid(
+                "telegram.max_connections (MAKTAB_TELEGRAM_MAX_CONNECTIONS)",
+                "must be between 1 and 100",
+            );
+        }
         Ok(())
     }
 
@@ -728,5 +878,67 @@ mod tests {
             Config::load(Some(&path), env(&[])),
             Err(ConfigError::Parse { .. })
         ));
+    }
+    #[test]
+    fn telegram_is_off_by_default_and_configured_from_the_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config::load(Some(&write_empty(&dir)), env(&[])).unwrap();
+        assert!(!config.telegram.enabled());
+        assert_eq!(config.telegram.api_url, "https://api.telegram.org");
+        let token_file = dir.path().join("token");
+        std::fs::write(&token_file, "123:ABC\n").unwrap();
+        let config = Config::load(
+            Some(&write_empty(&dir)),
+            env(&[
+                (
+                    "MAKTAB_TELEGRAM_BOT_TOKEN_FILE",
+                    token_file.to_str().unwrap(),
+                ),
+                ("MAKTAB_TELEGRAM_WEBHOOK_SECRET", "s3cret_-X"),
+                ("MAKTAB_TELEGRAM_QUEUE_CAPACITY", "8"),
+                ("MAKTAB_TELEGRAM_BOT_USERNAME", "MaktabBot"),
+            ]),
+        )
+        .unwrap();
+        assert!(config.telegram.enabled());
+        assert_eq!(
+            config.telegram.bot_token.as_ref().unwrap().expose(),
+            "123:ABC"
+        );
+        assert_eq!(config.telegram.queue_capacity, 8);
+        assert!(
+            !format!("{config:?}").contains("123:ABC"),
+            "the token never prints"
+        );
+    }
+
+    #[test]
+    fn telegram_secrets_follow_telegrams_rules() {
+        let dir = tempfile::tempdir().unwrap();
+        let load = |pairs: &[(&str, &str)]| Config::load(Some(&write_empty(&dir)), env(pairs));
+        let long = "a".repeat(257);
+        for bad in ["", "has space", "é", "semi;colon", long.as_str()] {
+            let error = load(&[
+                ("MAKTAB_TELEGRAM_BOT_TOKEN", "123:ABC"),
+                ("MAKTAB_TELEGRAM_WEBHOOK_SECRET", bad),
+            ])
+            .unwrap_err();
+            assert!(
+                error.to_string().contains("webhook_secret"),
+                "{bad:?}: {error}"
+            );
+        }
+        let error = load(&[("MAKTAB_TELEGRAM_BOT_TOKEN", "123:ABC")]).unwrap_err();
+        assert!(error.to_string().contains("required"), "{error}");
+        let error = load(&[
+            ("MAKTAB_TELEGRAM_BOT_TOKEN", "123:ABC"),
+            ("MAKTAB_TELEGRAM_WEBHOOK_SECRET", "ok"),
+            ("MAKTAB_TELEGRAM_MAX_CONNECTIONS", "0"),
+        ])
+        .unwrap_err();
+        assert!(error.to_string().contains("max_connections"), "{error}");
+        let error = load(&[("MAKTAB_TELEGRAM_API_URL", "not a url")]).unwrap_err();
+        assert!(error.to_string().contains("api_url"), "{error}");
+        assert!(is_valid_webhook_secret(&"Az09_-".repeat(42)));
     }
 }

@@ -10,7 +10,7 @@
 //! - [`conversation`]: the channel-agnostic core turning an `Inbound` message into `Reply`
 //!   values: intent parsing, the stored dialogue, verification and abuse limits.
 //! - [`channels`]: how voters reach the core: the SMS gateways (Kannel, Twilio, Infobip, a
-//!   generic signed webhook), in and out, with delivery reports.
+//!   generic signed webhook) and the Telegram bot, in and out.
 //! - [`i18n`]: the Fluent catalogues in `locales/`, CLDR plurals, SMS segment counting.
 //! - [`notices`]: campaigns, the outbox and the dispatcher that tells voters about changes at
 //!   each channel's rate.

@@ -20,6 +20,7 @@ use crate::admin::error::ApiError;
 use crate::admin::metrics::{self, Metrics, MetricsState};
 use crate::admin::stats::LookupRecorder;
 use crate::channels::sms::{self, SmsGateway};
+use crate::channels::telegram::Telegram;
 use crate::config::Config;
 use crate::conversation::Conversation;
 use crate::i18n::{Catalog, CatalogError};
@@ -47,6 +48,9 @@ pub struct App {
     pub catalog: Arc<Catalog>,
     /// The SMS providers that are configured.
     pub sms: Arc<SmsGateway>,
+    /// The Telegram bot, when configured. Without it `POST /webhooks/telegram` is not routed
+    /// and answers 404.
+    pub telegram: Option<Telegram>,
 }
 
 impl App {
@@ -73,7 +77,13 @@ impl App {
             recorder,
             catalog,
             sms: Arc::new(SmsGateway::disabled()),
+            telegram: None,
         })
+    }
+
+    /// The same service with this Telegram bot (or none).
+    pub fn with_telegram(self, telegram: Option<Telegram>) -> Self {
+        Self { telegram, ..self }
     }
 
     /// The same service with these SMS providers.
@@ -180,8 +190,18 @@ pub async fn serve(
                 .await
         })
     });
+    let telegram = app
+        .telegram
+        .as_ref()
+        .map(|telegram| telegram.start(Arc::clone(&app.store), app.conversation.clone()));
+    let mut routes = router(app.clone());
+    let mut telegram_workers = None;
+    if let Some((route, workers)) = telegram {
+        routes = routes.merge(route);
+        telegram_workers = Some(workers);
+    }
     // The peer address feeds the Kannel allow-list.
-    let service = router(app.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let service = routes.into_make_service_with_connect_info::<std::net::SocketAddr>();
     let result = axum::serve(listener, service)
         .with_graceful_shutdown(until_stopped(stopped))
         .await;
@@ -191,6 +211,11 @@ pub async fn serve(
             Err(error) => tracing::warn!(%error, "metrics listener task failed"),
             Ok(Ok(())) => {}
         }
+    }
+    // The routes are gone with the server: the Telegram workers finish what was queued, and
+    // anything left stays in the inbox for the next start.
+    if let Some(workers) = telegram_workers {
+        workers.shutdown().await;
     }
     upkeep.abort();
     let _ = flusher.await;

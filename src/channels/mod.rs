@@ -5,5 +5,8 @@
 //!
 //! - [`sms`]: SMS gateways (Kannel, Twilio, Infobip and a generic signed webhook), inbound
 //!   webhooks, outbound sending with throttling and retries, delivery reports.
+//! - [`telegram`]: the Telegram bot: webhook with a durable inbox, buttons, map pins,
+//!   subscriptions, sending through teloxide's `Bot`.
 
 pub mod sms;
+pub mod telegram;

@@ -48,6 +48,26 @@ pub struct Reply {
     pub message: MessageId,
     pub text: String,
     pub venue: Option<Venue>,
+    /// Buttons under the message, for channels that have them ([`Channel::has_buttons`]);
+    /// always empty for SMS.
+    pub buttons: Vec<Button>,
+}
+
+/// A button under a reply. Channels decide how to carry the action (Telegram: a stored
+/// offer referred to by a short `callback_data`, so a NIN never travels in a button).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Button {
+    pub label: String,
+    pub action: ButtonAction,
+}
+
+/// What pressing a button does.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ButtonAction {
+    /// Answer in this language from now on.
+    ChooseLanguage(Locale),
+    /// Notify this chat of changes to this voter's station.
+    Subscribe(NationalId),
 }
 
 /// How a lookup ended, for statistics.
@@ -200,8 +220,22 @@ impl Conversation {
 
     /// Handles a message as if it arrived at `now` (tests move the clock this way).
     pub async fn handle_at(&self, inbound: &Inbound, now: Timestamp) -> Handled {
-        let detected = Locale::detect(&inbound.text);
-        match self.converse(inbound, detected, now).await {
+        self.handle_hinted_at(inbound, None, now).await
+    }
+
+    /// Handles a message with a language hint from the channel (Telegram: the language of the
+    /// user's client), used only when nothing else tells the language: an explicit choice, the
+    /// message's own script and the sender's last language all win over it. A separate entry
+    /// point rather than a field of [`Inbound`], so that channels which have no hint are
+    /// unaffected.
+    pub async fn handle_hinted_at(
+        &self,
+        inbound: &Inbound,
+        locale_hint: Option<Locale>,
+        now: Timestamp,
+    ) -> Handled {
+        let detected = detect_language(&inbound.text);
+        match self.converse(inbound, detected, locale_hint, now).await {
             Ok(handled) => handled,
             Err(error) => {
                 tracing::error!(
@@ -210,7 +244,7 @@ impl Conversation {
                     sender = %mask_sender(&inbound.sender),
                     "conversation failed"
                 );
-                let locale = detected.unwrap_or(Locale::Ar);
+                let locale = detected.or(locale_hint).unwrap_or(Locale::Ar);
                 Handled {
                     replies: vec![self.reply(
                         locale,
@@ -227,6 +261,7 @@ impl Conversation {
         &self,
         inbound: &Inbound,
         detected: Option<Locale>,
+        locale_hint: Option<Locale>,
         now: Timestamp,
     ) -> Result<Handled, StoreError> {
         let stored = self
@@ -247,7 +282,7 @@ impl Conversation {
             }
             _ => {}
         }
-        let locale = state.locale.unwrap_or(Locale::Ar);
+        let locale = state.locale.or(locale_hint).unwrap_or(Locale::Ar);
         let handled = match intent {
             Intent::Help => self.simple(locale, MessageId::Help),
             Intent::ChooseLanguage(_) => self.simple(locale, MessageId::LanguageSet),
@@ -400,10 +435,16 @@ impl Conversation {
                         .await?;
                 }
                 let commune = voter.place.commune.code.clone();
-                Ok((
-                    self.outcome(self.found(locale, &voter.place), LookupOutcome::Found),
-                    Some(commune),
-                ))
+                let mut found = self.found(locale, &voter.place);
+                if inbound.channel.has_buttons() {
+                    for reply in &mut found.replies {
+                        reply.buttons.push(Button {
+                            label: self.message(locale, MessageId::ButtonSubscribe).text,
+                            action: ButtonAction::Subscribe(nin.clone()),
+                        });
+                    }
+                }
+                Ok((self.outcome(found, LookupOutcome::Found), Some(commune)))
             }
             voter => {
                 self.store.increment_counter(&failures_key, day).await?;
@@ -453,7 +494,14 @@ impl Conversation {
             message,
             text: self.catalog.render(locale, message, &args),
             venue: None,
+            buttons: Vec::new(),
         }
+    }
+
+    /// Renders a catalogue message with the arguments every message may use (`$verify`), for
+    /// channels that add messages of their own (Telegram's greeting, hints and buttons).
+    pub fn message(&self, locale: Locale, message: MessageId) -> Reply {
+        self.reply(locale, message, FluentArgs::new())
     }
 
     fn single(&self, locale: Locale, message: MessageId, args: FluentArgs<'_>) -> Handled {
@@ -475,10 +523,37 @@ impl Conversation {
     }
 }
 
+/// The language of a message's words. A slash command (`/stop`, `/help@MaktabBot`) is written
+/// in Latin letters whatever the sender's language, so it says nothing about it.
+fn detect_language(text: &str) -> Option<Locale> {
+    if !text.contains('/') {
+        return Locale::detect(text);
+    }
+    let words: Vec<&str> = text
+        .split_whitespace()
+        .filter(|word| !word.starts_with('/'))
+        .collect();
+    Locale::detect(&words.join(" "))
+}
+
 /// Counter keys hold a hash, not the NIN or phone number itself: the counters table must not
 /// become a second copy of personal data.
 fn counter_key(kind: &str, value: &str) -> String {
     let digest = Sha256::digest(value.as_bytes());
     let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
     format!("{kind}:{hex}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slash_commands_do_not_tell_the_language_but_dates_and_words_do() {
+        assert_eq!(detect_language("/stop"), None);
+        assert_eq!(detect_language("/help@MaktabBot"), None);
+        assert_eq!(detect_language("/aide svp"), Some(Locale::Fr));
+        assert_eq!(detect_language("مولود في 15/03/1990"), Some(Locale::Ar));
+        assert_eq!(detect_language("né le 15/03/1990"), Some(Locale::Fr));
+    }
 }

@@ -21,6 +21,11 @@ impl Channel {
             Self::Telegram => "telegram",
         }
     }
+
+    /// Whether replies on this channel can carry buttons (and so ask before subscribing).
+    pub fn has_buttons(self) -> bool {
+        matches!(self, Self::Telegram)
+    }
 }
 
 impl fmt::Display for Channel {

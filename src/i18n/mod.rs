@@ -15,11 +15,13 @@ const AR_FILES: &[&str] = &[
     include_str!("../../locales/ar/main.ftl"),
     include_str!("../../locales/ar/notices.ftl"),
     include_str!("../../locales/ar/sms.ftl"),
+    include_str!("../../locales/ar/telegram.ftl"),
 ];
 const FR_FILES: &[&str] = &[
     include_str!("../../locales/fr/main.ftl"),
     include_str!("../../locales/fr/notices.ftl"),
     include_str!("../../locales/fr/sms.ftl"),
+    include_str!("../../locales/fr/telegram.ftl"),
 ];
 
 macro_rules! message_ids {
@@ -76,6 +78,32 @@ message_ids! {
     NoticeStationChanged = "notice-station-changed",
     /// SMS: a picture (MMS) without a NIN in its text; the service reads text only.
     SmsMediaUnsupported = "sms-media-unsupported",
+    /// Telegram's /start, above the language buttons (`$verify`).
+    TelegramGreeting = "telegram-greeting",
+    /// Telegram's /language, above the language buttons; the same bilingual text in both.
+    TelegramChooseLanguage = "telegram-choose-language",
+    /// A photo, sticker, voice note or location instead of text (`$verify`).
+    TelegramNonText = "telegram-non-text",
+    /// A command addressed to the bot in a group: write in private instead.
+    TelegramGroupHint = "telegram-group-hint",
+    /// Confirms the "notify me" button.
+    TelegramSubscribed = "telegram-subscribed",
+    /// A "notify me" button pressed after its offer expired.
+    TelegramOfferExpired = "telegram-offer-expired",
+    /// Label of the "notify me about changes to my station" button.
+    ButtonSubscribe = "button-subscribe",
+    /// Label of the Arabic language button (in Arabic, whatever the reply's language).
+    ButtonArabic = "button-arabic",
+    /// Label of the French language button (in French, whatever the reply's language).
+    ButtonFrench = "button-french",
+    /// Telegram command menu: /start.
+    TelegramCommandStart = "telegram-command-start",
+    /// Telegram command menu: /help.
+    TelegramCommandHelp = "telegram-command-help",
+    /// Telegram command menu: /language.
+    TelegramCommandLanguage = "telegram-command-language",
+    /// Telegram command menu: /stop.
+    TelegramCommandStop = "telegram-command-stop",
 }
 
 /// A catalogue failed to load; only possible if a `.ftl` file shipped broken.

@@ -1,6 +1,7 @@
 //! Storage: traits of use-case methods, one per area ([`RollStore`] for the electoral map and
 //! roll, [`SenderStore`] for what is remembered of senders, [`SmsStore`] for outbound SMS and
-//! their delivery status), gathered in [`Store`] and
+//! their delivery status, [`TelegramStore`] for the Telegram channel's inbox, blocked chats and
+//! button offers, and the admin, change-set and notice areas), gathered in [`Store`] and
 //! implemented for SQLite (the embedded default), chosen at start-up from the database URL.
 //! Nothing backend-specific leaks past the traits, so a PostgreSQL implementation can sit
 //! beside it.
@@ -12,6 +13,7 @@ mod roll;
 mod senders;
 mod sms;
 mod sqlite;
+mod telegram;
 
 use std::sync::Arc;
 
@@ -37,6 +39,7 @@ pub use roll::{
 pub use senders::{SenderState, SenderStore};
 pub use sms::{DeliveryStatus, NewOutboundSms, OutboundSms, SmsStore, UnknownDeliveryStatus};
 pub use sqlite::SqliteStore;
+pub use telegram::{Acceptance, PendingUpdate, TelegramStore};
 
 /// A storage failure. Callers show voters a generic "try again" and log the detail.
 #[derive(Debug, Error)]
@@ -65,7 +68,15 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 /// Everything Maktab stores: the union of the area traits. Each backend implements every area.
 #[async_trait]
 pub trait Store:
-    RollStore + SenderStore + AdminStore + ChangeStore + NoticeStore + SmsStore + Send + Sync
+    RollStore
+    + SenderStore
+    + AdminStore
+    + ChangeStore
+    + NoticeStore
+    + SmsStore
+    + TelegramStore
+    + Send
+    + Sync
 {
     /// Checks that the database answers.
     async fn ping(&self) -> Result<()>;

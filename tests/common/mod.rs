@@ -536,3 +536,4 @@ pub fn arabic_indic(text: &str) -> String {
         })
         .collect()
 }
+pub mod fake_telegram;

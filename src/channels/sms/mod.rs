@@ -567,6 +567,7 @@ mod tests {
             message,
             text: text.to_owned(),
             venue: None,
+            buttons: Vec::new(),
         }
     }
 

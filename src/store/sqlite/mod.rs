@@ -8,6 +8,7 @@ mod notices;
 mod roll;
 mod senders;
 mod sms;
+mod telegram;
 
 use std::str::FromStr;
 use std::time::Duration;
