@@ -23,7 +23,10 @@ use crate::channels::sms::{self, SmsGateway};
 use crate::channels::telegram::Telegram;
 use crate::config::Config;
 use crate::conversation::Conversation;
+use crate::domain::Channel;
 use crate::i18n::{Catalog, CatalogError};
+use crate::notices::channels::{SmsNotices, TelegramNotices};
+use crate::notices::{ChannelLimits, Dispatcher};
 use crate::store::Store;
 
 /// Limits and switches the handlers need from the configuration.
@@ -35,6 +38,8 @@ pub struct Settings {
     pub metrics_on_main_listener: bool,
     /// A change set must be approved by another token than the one that imported it.
     pub two_person_rule: bool,
+    /// The SMS configuration, for the notice dispatcher's provider and rate.
+    pub sms: crate::config::SmsConfig,
 }
 
 /// What every request handler can reach.
@@ -72,6 +77,7 @@ impl App {
                 max_voters_per_station: config.import.max_voters_per_station,
                 metrics_on_main_listener: config.metrics_listen.is_none(),
                 two_person_rule: config.changes.two_person_rule,
+                sms: config.sms.clone(),
             }),
             metrics: Arc::new(Metrics::new()),
             recorder,
@@ -180,6 +186,7 @@ pub async fn serve(
         let _ = receiver.wait_for(|stop| *stop).await;
     };
     let upkeep = tokio::spawn(upkeep(Arc::clone(&app.store)));
+    let dispatcher = tokio::spawn(notice_dispatcher(&app).run(stopped.clone()));
     let flusher = tokio::spawn(flush_statistics(app.clone(), stopped.clone()));
     let metrics_server = metrics_listener.map(|listener| {
         let router = metrics_router(&app);
@@ -219,7 +226,26 @@ pub async fn serve(
     }
     upkeep.abort();
     let _ = flusher.await;
+    let _ = dispatcher.await;
     result
+}
+
+/// The notice dispatcher over the configured channels. With none configured it still
+/// prepares the campaigns of approved change sets, so they are ready once a channel is.
+fn notice_dispatcher(app: &App) -> Dispatcher {
+    let mut dispatcher = Dispatcher::new(Arc::clone(&app.store), Arc::clone(&app.catalog));
+    if let Some((sms, limits)) = SmsNotices::from_gateway(&app.sms, &app.settings.sms) {
+        dispatcher = dispatcher.with_channel(Channel::Sms, Arc::new(sms), limits);
+    }
+    if let Some(telegram) = &app.telegram {
+        let notices = TelegramNotices::new(telegram, Arc::clone(&app.store));
+        dispatcher = dispatcher.with_channel(
+            Channel::Telegram,
+            Arc::new(notices),
+            ChannelLimits::TELEGRAM,
+        );
+    }
+    dispatcher
 }
 
 /// Writes counted lookups every few seconds, and once more at shutdown.

@@ -495,3 +495,160 @@ async fn the_dispatcher_holds_telegrams_thirty_per_second() {
         "75 messages at 30/s need about 2.5 s, took {elapsed}"
     );
 }
+
+/// A provider on loopback that enforces a rate like a real aggregator: more than `limit`
+/// requests within one second get 429 with `Retry-After: 1`.
+struct RateLimitedProvider {
+    base: String,
+    accepted: Arc<Mutex<Vec<(String, std::time::Instant)>>>,
+    refused: Arc<Mutex<Vec<std::time::Instant>>>,
+}
+
+impl RateLimitedProvider {
+    async fn start(limit: usize) -> Self {
+        let accepted: Arc<Mutex<Vec<(String, std::time::Instant)>>> = Arc::default();
+        let refused: Arc<Mutex<Vec<std::time::Instant>>> = Arc::default();
+        let window: Arc<Mutex<VecDeque<std::time::Instant>>> = Arc::default();
+        let (a, r) = (Arc::clone(&accepted), Arc::clone(&refused));
+        let app = axum::Router::new().route(
+            "/sms/send",
+            axum::routing::post(move |body: axum::body::Bytes| {
+                let (accepted, refused, window) =
+                    (Arc::clone(&a), Arc::clone(&r), Arc::clone(&window));
+                async move {
+                    let now = std::time::Instant::now();
+                    let mut window = window.lock().unwrap();
+                    while window
+                        .front()
+                        .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(1))
+                    {
+                        window.pop_front();
+                    }
+                    if window.len() >= limit {
+                        refused.lock().unwrap().push(now);
+                        return (
+                            axum::http::StatusCode::TOO_MANY_REQUESTS,
+                            [("retry-after", "1")],
+                            String::new(),
+                        );
+                    }
+                    window.push_back(now);
+                    let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+                    accepted
+                        .lock()
+                        .unwrap()
+                        .push((json["to"].as_str().unwrap().to_owned(), now));
+                    (
+                        axum::http::StatusCode::ACCEPTED,
+                        [("retry-after", "0")],
+                        String::new(),
+                    )
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Self {
+            base,
+            accepted,
+            refused,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_10000_recipient_sms_broadcast_reaches_everyone_once_without_429_at_steady_state() {
+    const RECIPIENTS: usize = 10_000;
+    let db = TestDb::with_roll().await;
+    let nin = NationalId::parse(NIN_MIXED).unwrap();
+    for k in 0..RECIPIENTS {
+        db.store
+            .add_subscription(Channel::Sms, &format!("+2135{k:08}"), &nin, START)
+            .await
+            .unwrap();
+    }
+    let provider = RateLimitedProvider::start(1000).await;
+    let sms = maktab::config::SmsConfig {
+        generic: maktab::config::GenericConfig {
+            secret: Some(maktab::config::Secret::new("s3cret")),
+            send_url: Some(format!("{}/sms/send", provider.base)),
+            // Configured a little under the provider's limit, as an operator would.
+            segments_per_second: 900.0,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let gateway =
+        maktab::channels::sms::SmsGateway::from_config(&sms, Arc::clone(&db.store)).unwrap();
+    let (notices, limits) =
+        maktab::notices::channels::SmsNotices::from_gateway(&gateway, &sms).unwrap();
+    assert_eq!(limits.per_second, 900.0);
+    let operator = maktab::admin::auth::Principal::command_line();
+    let audience = maktab::store::Audience {
+        commune: maktab::domain::CommuneCode::parse("1601").unwrap(),
+        centre: None,
+        station: None,
+    };
+    let (campaign, preview) = maktab::admin::changes::create_broadcast(
+        db.store.as_ref(),
+        &operator,
+        &audience,
+        "تذكير: الاقتراع يوم الخميس",
+        "Rappel : le vote a lieu jeudi",
+    )
+    .await
+    .unwrap();
+    assert_eq!(preview.recipients.get("sms"), Some(&(RECIPIENTS as u64)));
+    assert_eq!(preview.sms_segments, RECIPIENTS as u64);
+    assert_eq!(
+        maktab::admin::changes::confirm_broadcast(db.store.as_ref(), &operator, campaign)
+            .await
+            .unwrap(),
+        RECIPIENTS as u64
+    );
+
+    let dispatcher = Dispatcher::new(Arc::clone(&db.store), Arc::new(Catalog::load().unwrap()))
+        .with_channel(Channel::Sms, Arc::new(notices), limits)
+        .with_batch(500, 64);
+    let started = std::time::Instant::now();
+    while db.store.campaign(campaign).await.unwrap().unwrap().status != CampaignStatus::Done {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "the campaign did not finish"
+        );
+        if dispatcher.dispatch_once().await.unwrap() == 0 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    let accepted = provider.accepted.lock().unwrap().clone();
+    let mut per_recipient: HashMap<&str, u32> = HashMap::new();
+    for (to, _) in &accepted {
+        *per_recipient.entry(to.as_str()).or_insert(0) += 1;
+    }
+    assert_eq!(per_recipient.len(), RECIPIENTS, "everyone reached");
+    assert!(per_recipient.values().all(|n| *n == 1), "nobody twice");
+    let first = accepted.iter().map(|(_, t)| *t).min().unwrap();
+    let steady_refusals = provider
+        .refused
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|t| t.duration_since(first) > Duration::from_secs(1))
+        .count();
+    assert_eq!(steady_refusals, 0, "no 429 once sending is under way");
+    let elapsed = accepted
+        .iter()
+        .map(|(_, t)| t.duration_since(first))
+        .max()
+        .unwrap()
+        .as_secs_f64();
+    println!(
+        "10,000 SMS in {elapsed:.1} s: {:.0}/s for 900 configured",
+        RECIPIENTS as f64 / elapsed
+    );
+    assert_eq!(
+        db.store.campaign_progress(campaign).await.unwrap(),
+        BTreeMap::from([("sent".to_owned(), RECIPIENTS as u64)])
+    );
+}

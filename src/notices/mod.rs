@@ -4,6 +4,7 @@
 //! [`NoticeSender`] at that channel's rate, and retries with backoff.
 
 pub mod backoff;
+pub mod channels;
 pub mod dispatcher;
 pub mod prepare;
 pub mod rate;
