@@ -66,6 +66,12 @@ pub enum Command {
     /// MAKTAB_TELEGRAM_WEBHOOK_SECRET, or the [telegram] section of maktab.toml).
     #[command(subcommand)]
     Telegram(TelegramCommand),
+    /// Review change sets (what a re-import changes) and approve or reject them.
+    #[command(subcommand)]
+    Changes(ChangesCommand),
+    /// Follow and control notice campaigns; write broadcasts.
+    #[command(subcommand)]
+    Campaigns(CampaignsCommand),
     /// Create, list and revoke admin API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
@@ -93,6 +99,63 @@ pub enum Command {
         #[arg(long, default_value_t = 24)]
         hours: u32,
     },
+}
+
+/// Change set review.
+#[derive(Debug, Subcommand)]
+pub enum ChangesCommand {
+    /// List change sets, newest first.
+    List {
+        /// Only pending, approved, rejected or superseded ones.
+        #[arg(long)]
+        status: Option<String>,
+    },
+    /// Show a change set: counts, station flows, changed places and the first voters (NINs
+    /// masked).
+    Show {
+        id: i64,
+        /// How many voter changes to list.
+        #[arg(long, default_value_t = 20)]
+        voters: u32,
+    },
+    /// Approve: the new version becomes current and subscribers of affected voters are told.
+    Approve { id: i64 },
+    /// Reject: the new version is discarded.
+    Reject { id: i64 },
+}
+
+/// Campaigns of notices.
+#[derive(Debug, Subcommand)]
+pub enum CampaignsCommand {
+    /// List campaigns, newest first.
+    List,
+    /// Show a campaign and its progress (pending, sent, delivered, failed...).
+    Show { id: i64 },
+    /// Write a broadcast to the subscribers of a commune, centre or station; prints the
+    /// recipients per channel and the SMS cost, and leaves it as a draft to confirm.
+    Broadcast {
+        #[arg(long, value_name = "CODE")]
+        commune: String,
+        #[arg(long, value_name = "CODE")]
+        centre: Option<String>,
+        /// Needs --centre.
+        #[arg(long)]
+        station: Option<u16>,
+        /// The Arabic text.
+        #[arg(long)]
+        ar: String,
+        /// The French text.
+        #[arg(long)]
+        fr: String,
+    },
+    /// Confirm a draft broadcast: it starts sending.
+    Confirm { id: i64 },
+    /// Pause a sending campaign.
+    Pause { id: i64 },
+    /// Resume a paused campaign.
+    Resume { id: i64 },
+    /// Cancel a campaign: what is not sent yet never will be.
+    Cancel { id: i64 },
 }
 
 /// Token management.
@@ -179,6 +242,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 import(&config, ImportTarget::Roll, &args).await
             }
             Command::Token(command) => token(&config, command).await,
+            Command::Changes(command) => changes(&config, command).await,
+            Command::Campaigns(command) => campaigns(&config, command).await,
             Command::Audit {
                 action,
                 actor,
@@ -596,5 +661,177 @@ async fn stats(config: &Config, commune: Option<String>, hours: u32) -> anyhow::
             commune.voters
         );
     }
+    Ok(())
+}
+
+fn api(error: crate::admin::error::ApiError) -> anyhow::Error {
+    anyhow::anyhow!("{error}")
+}
+
+async fn changes(config: &Config, command: ChangesCommand) -> anyhow::Result<()> {
+    let store = open(config).await?;
+    let operator = Principal::command_line();
+    match command {
+        ChangesCommand::List { status } => {
+            let status = status
+                .map(|s| {
+                    s.parse::<crate::store::ChangeSetStatus>()
+                        .map_err(anyhow::Error::msg)
+                })
+                .transpose()?;
+            for change_set in store.change_sets(status, 100).await? {
+                let communes: Vec<&str> = change_set
+                    .communes
+                    .iter()
+                    .map(CommuneCode::as_str)
+                    .collect();
+                println!(
+                    "#{:<4} {:<10} {:<5} v{} -> v{}  {}  by {}  [{}] {}",
+                    change_set.id,
+                    change_set.status.as_str(),
+                    change_set.kind.as_str(),
+                    change_set.base_version,
+                    change_set.new_version,
+                    time(change_set.created_at),
+                    change_set.created_by,
+                    communes.join(","),
+                    change_set.summary
+                );
+            }
+        }
+        ChangesCommand::Show { id, voters } => {
+            let Some(change_set) = store.change_set(id).await? else {
+                bail!("no change set {id}");
+            };
+            println!("{}", serde_json::to_string_pretty(&change_set)?);
+            for place in store.place_changes(id).await? {
+                println!(
+                    "  {} {}/{}{}",
+                    place.change,
+                    place.commune,
+                    place.centre,
+                    place.station.map(|s| format!("/{s}")).unwrap_or_default()
+                );
+            }
+            for change in store.voter_changes(id, voters, 0).await? {
+                let at = |s: &Option<crate::domain::StationRef>| {
+                    s.as_ref().map_or("-".to_owned(), |s| s.to_string())
+                };
+                println!(
+                    "  {:?} {} {} -> {}",
+                    change.change,
+                    change.nin.masked(),
+                    at(&change.old),
+                    at(&change.new)
+                );
+            }
+        }
+        ChangesCommand::Approve { id } => {
+            let catalog = Catalog::load().context("message catalogues")?;
+            let (campaign, notices) = crate::admin::changes::approve(
+                store.as_ref(),
+                &catalog,
+                &operator,
+                id,
+                config.changes.two_person_rule,
+            )
+            .await
+            .map_err(api)?;
+            println!(
+                "Change set {id} approved: now current. Campaign {campaign} will send {notices} notices."
+            );
+        }
+        ChangesCommand::Reject { id } => {
+            crate::admin::changes::reject(store.as_ref(), &operator, id)
+                .await
+                .map_err(api)?;
+            println!("Change set {id} rejected: its version was discarded.");
+        }
+    }
+    Ok(())
+}
+
+async fn campaigns(config: &Config, command: CampaignsCommand) -> anyhow::Result<()> {
+    let store = open(config).await?;
+    let operator = Principal::command_line();
+    match command {
+        CampaignsCommand::List => {
+            for campaign in store.campaigns(None, 100).await? {
+                println!(
+                    "#{:<4} {:<9} {:<10} {}  by {}  {}",
+                    campaign.id,
+                    campaign.kind,
+                    campaign.status.as_str(),
+                    time(campaign.created_at),
+                    campaign.created_by,
+                    campaign.audience
+                );
+            }
+        }
+        CampaignsCommand::Show { id } => {
+            let Some(campaign) = store.campaign(id).await? else {
+                bail!("no campaign {id}");
+            };
+            println!("{}", serde_json::to_string_pretty(&campaign)?);
+            for (status, count) in store.campaign_progress(id).await? {
+                println!("  {status:<10} {count:>8}");
+            }
+        }
+        CampaignsCommand::Broadcast {
+            commune,
+            centre,
+            station,
+            ar,
+            fr,
+        } => {
+            let audience = crate::store::Audience {
+                commune: CommuneCode::parse(&commune)
+                    .with_context(|| format!("--commune {commune:?}"))?,
+                centre: centre
+                    .map(|c| {
+                        crate::domain::CentreCode::parse(&c)
+                            .with_context(|| format!("--centre {c:?}"))
+                    })
+                    .transpose()?,
+                station,
+            };
+            let (id, preview) = crate::admin::changes::create_broadcast(
+                store.as_ref(),
+                &operator,
+                &audience,
+                &ar,
+                &fr,
+            )
+            .await
+            .map_err(api)?;
+            println!(
+                "Broadcast {id} drafted. Recipients: {:?}; SMS segments: {}.",
+                preview.recipients, preview.sms_segments
+            );
+            println!("Nothing is sent until you run: maktab campaigns confirm {id}");
+        }
+        CampaignsCommand::Confirm { id } => {
+            let notices = crate::admin::changes::confirm_broadcast(store.as_ref(), &operator, id)
+                .await
+                .map_err(api)?;
+            println!("Campaign {id} confirmed: {notices} notices queued.");
+        }
+        CampaignsCommand::Pause { id } => control(store.as_ref(), &operator, id, "pause").await?,
+        CampaignsCommand::Resume { id } => control(store.as_ref(), &operator, id, "resume").await?,
+        CampaignsCommand::Cancel { id } => control(store.as_ref(), &operator, id, "cancel").await?,
+    }
+    Ok(())
+}
+
+async fn control(
+    store: &dyn Store,
+    operator: &Principal,
+    id: i64,
+    action: &str,
+) -> anyhow::Result<()> {
+    crate::admin::changes::control_campaign(store, operator, id, action)
+        .await
+        .map_err(api)?;
+    println!("Campaign {id}: {action} done.");
     Ok(())
 }

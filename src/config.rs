@@ -29,6 +29,27 @@ pub struct Config {
     pub sms: SmsConfig,
     pub changes: ChangesConfig,
     pub telegram: TelegramConfig,
+    pub notices: NoticesConfig,
+}
+
+/// The notice dispatcher.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct NoticesConfig {
+    /// Outbox rows claimed per round and channel. A dispatcher killed mid-round can send at
+    /// most this many messages twice.
+    pub batch: u32,
+    /// Seconds a claim protects its rows; after that another dispatcher takes them over.
+    pub lease_seconds: i64,
+}
+
+impl Default for NoticesConfig {
+    fn default() -> Self {
+        Self {
+            batch: 100,
+            lease_seconds: 120,
+        }
+    }
 }
 
 /// The Telegram bot. Telegram is enabled when `bot_token` is set (`webhook_secret` is then
@@ -141,6 +162,7 @@ impl Default for Config {
             changes: ChangesConfig::default(),
             telegram: TelegramConfig::default(),
             sms: SmsConfig::default(),
+            notices: NoticesConfig::default(),
         }
     }
 }
@@ -421,6 +443,14 @@ pub const VARIABLES: &[(&str, Setter)] = &[
     }),
     ("MAKTAB_LOOKUP_DIALOGUE_MINUTES", |c, v| {
         c.lookup.dialogue_minutes = parsed(v)?;
+        Ok(())
+    }),
+    ("MAKTAB_NOTICES_BATCH", |c, v| {
+        c.notices.batch = parsed(v)?;
+        Ok(())
+    }),
+    ("MAKTAB_NOTICES_LEASE_SECONDS", |c, v| {
+        c.notices.lease_seconds = parsed(v)?;
         Ok(())
     }),
     ("MAKTAB_CHANGES_TWO_PERSON_RULE", |c, v| {

@@ -40,6 +40,7 @@ pub struct Settings {
     pub two_person_rule: bool,
     /// The SMS configuration, for the notice dispatcher's provider and rate.
     pub sms: crate::config::SmsConfig,
+    pub notices: crate::config::NoticesConfig,
 }
 
 /// What every request handler can reach.
@@ -78,6 +79,7 @@ impl App {
                 metrics_on_main_listener: config.metrics_listen.is_none(),
                 two_person_rule: config.changes.two_person_rule,
                 sms: config.sms.clone(),
+                notices: config.notices.clone(),
             }),
             metrics: Arc::new(Metrics::new()),
             recorder,
@@ -233,7 +235,9 @@ pub async fn serve(
 /// The notice dispatcher over the configured channels. With none configured it still
 /// prepares the campaigns of approved change sets, so they are ready once a channel is.
 fn notice_dispatcher(app: &App) -> Dispatcher {
-    let mut dispatcher = Dispatcher::new(Arc::clone(&app.store), Arc::clone(&app.catalog));
+    let mut dispatcher = Dispatcher::new(Arc::clone(&app.store), Arc::clone(&app.catalog))
+        .with_batch(app.settings.notices.batch, 32)
+        .with_lease(app.settings.notices.lease_seconds);
     if let Some((sms, limits)) = SmsNotices::from_gateway(&app.sms, &app.settings.sms) {
         dispatcher = dispatcher.with_channel(Channel::Sms, Arc::new(sms), limits);
     }

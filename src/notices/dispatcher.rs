@@ -103,6 +103,12 @@ impl Dispatcher {
         self
     }
 
+    /// Sets how long a claim protects its rows.
+    pub fn with_lease(mut self, seconds: i64) -> Self {
+        self.lease_seconds = seconds.max(1);
+        self
+    }
+
     /// Sets how many rows are claimed per round and how many sends run at once.
     pub fn with_batch(mut self, batch: u32, in_flight: usize) -> Self {
         self.batch = batch.max(1);
