@@ -336,3 +336,47 @@ fn token_audit_and_stats_commands_work_end_to_end() {
         "{stats}"
     );
 }
+
+#[test]
+fn a_reimport_waits_for_approval_on_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("changes.db").display());
+    let (map, roll) = (dir.path().join("map.csv"), dir.path().join("roll.csv"));
+    std::fs::write(&map, MAP_CSV).unwrap();
+    std::fs::write(&roll, ROLL_CSV).unwrap();
+    assert!(run(maktab(&url).args(["import", "map"]).arg(&map)).0);
+    assert!(run(maktab(&url).args(["import", "roll"]).arg(&roll)).0);
+    std::fs::write(&roll, ROLL_CSV.replace("1601,C01,1", "1601,C02,2")).unwrap();
+    let (ok, out, err) = run(maktab(&url).args(["import", "roll"]).arg(&roll));
+    assert!(ok, "{err}");
+    let (ok, list, _) = run(maktab(&url).args(["changes", "list", "--status", "pending"]));
+    assert!(
+        ok && list.contains("#1") && list.contains("\"voters_moved\":1"),
+        "{out}\n{list}"
+    );
+    let (ok, show, _) = run(maktab(&url).args(["changes", "show", "1"]));
+    assert!(
+        ok && show.contains("Moved 10**************12 1601/C01/1 -> 1601/C02/2"),
+        "{show}"
+    );
+    let (_, before, _) = run(maktab(&url).args([
+        "ask",
+        "--from",
+        "+213550000001",
+        &format!("{NIN_MIXED} {BIRTH_MIXED}"),
+    ]));
+    assert!(before.contains("المكتب رقم 1"), "not applied yet: {before}");
+    let (ok, approved, err) = run(maktab(&url).args(["changes", "approve", "1"]));
+    assert!(ok && approved.contains("approved"), "{err}");
+    let (_, after, _) = run(maktab(&url).args([
+        "ask",
+        "--from",
+        "+213550000002",
+        &format!("{NIN_MIXED} {BIRTH_MIXED}"),
+    ]));
+    assert!(after.contains("المكتب رقم 2"), "applied: {after}");
+    let (ok, _, err) = run(maktab(&url).args(["changes", "approve", "1"]));
+    assert!(!ok && err.contains("not pending"), "{err}");
+    let (ok, audit, _) = run(maktab(&url).args(["audit", "--action", "changes"]));
+    assert!(ok && audit.contains("changes.roll.approve"), "{audit}");
+}
