@@ -652,3 +652,47 @@ async fn a_10000_recipient_sms_broadcast_reaches_everyone_once_without_429_at_st
         BTreeMap::from([("sent".to_owned(), RECIPIENTS as u64)])
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_dispatcher_per_channel_holds_the_lock_and_another_takes_over_when_it_expires() {
+    let db = TestDb::with_roll().await;
+    let chats: Vec<String> = (0..20).map(|k| format!("{}", 7000 + k)).collect();
+    let recipients: Vec<(Channel, &str)> =
+        chats.iter().map(|c| (Channel::Sms, c.as_str())).collect();
+    let campaign = one_notice_campaign(&db, &recipients).await;
+    let now = maktab::domain::now();
+    let (a, b) = (
+        Arc::new(FakeChannel::default()),
+        Arc::new(FakeChannel::default()),
+    );
+    let dispatcher = |channel: Arc<FakeChannel>, at: i64| {
+        Dispatcher::new(Arc::clone(&db.store), Arc::new(Catalog::load().unwrap()))
+            .with_channel(
+                Channel::Sms,
+                channel,
+                ChannelLimits {
+                    per_second: 1000.0,
+                    per_recipient: None,
+                },
+            )
+            .with_batch(5, 5)
+            .with_clock(Arc::new(move || at))
+    };
+    let first = dispatcher(a.clone(), now);
+    assert_eq!(first.dispatch_once().await.unwrap(), 5);
+    let second = dispatcher(b.clone(), now + 5);
+    assert_eq!(
+        second.dispatch_once().await.unwrap(),
+        0,
+        "the channel is locked by the first"
+    );
+    // The first dies; once its lock expires the second takes the channel over.
+    let second_later = dispatcher(b.clone(), now + 16);
+    drain(&second_later).await;
+    assert_eq!(a.recipients().len(), 5);
+    assert_eq!(b.recipients().len(), 15);
+    assert_eq!(
+        db.store.campaign(campaign).await.unwrap().unwrap().status,
+        CampaignStatus::Done
+    );
+}

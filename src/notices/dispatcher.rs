@@ -47,6 +47,18 @@ struct Lane {
     last_sent: Mutex<HashMap<String, Instant>>,
 }
 
+/// A name unique to this process: host and process id, plus randomness in case of reuse.
+fn holder_name() -> String {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "maktab".to_owned());
+    let mut nonce = [0u8; 4];
+    let _ = getrandom::fill(&mut nonce);
+    format!(
+        "{host}:{}:{:08x}",
+        std::process::id(),
+        u32::from_le_bytes(nonce)
+    )
+}
+
 /// Seconds since the epoch, from a clock tests can control.
 pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
 
@@ -62,7 +74,13 @@ pub struct Dispatcher {
     lease_seconds: i64,
     /// Sends in flight per channel.
     in_flight: usize,
+    /// This dispatcher's name in the channel locks.
+    holder: String,
 }
+
+/// How long a channel lock lasts without renewal: a dead holder's channels are taken over
+/// after this.
+const LOCK_TTL_SECONDS: i64 = 15;
 
 impl Dispatcher {
     pub fn new(store: Arc<dyn Store>, catalog: Arc<Catalog>) -> Self {
@@ -74,6 +92,7 @@ impl Dispatcher {
             batch: 200,
             lease_seconds: 120,
             in_flight: 32,
+            holder: holder_name(),
         }
     }
 
@@ -122,6 +141,16 @@ impl Dispatcher {
         super::prepare::prepare_pending_campaigns(self.store.as_ref(), &self.catalog).await?;
         let mut handled = 0;
         for lane in &self.lanes {
+            // One dispatcher per channel across every instance, so the channel's rate limit
+            // holds for the whole deployment.
+            let now = (self.clock)();
+            if !self
+                .store
+                .lock_channel(lane.channel, &self.holder, now, LOCK_TTL_SECONDS)
+                .await?
+            {
+                continue;
+            }
             handled += self.dispatch_lane(lane).await?;
         }
         self.store.complete_campaigns((self.clock)()).await?;
@@ -259,6 +288,11 @@ impl Dispatcher {
                     () = tokio::time::sleep(rest) => {}
                     _ = stopped.wait_for(|stop| *stop) => break,
                 }
+            }
+        }
+        for lane in &self.lanes {
+            if let Err(error) = self.store.unlock_channel(lane.channel, &self.holder).await {
+                tracing::warn!(%error, channel = %lane.channel, "could not release the channel lock");
             }
         }
     }

@@ -194,6 +194,19 @@ pub trait NoticeStore: Send + Sync {
     /// Records what became of a claimed row.
     async fn finish_notice(&self, id: i64, result: &NoticeResult, now: Timestamp) -> Result<()>;
 
+    /// Takes or renews the lock on a channel's dispatching for `ttl_seconds`: `true` if
+    /// `holder` has it (it already had it, nobody had it, or the previous holder's lock expired).
+    async fn lock_channel(
+        &self,
+        channel: Channel,
+        holder: &str,
+        now: Timestamp,
+        ttl_seconds: i64,
+    ) -> Result<bool>;
+
+    /// Releases a channel's lock if `holder` has it (a clean shutdown hands over at once).
+    async fn unlock_channel(&self, channel: Channel, holder: &str) -> Result<()>;
+
     /// Marks `done` the sending campaigns with nothing left to send. Returns how many.
     async fn complete_campaigns(&self, now: Timestamp) -> Result<u64>;
 }
