@@ -2,13 +2,14 @@
 //! roll, [`SenderStore`] for what is remembered of senders, [`SmsStore`] for outbound SMS and
 //! their delivery status, [`TelegramStore`] for the Telegram channel's inbox, blocked chats and
 //! button offers, and the admin, change-set and notice areas), gathered in [`Store`] and
-//! implemented for SQLite (the embedded default), chosen at start-up from the database URL.
-//! Nothing backend-specific leaks past the traits, so a PostgreSQL implementation can sit
-//! beside it.
+//! implemented for SQLite (the embedded default) and PostgreSQL (several instances behind one
+//! database), chosen at start-up from the database URL. Nothing backend-specific leaks past
+//! the traits; `tests/store_conformance.rs` holds both to the same behaviour.
 
 mod admin;
 mod changes;
 mod notices;
+mod postgres;
 mod roll;
 mod senders;
 mod sms;
@@ -32,6 +33,7 @@ pub use notices::{
     Audience, AudienceMember, Campaign, CampaignStatus, NewNotice, Notice, NoticeResult,
     NoticeStore,
 };
+pub use postgres::PostgresStore;
 pub use roll::{
     ImportCounts, ImportKind, ImportRecord, MapVersion, NewImport, RegisteredVoter, RollBatch,
     RollStore, StationLoad,
@@ -48,7 +50,7 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("migration: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
-    #[error("unsupported database URL {0:?}: expected sqlite://PATH")]
+    #[error("unsupported database URL {0:?}: expected sqlite://PATH or postgres://...")]
     UnsupportedUrl(String),
     #[error("stored value is invalid: {0}")]
     Corrupt(String),
@@ -96,10 +98,13 @@ pub struct PoolStats {
     pub max: u32,
 }
 
-/// Opens the database named by the URL (`sqlite://PATH`), creating and migrating it as needed.
+/// Opens the database named by the URL (`sqlite://PATH` or `postgres://...`), creating (for
+/// SQLite) and migrating it as needed.
 pub async fn connect(url: &str) -> Result<Arc<dyn Store>> {
     if url.starts_with("sqlite:") {
         Ok(Arc::new(SqliteStore::connect(url).await?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(PostgresStore::connect(url).await?))
     } else {
         Err(StoreError::UnsupportedUrl(url.to_owned()))
     }

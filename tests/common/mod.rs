@@ -537,3 +537,122 @@ pub fn arabic_indic(text: &str) -> String {
         .collect()
 }
 pub mod fake_telegram;
+
+/// The PostgreSQL server for tests, from `MAKTAB_TEST_POSTGRES_URL`
+/// (`postgres://postgres:postgres@127.0.0.1:5432/postgres`). `None` (the test is skipped,
+/// with the reason printed) when it is unset, unless `CI` is set: CI must run them.
+pub fn postgres_server() -> Option<String> {
+    match std::env::var("MAKTAB_TEST_POSTGRES_URL") {
+        Ok(url) if !url.trim().is_empty() => Some(url.trim().to_owned()),
+        _ if std::env::var_os("CI").is_some() => panic!(
+            "CI is set but MAKTAB_TEST_POSTGRES_URL is not: the PostgreSQL tests must run in CI \
+             (.ci/run starts PostgreSQL 15 and sets it)"
+        ),
+        _ => {
+            eprintln!(
+                "skipped: MAKTAB_TEST_POSTGRES_URL is not set (e.g. \
+                 postgres://postgres:postgres@127.0.0.1:5432/postgres), so this PostgreSQL test does not run"
+            );
+            None
+        }
+    }
+}
+
+/// The same server URL naming another database, keeping any `?parameters`.
+fn with_database(server: &str, database: &str) -> String {
+    let (base, query) = match server.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (server, None),
+    };
+    let authority_start = base.find("://").map_or(0, |i| i + 3);
+    let path_start = base[authority_start..]
+        .find('/')
+        .map_or(base.len(), |i| authority_start + i);
+    let mut url = format!("{}/{database}", &base[..path_start]);
+    if let Some(query) = query {
+        url.push('?');
+        url.push_str(query);
+    }
+    url
+}
+
+/// A fresh PostgreSQL database of its own, so tests run in parallel; dropped (closing any
+/// connection still open) when this value is dropped, even if the test failed.
+pub struct PgDatabase {
+    pub server: String,
+    pub name: String,
+    pub url: String,
+}
+
+impl PgDatabase {
+    /// Creates `maktab_test_<random>`, or `None` if the tests are skipped.
+    pub async fn create() -> Option<Self> {
+        use sqlx::Connection;
+        let server = postgres_server()?;
+        let name = format!(
+            "maktab_test_{:016x}",
+            getrandom::u64().expect("random name")
+        );
+        let mut admin = sqlx::PgConnection::connect(&server)
+            .await
+            .unwrap_or_else(|e| panic!("connect to MAKTAB_TEST_POSTGRES_URL {server}: {e}"));
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("create database {name}")))
+            .execute(&mut admin)
+            .await
+            .expect("create the test database");
+        admin.close().await.expect("close the admin connection");
+        let url = with_database(&server, &name);
+        Some(Self { server, name, url })
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let server = self.server.clone();
+        let name = self.name.clone();
+        // Drop runs inside the test's runtime, which cannot block on itself: a thread with
+        // its own small runtime does the clean-up.
+        let cleanup = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("clean-up runtime");
+            runtime.block_on(async {
+                use sqlx::Connection;
+                if let Ok(mut admin) = sqlx::PgConnection::connect(&server).await {
+                    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                        "drop database if exists {name} with (force)"
+                    )))
+                    .execute(&mut admin)
+                    .await;
+                    let _ = admin.close().await;
+                }
+            });
+        });
+        let _ = cleanup.join();
+    }
+}
+
+impl TestDb {
+    /// An empty, migrated PostgreSQL database; keep the [`PgDatabase`] alive as long as the
+    /// store. `None` when PostgreSQL tests are skipped.
+    pub async fn postgres() -> Option<(Self, PgDatabase)> {
+        let database = PgDatabase::create().await?;
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let store = store::connect(&database.url)
+            .await
+            .expect("open the PostgreSQL test database");
+        let url = database.url.clone();
+        Some((Self { dir, url, store }, database))
+    }
+
+    /// A PostgreSQL database holding [`MAP_CSV`] and [`ROLL_CSV`].
+    pub async fn postgres_with_roll() -> Option<(Self, PgDatabase)> {
+        let (db, database) = Self::postgres().await?;
+        db.import_map(MAP_CSV).await.expect("fixture map imports");
+        db.import_roll(ROLL_CSV)
+            .await
+            .expect("fixture roll imports");
+        Some((db, database))
+    }
+}

@@ -1,0 +1,117 @@
+//! The PostgreSQL implementation of the store, for a national deployment where several
+//! Maktab instances share one database. Everything that must hold across instances
+//! (dialogue state, abuse-limit counters, inbound idempotency, audit log, statistics) is a
+//! row here, and every read-modify-write is one statement or one transaction, so instances
+//! need no coordination of their own. One file per area of the store, as for SQLite.
+
+mod admin;
+mod changes;
+mod notices;
+mod roll;
+mod senders;
+mod sms;
+mod telegram;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+
+use super::{PoolStats, Result, Store, StoreError};
+
+/// Connections per instance unless the URL says otherwise (`?max_connections=N`). Lookups
+/// are short primary-key reads; 16 per instance keeps a few instances well under
+/// PostgreSQL's default `max_connections = 100`.
+const DEFAULT_MAX_CONNECTIONS: u32 = 16;
+
+/// Maktab's data in a PostgreSQL database.
+#[derive(Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    /// Connects to `postgres://...` and migrates the database. Several instances may start
+    /// at once: sqlx's migrator serialises them with an advisory lock.
+    ///
+    /// The URL may carry `max_connections=N` (the pool size of this instance); every other
+    /// parameter is PostgreSQL's own (`sslmode`, `application_name`, ...).
+    pub async fn connect(url: &str) -> Result<Self> {
+        let (url, max_connections) = split_pool_size(url)?;
+        let options = PgConnectOptions::from_str(&url)?.application_name("maktab");
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("migrations/postgres").run(&pool).await?;
+        Ok(Self { pool })
+    }
+}
+
+/// Takes Maktab's own `max_connections` parameter out of the URL, leaving PostgreSQL's.
+fn split_pool_size(url: &str) -> Result<(String, u32)> {
+    let Some((base, query)) = url.split_once('?') else {
+        return Ok((url.to_owned(), DEFAULT_MAX_CONNECTIONS));
+    };
+    let mut max_connections = DEFAULT_MAX_CONNECTIONS;
+    let mut kept = Vec::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        match pair.split_once('=') {
+            Some(("max_connections", n)) => {
+                max_connections =
+                    n.parse::<u32>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                        StoreError::UnsupportedUrl(format!("max_connections={n}"))
+                    })?;
+            }
+            _ => kept.push(pair),
+        }
+    }
+    let url = if kept.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}?{}", kept.join("&"))
+    };
+    Ok((url, max_connections))
+}
+
+/// A stored value that does not parse: the database was changed behind Maktab's back.
+fn corrupt(what: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(what.to_string())
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("select 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    fn pool_stats(&self) -> PoolStats {
+        PoolStats {
+            size: self.pool.size(),
+            idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),
+            max: self.pool.options().get_max_connections(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pool_size_is_taken_out_of_the_url_and_other_parameters_are_kept() {
+        let (url, max) =
+            split_pool_size("postgres://u:p@h/db?sslmode=disable&max_connections=40").unwrap();
+        assert_eq!(url, "postgres://u:p@h/db?sslmode=disable");
+        assert_eq!(max, 40);
+        let (url, max) = split_pool_size("postgres://h/db").unwrap();
+        assert_eq!(
+            (url.as_str(), max),
+            ("postgres://h/db", DEFAULT_MAX_CONNECTIONS)
+        );
+        assert!(split_pool_size("postgres://h/db?max_connections=0").is_err());
+    }
+}

@@ -1,0 +1,311 @@
+//! Campaigns and the outbox in PostgreSQL. Several instances run dispatchers against the same
+//! outbox: a claim locks the rows it picks with `for update skip locked` inside the update's
+//! subquery, so a row another dispatcher is claiming at that moment is skipped rather than
+//! waited for, and no two dispatchers ever claim the same row.
+
+use std::collections::BTreeMap;
+use std::str::FromStr;
+
+use async_trait::async_trait;
+use sqlx::Row;
+use sqlx::postgres::PgRow;
+
+use super::{PostgresStore, corrupt};
+use crate::domain::{Channel, Locale, Timestamp};
+use crate::store::{
+    Audience, AudienceMember, Campaign, CampaignStatus, NewAuditEntry, NewNotice, Notice,
+    NoticeResult, NoticeStore, Result,
+};
+
+fn campaign_from_row(row: &PgRow) -> Result<Campaign> {
+    Ok(Campaign {
+        id: row.try_get("id")?,
+        kind: row.try_get("kind")?,
+        status: CampaignStatus::from_str(row.try_get("status")?).map_err(corrupt)?,
+        change_set_id: row.try_get("change_set_id")?,
+        audience: serde_json::from_str(row.try_get("audience")?).map_err(corrupt)?,
+        text_ar: row.try_get("text_ar")?,
+        text_fr: row.try_get("text_fr")?,
+        created_at: row.try_get("created_at")?,
+        created_by: row.try_get("created_by")?,
+        confirmed_at: row.try_get("confirmed_at")?,
+        confirmed_by: row.try_get("confirmed_by")?,
+    })
+}
+
+#[async_trait]
+impl NoticeStore for PostgresStore {
+    async fn campaigns(&self, status: Option<CampaignStatus>, limit: u32) -> Result<Vec<Campaign>> {
+        sqlx::query(
+            "select id, kind, status, change_set_id, audience::text as audience, text_ar, text_fr,
+                    created_at, created_by, confirmed_at, confirmed_by
+             from campaigns where ($1::text is null or status = $1) order by id desc limit $2",
+        )
+        .bind(status.map(CampaignStatus::as_str))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(campaign_from_row)
+        .collect()
+    }
+
+    async fn campaign(&self, id: i64) -> Result<Option<Campaign>> {
+        sqlx::query(
+            "select id, kind, status, change_set_id, audience::text as audience, text_ar, text_fr,
+                    created_at, created_by, confirmed_at, confirmed_by
+             from campaigns where id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .as_ref()
+        .map(campaign_from_row)
+        .transpose()
+    }
+
+    async fn create_broadcast(
+        &self,
+        audience: &Audience,
+        text_ar: &str,
+        text_fr: &str,
+        by: &str,
+        at: Timestamp,
+        audit: NewAuditEntry,
+    ) -> Result<i64> {
+        let mut tx = self.pool.begin().await?;
+        let id: i64 = sqlx::query_scalar(
+            "insert into campaigns (kind, status, audience, text_ar, text_fr, created_at, created_by)
+             values ('broadcast', 'draft', $1::jsonb, $2, $3, $4, $5) returning id",
+        )
+        .bind(serde_json::to_string(audience).map_err(corrupt)?)
+        .bind(text_ar)
+        .bind(text_fr)
+        .bind(at)
+        .bind(by)
+        .fetch_one(&mut *tx)
+        .await?;
+        let mut audit = audit;
+        if let Some(details) = audit.details.as_object_mut() {
+            details.insert("campaign".to_owned(), id.into());
+        }
+        super::admin::insert_audit(&mut *tx, &audit).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    async fn audience_members(&self, audience: &Audience) -> Result<Vec<AudienceMember>> {
+        sqlx::query(
+            "select distinct s.channel, s.sender, coalesce(snd.locale, 'ar') as locale
+             from current_versions cr
+             join roll_voters v on v.roll_version = cr.import_id
+             join subscriptions s on s.nin = v.nin
+             left join senders snd on snd.channel = s.channel and snd.sender = s.sender
+             where cr.kind = 'roll' and v.commune_code = $1
+               and ($2::text is null or v.centre_code = $2) and ($3::integer is null or v.station = $3)
+               and not coalesce(snd.notices_opt_out, false)
+             order by s.channel, s.sender",
+        )
+        .bind(audience.commune.as_str())
+        .bind(audience.centre.as_ref().map(|c| c.as_str()))
+        .bind(audience.station.map(i32::from))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(AudienceMember {
+                channel: Channel::from_str(row.try_get("channel")?).map_err(corrupt)?,
+                recipient: row.try_get("sender")?,
+                locale: Locale::from_str(row.try_get("locale")?).map_err(corrupt)?,
+            })
+        })
+        .collect()
+    }
+
+    async fn fill_campaign(
+        &self,
+        id: i64,
+        notices: &[NewNotice],
+        status: CampaignStatus,
+        at: Timestamp,
+    ) -> Result<u64> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("delete from outbox where campaign_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        // The rows travel as arrays, a few thousand at a time: one round trip per chunk.
+        for chunk in notices.chunks(5000) {
+            sqlx::query(
+                "insert into outbox (campaign_id, channel, recipient, locale, body, status, next_attempt_at, updated_at)
+                 select $1, channel, recipient, locale, body, 'pending', $2, $2
+                 from unnest($3::text[], $4::text[], $5::text[], $6::text[]) as t(channel, recipient, locale, body)",
+            )
+            .bind(id)
+            .bind(at)
+            .bind(chunk.iter().map(|n| n.channel.as_str()).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|n| n.recipient.clone()).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|n| n.locale.code()).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|n| n.body.clone()).collect::<Vec<_>>())
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query("update campaigns set status = $1 where id = $2")
+            .bind(status.as_str())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(notices.len() as u64)
+    }
+
+    async fn set_campaign_status(
+        &self,
+        id: i64,
+        from: &[CampaignStatus],
+        to: CampaignStatus,
+        audit: Option<NewAuditEntry>,
+    ) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        // Locked, so two officers pausing and resuming at once on two instances are ordered.
+        let current: Option<String> =
+            sqlx::query_scalar("select status from campaigns where id = $1 for update")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some(current) = current else {
+            return Ok(false);
+        };
+        if !from.iter().any(|s| s.as_str() == current) {
+            return Ok(false);
+        }
+        let confirming = to == CampaignStatus::Sending && current == CampaignStatus::Draft.as_str();
+        sqlx::query(
+            "update campaigns set status = $1,
+                 confirmed_at = case when $2 then $3 else confirmed_at end,
+                 confirmed_by = case when $2 then $4 else confirmed_by end
+             where id = $5",
+        )
+        .bind(to.as_str())
+        .bind(confirming)
+        .bind(audit.as_ref().map(|a| a.at))
+        .bind(audit.as_ref().map(|a| a.actor.clone()))
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        if to == CampaignStatus::Cancelled {
+            sqlx::query(
+                "update outbox set status = 'cancelled' where campaign_id = $1 and status = 'pending'",
+            )
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        if let Some(audit) = &audit {
+            super::admin::insert_audit(&mut *tx, audit).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn campaign_progress(&self, id: i64) -> Result<BTreeMap<String, u64>> {
+        let mut progress = BTreeMap::new();
+        for row in sqlx::query(
+            "select status, count(*) as n from outbox where campaign_id = $1 group by status",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?
+        {
+            let n: i64 = row.try_get("n")?;
+            progress.insert(row.try_get("status")?, u64::try_from(n).map_err(corrupt)?);
+        }
+        Ok(progress)
+    }
+
+    async fn claim_notices(
+        &self,
+        channel: Channel,
+        now: Timestamp,
+        lease_seconds: i64,
+        limit: u32,
+    ) -> Result<Vec<Notice>> {
+        // `skip locked`: rows another dispatcher is claiming right now are left to it; the
+        // outer update re-checks each locked row, so a row claimed and committed by another
+        // dispatcher in between is not taken again.
+        sqlx::query(
+            "update outbox set status = 'sending', lease_until = $1 + $2, attempts = attempts + 1, updated_at = $1
+             where id in (
+                 select o.id from outbox o join campaigns c on c.id = o.campaign_id
+                 where o.channel = $3 and c.status = 'sending'
+                   and ((o.status = 'pending' and o.next_attempt_at <= $1)
+                        or (o.status = 'sending' and o.lease_until < $1))
+                 order by o.next_attempt_at, o.id
+                 limit $4
+                 for update of o skip locked)
+             returning id, campaign_id, channel, recipient, locale, body, attempts",
+        )
+        .bind(now)
+        .bind(lease_seconds)
+        .bind(channel.as_str())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|row| {
+            let attempts: i64 = row.try_get("attempts")?;
+            Ok(Notice {
+                id: row.try_get("id")?,
+                campaign_id: row.try_get("campaign_id")?,
+                channel: Channel::from_str(row.try_get("channel")?).map_err(corrupt)?,
+                recipient: row.try_get("recipient")?,
+                locale: Locale::from_str(row.try_get("locale")?).map_err(corrupt)?,
+                body: row.try_get("body")?,
+                attempts: u32::try_from(attempts).map_err(corrupt)?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()
+        .map(|mut notices| {
+            // `returning` gives no order guarantee; send in claim order.
+            notices.sort_by_key(|n| n.id);
+            notices
+        })
+    }
+
+    async fn finish_notice(&self, id: i64, result: &NoticeResult, now: Timestamp) -> Result<()> {
+        let (status, next_attempt_at, provider_id, error) = match result {
+            NoticeResult::Sent { provider_id } => ("sent", None, provider_id.clone(), None),
+            NoticeResult::Retry { at, error } => ("pending", Some(*at), None, Some(error.clone())),
+            NoticeResult::Failed { error } => ("failed", None, None, Some(error.clone())),
+            NoticeResult::Skipped { reason } => ("skipped", None, None, Some(reason.clone())),
+        };
+        sqlx::query(
+            "update outbox set status = $1, lease_until = null, updated_at = $2,
+                 next_attempt_at = coalesce($3, next_attempt_at),
+                 provider_message_id = coalesce($4, provider_message_id),
+                 last_error = coalesce($5, last_error)
+             where id = $6",
+        )
+        .bind(status)
+        .bind(now)
+        .bind(next_attempt_at)
+        .bind(provider_id)
+        .bind(error)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn complete_campaigns(&self, _now: Timestamp) -> Result<u64> {
+        let done = sqlx::query(
+            "update campaigns set status = 'done'
+             where status = 'sending'
+               and not exists (select 1 from outbox o where o.campaign_id = campaigns.id
+                               and o.status in ('pending', 'sending'))",
+        )
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+}

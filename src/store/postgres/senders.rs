@@ -1,0 +1,173 @@
+//! Senders in PostgreSQL: language, pending dialogue, and the abuse-limit counters. Each
+//! method is one statement, so concurrent instances never lose an update: counters are an
+//! upsert that returns the new count.
+
+use std::str::FromStr;
+
+use async_trait::async_trait;
+use sqlx::Row;
+
+use super::{PostgresStore, corrupt};
+use crate::conversation::Dialogue;
+use crate::domain::{Channel, Locale, NationalId, Timestamp};
+use crate::store::{Result, SenderState, SenderStore};
+
+#[async_trait]
+impl SenderStore for PostgresStore {
+    async fn sender_state(
+        &self,
+        channel: Channel,
+        sender: &str,
+        now: Timestamp,
+    ) -> Result<SenderState> {
+        let row = sqlx::query(
+            "select locale, locale_explicit, dialogue, dialogue_expires_at, notices_opt_out
+             from senders where channel = $1 and sender = $2",
+        )
+        .bind(channel.as_str())
+        .bind(sender)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else {
+            return Ok(SenderState::default());
+        };
+        let locale = row
+            .try_get::<Option<&str>, _>("locale")?
+            .map(Locale::from_str)
+            .transpose()
+            .map_err(corrupt)?;
+        let expires_at: Option<Timestamp> = row.try_get("dialogue_expires_at")?;
+        let dialogue = match (row.try_get::<Option<&str>, _>("dialogue")?, expires_at) {
+            (Some(json), Some(expires_at)) if expires_at > now => {
+                Some((Dialogue::from_json(json).map_err(corrupt)?, expires_at))
+            }
+            _ => None,
+        };
+        Ok(SenderState {
+            locale,
+            locale_explicit: row.try_get("locale_explicit")?,
+            dialogue,
+            notices_opt_out: row.try_get("notices_opt_out")?,
+        })
+    }
+
+    async fn save_sender_state(
+        &self,
+        channel: Channel,
+        sender: &str,
+        state: &SenderState,
+        now: Timestamp,
+    ) -> Result<()> {
+        let (dialogue, expires_at) = match &state.dialogue {
+            Some((dialogue, expires_at)) => (Some(dialogue.to_json()), Some(*expires_at)),
+            None => (None, None),
+        };
+        sqlx::query(
+            "insert into senders (channel, sender, locale, locale_explicit, dialogue, dialogue_expires_at, notices_opt_out, updated_at)
+             values ($1, $2, $3, $4, $5, $6, $7, $8)
+             on conflict (channel, sender) do update set
+                 locale = excluded.locale, locale_explicit = excluded.locale_explicit,
+                 dialogue = excluded.dialogue, dialogue_expires_at = excluded.dialogue_expires_at,
+                 notices_opt_out = excluded.notices_opt_out, updated_at = excluded.updated_at",
+        )
+        .bind(channel.as_str())
+        .bind(sender)
+        .bind(state.locale.map(Locale::code))
+        .bind(state.locale_explicit)
+        .bind(dialogue)
+        .bind(expires_at)
+        .bind(state.notices_opt_out)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn add_subscription(
+        &self,
+        channel: Channel,
+        sender: &str,
+        nin: &NationalId,
+        now: Timestamp,
+    ) -> Result<()> {
+        sqlx::query(
+            "insert into subscriptions (channel, sender, nin, created_at) values ($1, $2, $3, $4)
+             on conflict (channel, sender, nin) do nothing",
+        )
+        .bind(channel.as_str())
+        .bind(sender)
+        .bind(nin.as_str())
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn subscriptions(&self, channel: Channel, sender: &str) -> Result<Vec<NationalId>> {
+        let nins: Vec<String> = sqlx::query_scalar(
+            "select nin from subscriptions where channel = $1 and sender = $2 order by created_at, nin",
+        )
+        .bind(channel.as_str())
+        .bind(sender)
+        .fetch_all(&self.pool)
+        .await?;
+        nins.iter()
+            .map(|nin| NationalId::parse(nin).map_err(corrupt))
+            .collect()
+    }
+
+    async fn first_delivery(&self, source: &str, message_id: &str, now: Timestamp) -> Result<bool> {
+        // Two instances receiving the same retried webhook race on the primary key: exactly
+        // one insert succeeds, the other sees zero rows affected.
+        let inserted = sqlx::query(
+            "insert into inbound_seen (source, message_id, received_at) values ($1, $2, $3)
+             on conflict (source, message_id) do nothing",
+        )
+        .bind(source)
+        .bind(message_id)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(inserted.rows_affected() == 1)
+    }
+
+    async fn prune_inbound_seen(&self, before: Timestamp) -> Result<u64> {
+        let done = sqlx::query("delete from inbound_seen where received_at < $1")
+            .bind(before)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn increment_counter(&self, key: &str, window_start: Timestamp) -> Result<u64> {
+        let count: i64 = sqlx::query_scalar(
+            "insert into rate_counters (key, window_start, count) values ($1, $2, 1)
+             on conflict (key, window_start) do update set count = rate_counters.count + 1
+             returning count",
+        )
+        .bind(key)
+        .bind(window_start)
+        .fetch_one(&self.pool)
+        .await?;
+        u64::try_from(count).map_err(corrupt)
+    }
+
+    async fn counter(&self, key: &str, window_start: Timestamp) -> Result<u64> {
+        let count: Option<i64> = sqlx::query_scalar(
+            "select count from rate_counters where key = $1 and window_start = $2",
+        )
+        .bind(key)
+        .bind(window_start)
+        .fetch_optional(&self.pool)
+        .await?;
+        u64::try_from(count.unwrap_or(0)).map_err(corrupt)
+    }
+
+    async fn prune_counters(&self, before: Timestamp) -> Result<u64> {
+        let done = sqlx::query("delete from rate_counters where window_start < $1")
+            .bind(before)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+}
