@@ -297,6 +297,36 @@ impl NoticeStore for PostgresStore {
         Ok(())
     }
 
+    async fn lock_channel(
+        &self,
+        channel: Channel,
+        holder: &str,
+        now: Timestamp,
+        ttl_seconds: i64,
+    ) -> Result<bool> {
+        let taken = sqlx::query(
+            "insert into dispatch_locks (channel, holder, expires_at) values ($1, $2, $3 + $4)
+             on conflict (channel) do update set holder = excluded.holder, expires_at = excluded.expires_at
+             where dispatch_locks.holder = excluded.holder or dispatch_locks.expires_at < $3",
+        )
+        .bind(channel.as_str())
+        .bind(holder)
+        .bind(now)
+        .bind(ttl_seconds)
+        .execute(&self.pool)
+        .await?;
+        Ok(taken.rows_affected() == 1)
+    }
+
+    async fn unlock_channel(&self, channel: Channel, holder: &str) -> Result<()> {
+        sqlx::query("delete from dispatch_locks where channel = $1 and holder = $2")
+            .bind(channel.as_str())
+            .bind(holder)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     async fn complete_campaigns(&self, _now: Timestamp) -> Result<u64> {
         let done = sqlx::query(
             "update campaigns set status = 'done'
