@@ -420,7 +420,7 @@ async fn two_dispatchers_on_two_instances_drain_one_campaign_and_each_recipient_
         handled.push(instance.await.unwrap());
     }
 
-    let received = received.lock().unwrap();
+    let received = received.lock().unwrap().clone();
     assert_eq!(received.len(), NOTICES, "every recipient reached");
     let twice: Vec<_> = received.iter().filter(|(_, by)| by.len() != 1).collect();
     assert!(twice.is_empty(), "received more than once: {twice:?}");

@@ -1093,7 +1093,7 @@ async fn a_roll_replacing_the_current_one_waits_as_a_change_set_until_approved(
             .change_sets(Some(ChangeSetStatus::Pending), 10)
             .await
             .unwrap(),
-        [change_set.clone()]
+        std::slice::from_ref(&change_set)
     );
 
     let changes = store.voter_changes(change_set_id, 10, 0).await.unwrap();
