@@ -315,3 +315,126 @@ async fn a_retried_webhook_is_processed_by_only_one_instance() {
     );
     assert!(a.unwrap() ^ b.unwrap(), "exactly one instance processes it");
 }
+
+/// A channel shared by both dispatchers that counts what each recipient receives, and which
+/// dispatcher sent it.
+struct CountingChannel {
+    instance: usize,
+    received: Arc<std::sync::Mutex<std::collections::HashMap<String, Vec<usize>>>>,
+}
+
+#[async_trait::async_trait]
+impl maktab::notices::NoticeSender for CountingChannel {
+    async fn send(
+        &self,
+        recipient: &str,
+        _locale: maktab::domain::Locale,
+        _body: &str,
+    ) -> maktab::notices::SendOutcome {
+        // A real provider takes a moment: the other dispatcher claims meanwhile.
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        self.received
+            .lock()
+            .unwrap()
+            .entry(recipient.to_owned())
+            .or_default()
+            .push(self.instance);
+        maktab::notices::SendOutcome::Sent { provider_id: None }
+    }
+}
+
+#[tokio::test]
+async fn two_dispatchers_on_two_instances_drain_one_campaign_and_each_recipient_gets_one_message() {
+    use maktab::domain::{Channel, Locale};
+    use maktab::notices::{ChannelLimits, Dispatcher};
+    use maktab::store::{Audience, CampaignStatus, NewAuditEntry, NewNotice};
+
+    let Some((db, _pg)) = TestDb::postgres().await else {
+        return;
+    };
+    const NOTICES: usize = 500;
+    let store = &db.store;
+    let audit = NewAuditEntry {
+        at: START,
+        actor: "officer".to_owned(),
+        action: "broadcast.create".to_owned(),
+        communes: Vec::new(),
+        details: serde_json::json!({}),
+    };
+    let audience = Audience {
+        commune: maktab::domain::CommuneCode::parse("1601").unwrap(),
+        centre: None,
+        station: None,
+    };
+    let campaign = store
+        .create_broadcast(&audience, "نص", "texte", "officer", START, audit)
+        .await
+        .unwrap();
+    let notices: Vec<NewNotice> = (0..NOTICES)
+        .map(|i| NewNotice {
+            channel: Channel::Sms,
+            recipient: format!("+2135{i:08}"),
+            locale: Locale::Fr,
+            body: "texte".to_owned(),
+        })
+        .collect();
+    store
+        .fill_campaign(campaign, &notices, CampaignStatus::Sending, START)
+        .await
+        .unwrap();
+
+    let received = Arc::new(std::sync::Mutex::new(std::collections::HashMap::new()));
+    let catalog = Arc::new(maktab::i18n::Catalog::load().unwrap());
+    let mut instances = Vec::new();
+    for instance in 0..2 {
+        // Each dispatcher on its own store, i.e. its own pool, as on two machines.
+        let store = maktab::store::connect(&db.url).await.unwrap();
+        let channel = Arc::new(CountingChannel {
+            instance,
+            received: Arc::clone(&received),
+        });
+        let dispatcher = Dispatcher::new(store, Arc::clone(&catalog))
+            .with_channel(
+                Channel::Sms,
+                channel,
+                ChannelLimits {
+                    per_second: 100_000.0,
+                    per_recipient: None,
+                },
+            )
+            .with_batch(20, 8)
+            .with_clock(Arc::new(|| START + 10));
+        instances.push(tokio::spawn(async move {
+            let mut handled = 0;
+            loop {
+                let round = dispatcher.dispatch_once().await.unwrap();
+                if round == 0 {
+                    break handled;
+                }
+                handled += round;
+            }
+        }));
+    }
+    let mut handled = Vec::new();
+    for instance in instances {
+        handled.push(instance.await.unwrap());
+    }
+
+    let received = received.lock().unwrap().clone();
+    assert_eq!(received.len(), NOTICES, "every recipient reached");
+    let twice: Vec<_> = received.iter().filter(|(_, by)| by.len() != 1).collect();
+    assert!(twice.is_empty(), "received more than once: {twice:?}");
+    assert_eq!(handled.iter().sum::<usize>(), NOTICES, "{handled:?}");
+    assert!(
+        handled.iter().all(|&n| n > 0),
+        "both dispatchers sent a share: {handled:?}"
+    );
+    assert_eq!(
+        store.campaign_progress(campaign).await.unwrap(),
+        [("sent".to_owned(), NOTICES as u64)].into()
+    );
+    assert_eq!(
+        store.campaign(campaign).await.unwrap().unwrap().status,
+        CampaignStatus::Done
+    );
+}

@@ -13,8 +13,9 @@ use common::*;
 use maktab::conversation::Dialogue;
 use maktab::domain::{Channel, CommuneCode, Locale, NationalId, Role, StationKind};
 use maktab::store::{
-    AuditQuery, ChangeSetStatus, ImportCounts, ImportKind, LookupCount, LookupStatsQuery,
-    NewAuditEntry, NewImport, NewToken, RollBatch, SenderState, Store, StoreError,
+    AuditQuery, CampaignStatus, ChangeSetStatus, ImportCounts, ImportKind, LookupCount,
+    LookupStatsQuery, NewAuditEntry, NewImport, NewNotice, NewToken, NoticeResult, RollBatch,
+    SenderState, Store, StoreError, VoterChangeKind,
 };
 use serde_json::json;
 use tokio::sync::mpsc;
@@ -59,6 +60,14 @@ conformance!(
     tokens_are_created_listed_and_revoked_once_each_with_an_audit_entry,
     the_audit_log_filters_by_action_prefix_actor_communes_and_time_and_pages_by_id,
     lookup_counts_add_up_across_flushes_and_filter_by_time_channel_and_commune,
+    a_roll_replacing_the_current_one_waits_as_a_change_set_until_approved,
+    a_rejected_change_set_discards_its_version_and_leaves_the_current_one,
+    a_map_change_set_lists_its_place_changes_and_a_stale_one_is_superseded,
+    a_broadcast_reaches_its_audience_through_leased_claims_until_done,
+    a_cancelled_campaign_cancels_its_unsent_rows,
+    outbound_sms_keep_their_delivery_status_and_a_final_one_is_not_undone,
+    telegram_updates_are_accepted_once_and_offers_and_blocks_are_kept_per_chat,
+    the_pool_reports_its_size_within_its_maximum,
 );
 
 const ORAN_MAP_ROW: &str = "3101,وهران,Oran,C01,ثانوية الحياة,Lycée El Hayat,7 شارع العربي بن مهيدي,7 Rue Larbi Ben M'hidi,35.6971,-0.6308,1,mixed";
@@ -970,4 +979,1020 @@ async fn lookup_counts_add_up_across_flushes_and_filter_by_time_channel_and_comm
             .unwrap()
             .is_empty()
     );
+}
+
+/// The fixture roll again, re-imported for commune 1601 with one voter moved, one removed and
+/// one added.
+const CHANGED_ROLL_CSV: &str = "\
+nin,birth_date,sex,commune_code,centre_code,station
+109870123456789012,1990-03-15,M,1601,C02,2
+000000000000000042,1985-12-01,F,1601,C01,2
+300000000000000003,2000-02-02,F,1601,C02,1
+";
+
+fn officer_audit(action: &str) -> NewAuditEntry {
+    NewAuditEntry {
+        at: START + 60,
+        actor: "officer".to_owned(),
+        action: action.to_owned(),
+        communes: vec![commune("1601")],
+        details: json!({}),
+    }
+}
+
+async fn a_roll_replacing_the_current_one_waits_as_a_change_set_until_approved(
+    store: Arc<dyn Store>,
+) {
+    import_map(&store, MAP_CSV).await;
+    let base = import_roll(&store, ROLL_CSV).await;
+    assert!(!base.pending);
+    assert_eq!(base.change_set, None);
+    store
+        .add_subscription(Channel::Sms, "+213550000001", &nin(NIN_MIXED), START)
+        .await
+        .unwrap();
+    store
+        .add_subscription(Channel::Telegram, "777", &nin(NIN_WOMEN), START)
+        .await
+        .unwrap();
+
+    let pending = import_roll(&store, CHANGED_ROLL_CSV).await;
+    assert!(pending.pending);
+    let change_set_id = pending.change_set.unwrap();
+    // Still answered from the base version.
+    assert_eq!(
+        store
+            .current_import(ImportKind::Roll)
+            .await
+            .unwrap()
+            .unwrap()
+            .version,
+        base.version
+    );
+    let before = store.find_voter(&nin(NIN_MIXED)).await.unwrap().unwrap();
+    assert_eq!(before.place.centre.code.as_str(), "C01");
+    assert!(
+        store
+            .find_voter(&nin(NIN_NO_COORDS))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let listed: Vec<(i64, bool)> = store
+        .imports(10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.version, r.pending))
+        .collect();
+    assert_eq!(
+        listed[..2],
+        [(pending.version, true), (base.version, false)]
+    );
+
+    let change_set = store.change_set(change_set_id).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            change_set.kind,
+            change_set.base_version,
+            change_set.new_version,
+            change_set.status
+        ),
+        (
+            ImportKind::Roll,
+            base.version,
+            pending.version,
+            ChangeSetStatus::Pending
+        )
+    );
+    assert_eq!(change_set.communes, [commune("1601")]);
+    assert_eq!(change_set.summary["voters_added"], 1);
+    assert_eq!(change_set.summary["voters_removed"], 1);
+    assert_eq!(change_set.summary["voters_moved"], 1);
+    assert_eq!(
+        change_set.summary["flows"],
+        json!([{"from": "1601/C01/1", "to": "1601/C02/2", "voters": 1}])
+    );
+    assert_eq!(
+        store
+            .pending_change_set(ImportKind::Roll)
+            .await
+            .unwrap()
+            .map(|c| c.id),
+        Some(change_set_id)
+    );
+    assert!(
+        store
+            .pending_change_set(ImportKind::Map)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        store
+            .change_sets(Some(ChangeSetStatus::Pending), 10)
+            .await
+            .unwrap(),
+        std::slice::from_ref(&change_set)
+    );
+
+    let changes = store.voter_changes(change_set_id, 10, 0).await.unwrap();
+    let summary: Vec<(String, VoterChangeKind, Option<String>, Option<String>)> = changes
+        .iter()
+        .map(|c| {
+            let place = |s: &Option<maktab::domain::StationRef>| {
+                s.as_ref()
+                    .map(|s| format!("{}/{}/{}", s.commune, s.centre, s.station.get()))
+            };
+            (
+                c.nin.as_str().to_owned(),
+                c.change,
+                place(&c.old),
+                place(&c.new),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (
+                NIN_MIXED.to_owned(),
+                VoterChangeKind::Moved,
+                Some("1601/C01/1".to_owned()),
+                Some("1601/C02/2".to_owned())
+            ),
+            (
+                NIN_NO_COORDS.to_owned(),
+                VoterChangeKind::Removed,
+                Some("1601/C02/1".to_owned()),
+                None
+            ),
+            (
+                "300000000000000003".to_owned(),
+                VoterChangeKind::Added,
+                None,
+                Some("1601/C02/1".to_owned())
+            ),
+        ]
+    );
+    assert_eq!(
+        store.voter_changes(change_set_id, 1, 1).await.unwrap(),
+        changes[1..2]
+    );
+
+    let campaign_id = store
+        .approve_change_set(
+            change_set_id,
+            "officer",
+            START + 60,
+            officer_audit("changes.roll.approve"),
+        )
+        .await
+        .unwrap();
+    let approved = store.change_set(change_set_id).await.unwrap().unwrap();
+    assert_eq!(approved.status, ChangeSetStatus::Approved);
+    assert_eq!(
+        (approved.decided_at, approved.decided_by.as_deref()),
+        (Some(START + 60), Some("officer"))
+    );
+    let current = store
+        .current_import(ImportKind::Roll)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (current.version, current.pending, current.change_set),
+        (pending.version, false, Some(change_set_id))
+    );
+    let after = store.find_voter(&nin(NIN_MIXED)).await.unwrap().unwrap();
+    assert_eq!(
+        (after.place.centre.code.as_str(), after.place.station.get()),
+        ("C02", 2)
+    );
+    assert!(
+        store
+            .find_voter(&nin(NIN_NO_COORDS))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let campaign = store.campaign(campaign_id).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            campaign.kind.as_str(),
+            campaign.status,
+            campaign.change_set_id
+        ),
+        ("change", CampaignStatus::Preparing, Some(change_set_id))
+    );
+    assert_eq!(campaign.audience, json!({"change_set": change_set_id}));
+    let audit = store
+        .audit_entries(&AuditQuery {
+            action: Some("changes.roll.approve".to_owned()),
+            limit: 10,
+            ..AuditQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(audit.len(), 1);
+    assert_eq!(audit[0].details["campaign"], campaign_id);
+
+    // Only the moved voter's subscriber is told, with the new place.
+    let recipients = store.change_recipients(change_set_id).await.unwrap();
+    assert_eq!(recipients.len(), 1);
+    assert_eq!(
+        (
+            recipients[0].channel,
+            recipients[0].recipient.as_str(),
+            recipients[0].nin.as_str()
+        ),
+        (Channel::Sms, "+213550000001", NIN_MIXED)
+    );
+    assert_eq!(recipients[0].locale, Locale::Ar);
+    assert_eq!(recipients[0].place.centre.name.fr, "CEM Larbi Ben M'hidi");
+    assert_eq!(recipients[0].place.station.get(), 2);
+
+    // Decided once only.
+    for outcome in [
+        store
+            .approve_change_set(change_set_id, "officer", START + 61, officer_audit("again"))
+            .await
+            .map(|_| ()),
+        store
+            .reject_change_set(change_set_id, "officer", START + 61, officer_audit("again"))
+            .await,
+    ] {
+        assert!(
+            matches!(outcome, Err(StoreError::NotPending(id)) if id == change_set_id),
+            "{outcome:?}"
+        );
+    }
+}
+
+async fn a_rejected_change_set_discards_its_version_and_leaves_the_current_one(
+    store: Arc<dyn Store>,
+) {
+    import_map(&store, MAP_CSV).await;
+    let base = import_roll(&store, ROLL_CSV).await;
+    let pending = import_roll(&store, CHANGED_ROLL_CSV).await;
+    let change_set_id = pending.change_set.unwrap();
+    store
+        .reject_change_set(
+            change_set_id,
+            "officer",
+            START + 60,
+            officer_audit("changes.roll.reject"),
+        )
+        .await
+        .unwrap();
+    let rejected = store.change_set(change_set_id).await.unwrap().unwrap();
+    assert_eq!(rejected.status, ChangeSetStatus::Rejected);
+    assert_eq!(rejected.decided_by.as_deref(), Some("officer"));
+    assert!(
+        store
+            .pending_change_set(ImportKind::Roll)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        store
+            .current_import(ImportKind::Roll)
+            .await
+            .unwrap()
+            .unwrap()
+            .version,
+        base.version
+    );
+    let listed: Vec<i64> = store
+        .imports(10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.version)
+        .collect();
+    assert!(!listed.contains(&pending.version), "{listed:?}");
+    assert!(
+        store
+            .find_voter(&nin(NIN_NO_COORDS))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(
+        store
+            .audit_entries(&AuditQuery {
+                action: Some("changes.roll.reject".to_owned()),
+                limit: 10,
+                ..AuditQuery::default()
+            })
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let outcome = store
+        .approve_change_set(change_set_id, "officer", START + 61, officer_audit("late"))
+        .await;
+    assert!(
+        matches!(outcome, Err(StoreError::NotPending(_))),
+        "{outcome:?}"
+    );
+    // Nothing approved, nothing to tell.
+    assert!(store.campaigns(None, 10).await.unwrap().is_empty());
+}
+
+async fn a_map_change_set_lists_its_place_changes_and_a_stale_one_is_superseded(
+    store: Arc<dyn Store>,
+) {
+    use maktab::store::PlaceChange;
+    import_map(&store, MAP_CSV).await;
+    import_roll(&store, ROLL_CSV).await;
+    store
+        .add_subscription(Channel::Telegram, "777", &nin(NIN_WOMEN), START)
+        .await
+        .unwrap();
+    let current = store.current_map().await.unwrap().unwrap();
+    let counts = store
+        .current_import(ImportKind::Map)
+        .await
+        .unwrap()
+        .unwrap()
+        .counts;
+    let changes = vec![
+        PlaceChange {
+            change: "centre_renamed".to_owned(),
+            commune: "1601".to_owned(),
+            centre: "C01".to_owned(),
+            station: None,
+            old: Some(json!({"fr": "Ecole Emir Abdelkader", "ar": "مدرسة"})),
+            new: Some(json!({"fr": "Ecole Emir Abdelkader II", "ar": "مدرسة"})),
+        },
+        PlaceChange {
+            change: "station_kind_changed".to_owned(),
+            commune: "1601".to_owned(),
+            centre: "C02".to_owned(),
+            station: Some(2),
+            old: Some(json!("mixed")),
+            new: Some(json!("women")),
+        },
+        PlaceChange {
+            change: "centre_renamed".to_owned(),
+            commune: "1601".to_owned(),
+            centre: "C02".to_owned(),
+            station: None,
+            old: None,
+            new: None,
+        },
+    ];
+    let import = NewImport {
+        communes: vec![commune("1601")],
+        ..new_import()
+    };
+    let stale = store
+        .import_map(import.clone(), &current.map, counts, &changes)
+        .await
+        .unwrap();
+    assert!(stale.pending);
+    let stale_id = stale.change_set.unwrap();
+    assert_eq!(store.place_changes(stale_id).await.unwrap(), changes);
+    let change_set = store.change_set(stale_id).await.unwrap().unwrap();
+    assert_eq!(change_set.kind, ImportKind::Map);
+    assert_eq!(change_set.communes, [commune("1601")]);
+    assert_eq!(
+        change_set.summary,
+        json!({"places": 3, "by_change": {"centre_renamed": 2, "station_kind_changed": 1}})
+    );
+    assert_eq!(
+        store.current_map().await.unwrap().unwrap().version,
+        current.version
+    );
+
+    // A second map made from the same base is approved first: the older one is stale.
+    let fresh = store
+        .import_map(import, &current.map, counts, &changes[..1])
+        .await
+        .unwrap();
+    let fresh_id = fresh.change_set.unwrap();
+    assert_ne!(fresh_id, stale_id);
+    store
+        .approve_change_set(
+            fresh_id,
+            "officer",
+            START + 60,
+            officer_audit("changes.map.approve"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.current_map().await.unwrap().unwrap().version,
+        fresh.version
+    );
+    let outcome = store
+        .approve_change_set(
+            stale_id,
+            "officer",
+            START + 61,
+            officer_audit("changes.map.approve"),
+        )
+        .await;
+    assert!(
+        matches!(outcome, Err(StoreError::Superseded(id)) if id == stale_id),
+        "{outcome:?}"
+    );
+    let superseded = store.change_set(stale_id).await.unwrap().unwrap();
+    assert_eq!(superseded.status, ChangeSetStatus::Superseded);
+    assert_eq!(superseded.decided_at, Some(START + 61));
+    assert_eq!(
+        store
+            .change_sets(Some(ChangeSetStatus::Superseded), 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(store.change_sets(None, 10).await.unwrap().len(), 2);
+
+    // The renamed centre C01 holds the women's-station voter: its subscriber is told.
+    let recipients = store.change_recipients(fresh_id).await.unwrap();
+    let told: Vec<(Channel, &str, &str)> = recipients
+        .iter()
+        .map(|r| (r.channel, r.recipient.as_str(), r.nin.as_str()))
+        .collect();
+    assert_eq!(told, [(Channel::Telegram, "777", NIN_WOMEN)]);
+}
+
+async fn a_broadcast_reaches_its_audience_through_leased_claims_until_done(store: Arc<dyn Store>) {
+    use maktab::domain::CentreCode;
+    import_map(&store, MAP_CSV).await;
+    import_roll(&store, ROLL_CSV).await;
+    for (channel, sender, voter) in [
+        (Channel::Sms, "+213550000001", NIN_MIXED),
+        (Channel::Sms, "+213550000002", NIN_WOMEN),
+        (Channel::Telegram, "777", NIN_WOMEN),
+        (Channel::Sms, "+213550000003", NIN_NO_COORDS),
+        (Channel::Sms, "+213550000009", NIN_WOMEN),
+    ] {
+        store
+            .add_subscription(channel, sender, &nin(voter), START)
+            .await
+            .unwrap();
+    }
+    // French speaker, and one who sent STOP.
+    let french = SenderState {
+        locale: Some(Locale::Fr),
+        locale_explicit: true,
+        ..SenderState::default()
+    };
+    store
+        .save_sender_state(Channel::Sms, "+213550000002", &french, START)
+        .await
+        .unwrap();
+    let stopped = SenderState {
+        notices_opt_out: true,
+        ..SenderState::default()
+    };
+    store
+        .save_sender_state(Channel::Sms, "+213550000009", &stopped, START)
+        .await
+        .unwrap();
+
+    let audience = maktab::store::Audience {
+        commune: commune("1601"),
+        centre: Some(CentreCode::parse("C01").unwrap()),
+        station: None,
+    };
+    let members: Vec<(Channel, String, Locale)> = store
+        .audience_members(&audience)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| (m.channel, m.recipient, m.locale))
+        .collect();
+    assert_eq!(
+        members,
+        [
+            (Channel::Sms, "+213550000001".to_owned(), Locale::Ar),
+            (Channel::Sms, "+213550000002".to_owned(), Locale::Fr),
+            (Channel::Telegram, "777".to_owned(), Locale::Ar),
+        ]
+    );
+    let one_station = maktab::store::Audience {
+        station: Some(2),
+        ..audience.clone()
+    };
+    assert_eq!(store.audience_members(&one_station).await.unwrap().len(), 2);
+
+    let id = store
+        .create_broadcast(
+            &audience,
+            "نص",
+            "texte",
+            "officer",
+            START,
+            officer_audit("broadcast.create"),
+        )
+        .await
+        .unwrap();
+    let draft = store.campaign(id).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            draft.kind.as_str(),
+            draft.status,
+            draft.text_fr.as_deref(),
+            draft.created_by.as_str()
+        ),
+        ("broadcast", CampaignStatus::Draft, Some("texte"), "officer")
+    );
+    assert_eq!(draft.audience, serde_json::to_value(&audience).unwrap());
+    let audit = store
+        .audit_entries(&AuditQuery {
+            action: Some("broadcast.create".to_owned()),
+            limit: 10,
+            ..AuditQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(audit[0].details["campaign"], id);
+
+    // Filling twice (a crash between fill and send) leaves one row per recipient.
+    let notices: Vec<NewNotice> = (1..=4)
+        .map(|i| NewNotice {
+            channel: Channel::Sms,
+            recipient: format!("+21355000010{i}"),
+            locale: Locale::Ar,
+            body: format!("message {i}"),
+        })
+        .collect();
+    for _ in 0..2 {
+        assert_eq!(
+            store
+                .fill_campaign(id, &notices, CampaignStatus::Draft, START)
+                .await
+                .unwrap(),
+            4
+        );
+    }
+    assert_eq!(
+        store.campaign_progress(id).await.unwrap(),
+        [("pending".to_owned(), 4)].into()
+    );
+    // A draft is not sent.
+    assert!(
+        store
+            .claim_notices(Channel::Sms, START + 1, 60, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        !store
+            .set_campaign_status(id, &[CampaignStatus::Paused], CampaignStatus::Sending, None)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .set_campaign_status(
+                id,
+                &[CampaignStatus::Draft],
+                CampaignStatus::Sending,
+                Some(officer_audit("broadcast.confirm")),
+            )
+            .await
+            .unwrap()
+    );
+    let sending = store.campaign(id).await.unwrap().unwrap();
+    assert_eq!(sending.status, CampaignStatus::Sending);
+    assert_eq!(
+        (sending.confirmed_at, sending.confirmed_by.as_deref()),
+        (Some(START + 60), Some("officer"))
+    );
+    assert_eq!(
+        store
+            .campaigns(Some(CampaignStatus::Sending), 10)
+            .await
+            .unwrap(),
+        [sending]
+    );
+
+    // Claims: in order, a limit per claim, other channels untouched, leased rows not claimed
+    // twice until their lease runs out.
+    let now = START + 100;
+    assert!(
+        store
+            .claim_notices(Channel::Telegram, now, 60, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let first = store.claim_notices(Channel::Sms, now, 60, 2).await.unwrap();
+    assert_eq!(
+        first
+            .iter()
+            .map(|n| (
+                n.recipient.as_str(),
+                n.body.as_str(),
+                n.attempts,
+                n.campaign_id
+            ))
+            .collect::<Vec<_>>(),
+        [
+            ("+213550000101", "message 1", 1, id),
+            ("+213550000102", "message 2", 1, id)
+        ]
+    );
+    let second = store
+        .claim_notices(Channel::Sms, now, 60, 10)
+        .await
+        .unwrap();
+    assert_eq!(second.len(), 2);
+    assert!(
+        store
+            .claim_notices(Channel::Sms, now + 60, 60, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store.campaign_progress(id).await.unwrap(),
+        [("sending".to_owned(), 4)].into()
+    );
+
+    store
+        .finish_notice(
+            first[0].id,
+            &NoticeResult::Sent {
+                provider_id: Some("p-1".to_owned()),
+            },
+            now + 1,
+        )
+        .await
+        .unwrap();
+    store
+        .finish_notice(
+            first[1].id,
+            &NoticeResult::Retry {
+                at: now + 30,
+                error: "busy".to_owned(),
+            },
+            now + 1,
+        )
+        .await
+        .unwrap();
+    store
+        .finish_notice(
+            second[0].id,
+            &NoticeResult::Failed {
+                error: "invalid number".to_owned(),
+            },
+            now + 1,
+        )
+        .await
+        .unwrap();
+    // second[1]'s dispatcher died: nothing is recorded for it.
+    assert_eq!(store.complete_campaigns(now + 1).await.unwrap(), 0);
+    // The retry is not due before its time.
+    assert!(
+        store
+            .claim_notices(Channel::Sms, now + 29, 60, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // After the lease: the retry and the abandoned row, each on its next attempt.
+    let again = store
+        .claim_notices(Channel::Sms, now + 61, 60, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        again.iter().map(|n| (n.id, n.attempts)).collect::<Vec<_>>(),
+        [(first[1].id, 2), (second[1].id, 2)]
+    );
+    for notice in &again {
+        store
+            .finish_notice(
+                notice.id,
+                &NoticeResult::Skipped {
+                    reason: "opted out".to_owned(),
+                },
+                now + 62,
+            )
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        store.campaign_progress(id).await.unwrap(),
+        [
+            ("failed".to_owned(), 1),
+            ("sent".to_owned(), 1),
+            ("skipped".to_owned(), 2)
+        ]
+        .into()
+    );
+    assert_eq!(store.complete_campaigns(now + 62).await.unwrap(), 1);
+    assert_eq!(
+        store.campaign(id).await.unwrap().unwrap().status,
+        CampaignStatus::Done
+    );
+    assert_eq!(store.complete_campaigns(now + 63).await.unwrap(), 0);
+}
+
+async fn a_cancelled_campaign_cancels_its_unsent_rows(store: Arc<dyn Store>) {
+    let audience = maktab::store::Audience {
+        commune: commune("1601"),
+        centre: None,
+        station: None,
+    };
+    let id = store
+        .create_broadcast(
+            &audience,
+            "نص",
+            "texte",
+            "officer",
+            START,
+            officer_audit("broadcast.create"),
+        )
+        .await
+        .unwrap();
+    let notices: Vec<NewNotice> = (1..=3)
+        .map(|i| NewNotice {
+            channel: Channel::Telegram,
+            recipient: format!("{i}"),
+            locale: Locale::Fr,
+            body: "texte".to_owned(),
+        })
+        .collect();
+    store
+        .fill_campaign(id, &notices, CampaignStatus::Sending, START)
+        .await
+        .unwrap();
+    let claimed = store
+        .claim_notices(Channel::Telegram, START + 1, 60, 1)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].locale, Locale::Fr);
+    assert!(
+        store
+            .set_campaign_status(id, &[CampaignStatus::Sending], CampaignStatus::Paused, None)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .claim_notices(Channel::Telegram, START + 2, 60, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "a paused campaign is not sent"
+    );
+    assert!(
+        store
+            .set_campaign_status(
+                id,
+                &[CampaignStatus::Sending, CampaignStatus::Paused],
+                CampaignStatus::Cancelled,
+                Some(officer_audit("campaign.cancel")),
+            )
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.campaign_progress(id).await.unwrap(),
+        [("cancelled".to_owned(), 2), ("sending".to_owned(), 1)].into()
+    );
+    assert!(
+        !store
+            .set_campaign_status(
+                999_999,
+                &[CampaignStatus::Sending],
+                CampaignStatus::Paused,
+                None
+            )
+            .await
+            .unwrap()
+    );
+}
+
+async fn outbound_sms_keep_their_delivery_status_and_a_final_one_is_not_undone(
+    store: Arc<dyn Store>,
+) {
+    use maktab::store::{DeliveryStatus, NewOutboundSms};
+    let new = |recipient| NewOutboundSms {
+        provider: "kannel",
+        recipient,
+        message: "lookup-found",
+        segments: 2,
+    };
+    let first = store
+        .record_outbound(&new("+213550000001"), START)
+        .await
+        .unwrap();
+    let second = store
+        .record_outbound(&new("+213550000001"), START + 1)
+        .await
+        .unwrap();
+    let other = store
+        .record_outbound(&new("+213550000002"), START + 2)
+        .await
+        .unwrap();
+    let stored = store.outbound_sms(first).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            stored.provider.as_str(),
+            stored.message.as_str(),
+            stored.segments,
+            stored.status,
+            stored.attempts,
+            stored.created_at
+        ),
+        (
+            "kannel",
+            "lookup-found",
+            2,
+            DeliveryStatus::Pending,
+            0,
+            START
+        )
+    );
+    assert!(store.outbound_sms(other + 1000).await.unwrap().is_none());
+
+    store
+        .record_send_result(
+            first,
+            DeliveryStatus::Accepted,
+            Some("k-1"),
+            None,
+            1,
+            START + 3,
+        )
+        .await
+        .unwrap();
+    assert!(
+        store
+            .record_delivery_report("kannel", "k-1", DeliveryStatus::Delivered, None, START + 4)
+            .await
+            .unwrap()
+    );
+    // A late non-final report and a late send result do not undo "delivered".
+    store
+        .record_delivery_report("kannel", "k-1", DeliveryStatus::Accepted, None, START + 5)
+        .await
+        .unwrap();
+    store
+        .record_send_result(first, DeliveryStatus::Accepted, None, None, 2, START + 6)
+        .await
+        .unwrap();
+    let delivered = store.outbound_sms(first).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            delivered.status,
+            delivered.provider_message_id.as_deref(),
+            delivered.attempts
+        ),
+        (DeliveryStatus::Delivered, Some("k-1"), 2)
+    );
+    // A final report does replace another final one (the provider corrected itself).
+    store
+        .record_delivery_report(
+            "kannel",
+            "k-1",
+            DeliveryStatus::Failed,
+            Some("expired"),
+            START + 7,
+        )
+        .await
+        .unwrap();
+    let failed = store.outbound_sms(first).await.unwrap().unwrap();
+    assert_eq!(
+        (failed.status, failed.reason.as_deref(), failed.updated_at),
+        (DeliveryStatus::Failed, Some("expired"), START + 7)
+    );
+    assert!(
+        !store
+            .record_delivery_report("twilio", "k-1", DeliveryStatus::Delivered, None, START + 8)
+            .await
+            .unwrap(),
+        "ids are per provider"
+    );
+
+    let to: Vec<i64> = store
+        .outbound_sms_to("+213550000001", 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(to, [second, first]);
+    assert_eq!(
+        store
+            .outbound_sms_to("+213550000001", 1)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+async fn telegram_updates_are_accepted_once_and_offers_and_blocks_are_kept_per_chat(
+    store: Arc<dyn Store>,
+) {
+    use maktab::store::{Acceptance, PendingUpdate};
+    assert_eq!(
+        store
+            .accept_update(10, Some(777), r#"{"update_id":10}"#, START)
+            .await
+            .unwrap(),
+        Acceptance::Accepted
+    );
+    assert_eq!(
+        store
+            .accept_update(10, Some(777), r#"{"update_id":10}"#, START + 1)
+            .await
+            .unwrap(),
+        Acceptance::Duplicate
+    );
+    store
+        .accept_update(9, None, r#"{"update_id":9}"#, START + 2)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.pending_updates().await.unwrap(),
+        [
+            PendingUpdate {
+                update_id: 9,
+                chat_id: None
+            },
+            PendingUpdate {
+                update_id: 10,
+                chat_id: Some(777)
+            }
+        ]
+    );
+    assert_eq!(
+        store.pending_update(10).await.unwrap().as_deref(),
+        Some(r#"{"update_id":10}"#)
+    );
+    // Its seen-record pruned while it still waits in the inbox: still a duplicate.
+    store.prune_inbound_seen(START + 100).await.unwrap();
+    assert_eq!(
+        store
+            .accept_update(10, Some(777), "{}", START + 101)
+            .await
+            .unwrap(),
+        Acceptance::Duplicate
+    );
+    store.finish_update(10).await.unwrap();
+    assert!(store.pending_update(10).await.unwrap().is_none());
+    assert_eq!(store.pending_updates().await.unwrap().len(), 1);
+
+    assert!(!store.chat_blocked(777).await.unwrap());
+    store.set_chat_blocked(777, false, START).await.unwrap();
+    assert!(!store.chat_blocked(777).await.unwrap());
+    store.set_chat_blocked(777, true, START).await.unwrap();
+    store.set_chat_blocked(777, true, START + 1).await.unwrap();
+    assert!(store.chat_blocked(777).await.unwrap());
+    assert!(!store.chat_blocked(778).await.unwrap());
+    store.set_chat_blocked(777, false, START + 2).await.unwrap();
+    assert!(!store.chat_blocked(777).await.unwrap());
+
+    let offer = store
+        .save_offer(777, &nin(NIN_MIXED), START + 600)
+        .await
+        .unwrap();
+    let renewed = store
+        .save_offer(777, &nin(NIN_MIXED), START + 900)
+        .await
+        .unwrap();
+    assert_eq!(offer, renewed, "one offer per chat and voter, renewed");
+    let other = store
+        .save_offer(778, &nin(NIN_MIXED), START + 300)
+        .await
+        .unwrap();
+    assert_ne!(offer, other);
+    assert_eq!(
+        store.offer(777, offer, START + 800).await.unwrap(),
+        Some(nin(NIN_MIXED))
+    );
+    assert_eq!(
+        store.offer(778, offer, START).await.unwrap(),
+        None,
+        "only from the chat it was made to"
+    );
+    assert_eq!(store.offer(777, offer, START + 900).await.unwrap(), None);
+    assert_eq!(store.prune_offers(START + 300).await.unwrap(), 1);
+    assert_eq!(store.offer(778, other, START).await.unwrap(), None);
+    assert_eq!(
+        store.offer(777, offer, START).await.unwrap(),
+        Some(nin(NIN_MIXED))
+    );
+}
+
+async fn the_pool_reports_its_size_within_its_maximum(store: Arc<dyn Store>) {
+    store.ping().await.unwrap();
+    let stats = store.pool_stats();
+    assert!(stats.max > 0);
+    assert!(stats.size >= 1 && stats.size <= stats.max, "{stats:?}");
+    assert!(stats.idle <= stats.size, "{stats:?}");
 }
