@@ -651,6 +651,28 @@ async fn a_10000_recipient_sms_broadcast_reaches_everyone_once_without_429_at_st
         db.store.campaign_progress(campaign).await.unwrap(),
         BTreeMap::from([("sent".to_owned(), RECIPIENTS as u64)])
     );
+    // A delivery report for one of them shows in the campaign's progress.
+    let sent = db.store.outbound_sms_to("+213500000007", 1).await.unwrap();
+    let provider_id = sent[0].provider_message_id.clone().unwrap();
+    assert!(
+        db.store
+            .record_delivery_report(
+                "generic",
+                &provider_id,
+                maktab::store::DeliveryStatus::Delivered,
+                None,
+                maktab::domain::now()
+            )
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        db.store.campaign_progress(campaign).await.unwrap(),
+        BTreeMap::from([
+            ("delivered".to_owned(), 1),
+            ("sent".to_owned(), RECIPIENTS as u64 - 1)
+        ])
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

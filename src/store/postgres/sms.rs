@@ -108,6 +108,19 @@ impl SmsStore for PostgresStore {
         .bind(status.is_final())
         .execute(&self.pool)
         .await?;
+        // A notice sent through this provider shows its delivery in its campaign's progress.
+        if matches!(status, DeliveryStatus::Delivered | DeliveryStatus::Failed) {
+            sqlx::query(
+                "update outbox set status = $1, last_error = coalesce($2, last_error), updated_at = $3
+                 where channel = 'sms' and provider_message_id = $4 and status = 'sent'",
+            )
+            .bind(status.as_str())
+            .bind(reason)
+            .bind(now)
+            .bind(provider_message_id)
+            .execute(&self.pool)
+            .await?;
+        }
         Ok(true)
     }
 

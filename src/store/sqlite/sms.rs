@@ -109,6 +109,19 @@ impl SmsStore for SqliteStore {
         .bind(status.is_final())
         .execute(&self.pool)
         .await?;
+        // A notice sent through this provider shows its delivery in its campaign's progress.
+        if matches!(status, DeliveryStatus::Delivered | DeliveryStatus::Failed) {
+            sqlx::query(
+                "update outbox set status = ?, last_error = coalesce(?, last_error), updated_at = ?
+                 where channel = 'sms' and provider_message_id = ? and status = 'sent'",
+            )
+            .bind(status.as_str())
+            .bind(reason)
+            .bind(now)
+            .bind(provider_message_id)
+            .execute(&self.pool)
+            .await?;
+        }
         Ok(true)
     }
 
