@@ -331,7 +331,7 @@ impl maktab::notices::NoticeSender for CountingChannel {
         _locale: maktab::domain::Locale,
         _body: &str,
     ) -> maktab::notices::SendOutcome {
-        // A real provider takes a moment: the other dispatcher claims meanwhile.
+        // A real provider takes a moment: the other dispatcher tries to claim meanwhile.
         tokio::time::sleep(std::time::Duration::from_millis(2)).await;
         self.received
             .lock()
@@ -425,9 +425,12 @@ async fn two_dispatchers_on_two_instances_drain_one_campaign_and_each_recipient_
     let twice: Vec<_> = received.iter().filter(|(_, by)| by.len() != 1).collect();
     assert!(twice.is_empty(), "received more than once: {twice:?}");
     assert_eq!(handled.iter().sum::<usize>(), NOTICES, "{handled:?}");
-    assert!(
-        handled.iter().all(|&n| n > 0),
-        "both dispatchers sent a share: {handled:?}"
+    // One dispatcher per channel for the whole deployment: whichever took the channel's lock
+    // first sent everything, and the other stood by.
+    assert_eq!(
+        handled.iter().filter(|&&n| n > 0).count(),
+        1,
+        "one dispatcher holds the channel: {handled:?}"
     );
     assert_eq!(
         store.campaign_progress(campaign).await.unwrap(),
