@@ -200,17 +200,20 @@ impl Dispatcher {
             lane.bucket.lock().await.acquire(cost).await;
             let permit = Arc::clone(&permits).acquire_owned().await;
             let sender = Arc::clone(&lane.sender);
+            let (store, clock) = (Arc::clone(&self.store), Arc::clone(&self.clock));
+            // Each send records its own outcome, so the channel is never idle while a batch's
+            // results are written.
             sends.push(tokio::spawn(async move {
                 let outcome = sender
                     .send(&notice.recipient, notice.locale, &notice.body)
                     .await;
                 drop(permit);
-                (notice, outcome)
+                record(store.as_ref(), &clock, &notice, outcome).await
             }));
         }
         for send in sends {
             match send.await {
-                Ok((notice, outcome)) => self.record(&notice, outcome).await?,
+                Ok(result) => result?,
                 Err(error) => {
                     tracing::error!(%error, "a send task failed; its row is retried when its lease ends")
                 }
@@ -218,57 +221,68 @@ impl Dispatcher {
         }
         Ok(count)
     }
+}
 
-    async fn record(&self, notice: &Notice, outcome: SendOutcome) -> Result<(), StoreError> {
-        let now = (self.clock)();
-        let retry = |retry_after: Option<Duration>, error: String| {
-            if notice.attempts >= MAX_ATTEMPTS {
-                NoticeResult::Failed {
-                    error: format!("gave up after {} attempts: {error}", notice.attempts),
-                }
-            } else {
-                let delay = retry_delay(notice.attempts, retry_after, jitter());
-                NoticeResult::Retry {
-                    at: now
-                        + i64::try_from(delay.as_secs())
-                            .unwrap_or(i64::MAX / 2)
-                            .max(1),
-                    error,
-                }
+/// Records what became of a send: sent, retry later, failed (and unreachable), in the outbox.
+async fn record(
+    store: &dyn Store,
+    clock: &Clock,
+    notice: &Notice,
+    outcome: SendOutcome,
+) -> Result<(), StoreError> {
+    let now = clock();
+    let retry = |retry_after: Option<Duration>, error: String| {
+        if notice.attempts >= MAX_ATTEMPTS {
+            NoticeResult::Failed {
+                error: format!("gave up after {} attempts: {error}", notice.attempts),
             }
-        };
-        let result = match outcome {
-            SendOutcome::Sent { provider_id } => NoticeResult::Sent { provider_id },
-            SendOutcome::RetryAfter(after) => {
-                retry(Some(after), format!("rate limited, retry after {after:?}"))
+        } else {
+            let delay = retry_delay(notice.attempts, retry_after, jitter());
+            NoticeResult::Retry {
+                at: now
+                    + i64::try_from(delay.as_secs())
+                        .unwrap_or(i64::MAX / 2)
+                        .max(1),
+                error,
             }
-            SendOutcome::Temporary(error) => retry(None, error),
-            SendOutcome::Permanent { error, unreachable } => {
-                if unreachable {
-                    self.mark_unreachable(notice, now).await?;
-                }
-                NoticeResult::Failed { error }
-            }
-        };
-        if let NoticeResult::Failed { error } = &result {
-            tracing::warn!(channel = %notice.channel, recipient = %mask_sender(&notice.recipient), %error, "notice failed");
         }
-        self.store.finish_notice(notice.id, &result, now).await
+    };
+    let result = match outcome {
+        SendOutcome::Sent { provider_id } => NoticeResult::Sent { provider_id },
+        SendOutcome::RetryAfter(after) => {
+            retry(Some(after), format!("rate limited, retry after {after:?}"))
+        }
+        SendOutcome::Temporary(error) => retry(None, error),
+        SendOutcome::Permanent { error, unreachable } => {
+            if unreachable {
+                mark_unreachable(store, notice, now).await?;
+            }
+            NoticeResult::Failed { error }
+        }
+    };
+    if let NoticeResult::Failed { error } = &result {
+        tracing::warn!(channel = %notice.channel, recipient = %mask_sender(&notice.recipient), %error, "notice failed");
     }
+    store.finish_notice(notice.id, &result, now).await
+}
 
-    /// Nothing more goes to a recipient the channel says cannot be reached (blocked bot,
-    /// invalid number): recorded as an opt-out, which every later send checks.
-    async fn mark_unreachable(&self, notice: &Notice, now: Timestamp) -> Result<(), StoreError> {
-        let mut state: SenderState = self
-            .store
-            .sender_state(notice.channel, &notice.recipient, now)
-            .await?;
-        state.notices_opt_out = true;
-        self.store
-            .save_sender_state(notice.channel, &notice.recipient, &state, now)
-            .await
-    }
+/// Nothing more goes to a recipient the channel says cannot be reached (blocked bot, invalid
+/// number): recorded as an opt-out, which every later send checks.
+async fn mark_unreachable(
+    store: &dyn Store,
+    notice: &Notice,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let mut state: SenderState = store
+        .sender_state(notice.channel, &notice.recipient, now)
+        .await?;
+    state.notices_opt_out = true;
+    store
+        .save_sender_state(notice.channel, &notice.recipient, &state, now)
+        .await
+}
 
+impl Dispatcher {
     /// Runs rounds until `stopped` turns true, resting a second when there is nothing to do.
     pub async fn run(self, mut stopped: watch::Receiver<bool>) {
         loop {
