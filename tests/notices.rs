@@ -652,8 +652,13 @@ async fn a_10000_recipient_sms_broadcast_reaches_everyone_once_without_429_at_st
         BTreeMap::from([("sent".to_owned(), RECIPIENTS as u64)])
     );
     // A delivery report for one of them shows in the campaign's progress.
-    let sent = db.store.outbound_sms_to("+213500000007", 1).await.unwrap();
-    let provider_id = sent[0].provider_message_id.clone().unwrap();
+    let pool = sqlx::SqlitePool::connect(&db.url).await.unwrap();
+    let provider_id: String =
+        sqlx::query_scalar("select provider_message_id from outbox where campaign_id = ? limit 1")
+            .bind(campaign)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
     assert!(
         db.store
             .record_delivery_report(

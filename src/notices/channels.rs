@@ -7,18 +7,20 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::{ChannelLimits, NoticeSender, SendOutcome};
-use crate::channels::sms::outbound::Outbound;
+use crate::channels::sms::outbound::{OutgoingSms, SendError, SmsSender};
 use crate::channels::sms::{Provider, SmsGateway};
 use crate::channels::telegram::Telegram;
 use crate::channels::telegram::sender::{Delivery, TelegramSender};
 use crate::config::SmsConfig;
 use crate::domain::{Locale, PhoneNumber};
 use crate::i18n::sms::count_segments;
-use crate::store::{DeliveryStatus, Store};
+use crate::store::Store;
 
-/// SMS notices through one provider.
+/// SMS notices through one provider. The dispatcher's outbox is the record of each message
+/// (with the provider's id, which delivery reports update) and the dispatcher retries, so
+/// notices go straight to the provider's API: one attempt each, no second record.
 pub struct SmsNotices {
-    outbound: Arc<Outbound>,
+    sender: Arc<dyn SmsSender>,
 }
 
 impl SmsNotices {
@@ -35,7 +37,9 @@ impl SmsNotices {
         .find_map(|(provider, rate)| {
             gateway.outbound(provider).map(|outbound| {
                 (
-                    Self { outbound },
+                    Self {
+                        sender: outbound.sender(),
+                    },
                     ChannelLimits {
                         per_second: rate,
                         per_recipient: None,
@@ -55,24 +59,24 @@ impl NoticeSender for SmsNotices {
                 unreachable: true,
             };
         };
-        match self.outbound.send(&to, body, "notice").await {
-            Ok(outcome) if outcome.status == DeliveryStatus::Failed => {
-                let reason = outcome.reason.unwrap_or_default();
-                // The outbound path already retried temporary failures; what it gave up on
-                // after retries may still pass later, a refusal will not.
-                if reason.starts_with("gave up after") {
-                    SendOutcome::Temporary(reason)
-                } else {
-                    SendOutcome::Permanent {
-                        error: reason,
-                        unreachable: false,
-                    }
-                }
-            }
-            Ok(outcome) => SendOutcome::Sent {
-                provider_id: outcome.provider_message_id,
+        let sms = OutgoingSms {
+            reference: reference(),
+            to,
+            text: body.to_owned(),
+        };
+        match self.sender.send(&sms).await {
+            Ok(accepted) => SendOutcome::Sent {
+                provider_id: Some(accepted.provider_message_id),
             },
-            Err(error) => SendOutcome::Temporary(error.to_string()),
+            Err(SendError::Temporary {
+                retry_after: Some(after),
+                ..
+            }) => SendOutcome::RetryAfter(after),
+            Err(SendError::Temporary { reason, .. }) => SendOutcome::Temporary(reason),
+            Err(SendError::Permanent(error)) => SendOutcome::Permanent {
+                error,
+                unreachable: false,
+            },
         }
     }
 
@@ -113,4 +117,14 @@ impl NoticeSender for TelegramNotices {
             Err(error) => SendOutcome::Temporary(error.to_string()),
         }
     }
+}
+
+/// A reference for a notice SMS, unique across instances: Kannel and the generic webhook echo
+/// it in delivery reports, which match it against the outbox's provider id.
+fn reference() -> i64 {
+    let mut bytes = [0u8; 8];
+    if getrandom::fill(&mut bytes).is_err() {
+        return crate::domain::now();
+    }
+    i64::from_le_bytes(bytes) & i64::MAX
 }

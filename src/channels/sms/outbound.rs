@@ -173,6 +173,12 @@ impl Outbound {
         self.sender.provider()
     }
 
+    /// The provider's API itself, for callers that keep their own record and retries (the
+    /// notice dispatcher has its outbox).
+    pub fn sender(&self) -> Arc<dyn SmsSender> {
+        Arc::clone(&self.sender)
+    }
+
     /// Hands a message to the provider within the throttle, retrying temporary failures
     /// with backoff (or after the provider's `Retry-After`) up to the policy's attempts.
     pub async fn deliver(&self, sms: &OutgoingSms, segments: u32) -> Delivery {

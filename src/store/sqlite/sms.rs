@@ -86,6 +86,25 @@ impl SmsStore for SqliteStore {
         reason: Option<&str>,
         now: Timestamp,
     ) -> Result<bool> {
+        // A notice sent through the dispatcher shows its delivery in its campaign's progress;
+        // notices have no `sms_outbound` record, their outbox row is the record.
+        let notice_updated = if matches!(status, DeliveryStatus::Delivered | DeliveryStatus::Failed)
+        {
+            sqlx::query(
+                "update outbox set status = ?, last_error = coalesce(?, last_error), updated_at = ?
+                 where channel = 'sms' and provider_message_id = ? and status = 'sent'",
+            )
+            .bind(status.as_str())
+            .bind(reason)
+            .bind(now)
+            .bind(provider_message_id)
+            .execute(&self.pool)
+            .await?
+            .rows_affected()
+                > 0
+        } else {
+            false
+        };
         let matched: Option<i64> = sqlx::query_scalar(
             "select id from sms_outbound where provider = ? and provider_message_id = ?
              order by id desc limit 1",
@@ -95,7 +114,7 @@ impl SmsStore for SqliteStore {
         .fetch_optional(&self.pool)
         .await?;
         let Some(id) = matched else {
-            return Ok(false);
+            return Ok(notice_updated);
         };
         // A final status is not overwritten by a non-final one: reports arrive out of order.
         sqlx::query(
@@ -109,19 +128,6 @@ impl SmsStore for SqliteStore {
         .bind(status.is_final())
         .execute(&self.pool)
         .await?;
-        // A notice sent through this provider shows its delivery in its campaign's progress.
-        if matches!(status, DeliveryStatus::Delivered | DeliveryStatus::Failed) {
-            sqlx::query(
-                "update outbox set status = ?, last_error = coalesce(?, last_error), updated_at = ?
-                 where channel = 'sms' and provider_message_id = ? and status = 'sent'",
-            )
-            .bind(status.as_str())
-            .bind(reason)
-            .bind(now)
-            .bind(provider_message_id)
-            .execute(&self.pool)
-            .await?;
-        }
         Ok(true)
     }
 
