@@ -167,17 +167,6 @@ impl Dispatcher {
         let permits = Arc::new(Semaphore::new(self.in_flight));
         let mut sends = Vec::with_capacity(count);
         for notice in notices {
-            let state = self
-                .store
-                .sender_state(notice.channel, &notice.recipient, now)
-                .await?;
-            if state.notices_opt_out {
-                let skipped = NoticeResult::Skipped {
-                    reason: "the recipient opted out".to_owned(),
-                };
-                self.store.finish_notice(notice.id, &skipped, now).await?;
-                continue;
-            }
             if let Some(spacing) = lane.limits.per_recipient {
                 let mut last_sent = lane.last_sent.lock().await;
                 let instant = Instant::now();
@@ -204,6 +193,17 @@ impl Dispatcher {
             // Each send records its own outcome, so the channel is never idle while a batch's
             // results are written.
             sends.push(tokio::spawn(async move {
+                // The opt-out is checked here, concurrently with the other sends, rather than
+                // one recipient after another before them.
+                let state = store
+                    .sender_state(notice.channel, &notice.recipient, clock())
+                    .await?;
+                if state.notices_opt_out {
+                    let skipped = NoticeResult::Skipped {
+                        reason: "the recipient opted out".to_owned(),
+                    };
+                    return store.finish_notice(notice.id, &skipped, clock()).await;
+                }
                 let outcome = sender
                     .send(&notice.recipient, notice.locale, &notice.body)
                     .await;
