@@ -6,7 +6,6 @@
 //! size (default 1,000,000); `MAKTAB_BENCH_LOOKUPS` the number of lookups (default 20,000).
 //! The reference needs the `sqlite3` command (`apt-get install sqlite3`).
 
-use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
@@ -19,67 +18,8 @@ use maktab::i18n::Catalog;
 use maktab::roll::{self, ImportOptions};
 use maktab::store;
 
-const STATIONS_PER_CENTRE: u64 = 10;
-const VOTERS_PER_STATION: u64 = 400;
-
-fn env_number(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.replace('_', "").parse().ok())
-        .unwrap_or(default)
-}
-
-/// The i-th voter's NIN: spread over the whole 18-digit space, as real NINs are not sequential.
-fn nin(i: u64) -> String {
-    format!(
-        "{:018}",
-        i.wrapping_mul(0x9E37_79B9_7F4A_7C15) % 1_000_000_000_000_000_000
-    )
-}
-
-fn birth_date(i: u64) -> (u64, u64, u64) {
-    (1940 + i % 68, 1 + i % 12, 1 + i % 28)
-}
-
-fn write_files(dir: &Path, voters: u64) -> (std::path::PathBuf, std::path::PathBuf) {
-    let stations = voters.div_ceil(VOTERS_PER_STATION);
-    let centres = stations.div_ceil(STATIONS_PER_CENTRE);
-    let mut map = String::from(
-        "commune_code,commune_ar,commune_fr,centre_code,centre_ar,centre_fr,address_ar,address_fr,latitude,longitude,station,kind\n",
-    );
-    for centre in 0..centres {
-        let commune = centre / 50;
-        for station in 1..=STATIONS_PER_CENTRE {
-            let _ = writeln!(
-                map,
-                "{commune:04},بلدية {commune},Commune {commune},C{centre:05},مدرسة رقم {centre},Ecole {centre},شارع {centre},Rue {centre},36.7,3.05,{station},mixed"
-            );
-        }
-    }
-    let map_path = dir.join("map.csv");
-    std::fs::write(&map_path, map).expect("write map.csv");
-    let roll_path = dir.join("roll.csv");
-    let mut roll =
-        std::io::BufWriter::new(std::fs::File::create(&roll_path).expect("create roll.csv"));
-    use std::io::Write as _;
-    writeln!(roll, "nin,birth_date,sex,commune_code,centre_code,station").expect("write");
-    for i in 0..voters {
-        let station = i / VOTERS_PER_STATION;
-        let centre = station / STATIONS_PER_CENTRE;
-        let (y, m, d) = birth_date(i);
-        let sex = if i % 2 == 0 { "F" } else { "M" };
-        writeln!(
-            roll,
-            "{},{y}-{m:02}-{d:02},{sex},{:04},C{centre:05},{}",
-            nin(i),
-            centre / 50,
-            station % STATIONS_PER_CENTRE + 1
-        )
-        .expect("write");
-    }
-    roll.flush().expect("flush roll.csv");
-    (map_path, roll_path)
-}
+mod common;
+use common::{birth_date, env_number, nin, write_files};
 
 fn sqlite3_reference(dir: &Path, roll: &Path) -> Option<Duration> {
     let db = dir.join("reference.db");

@@ -18,16 +18,12 @@ use maktab::notices::channels::SmsNotices;
 use maktab::roll::{self, ImportOptions};
 use maktab::store::{self, Audience, CampaignStatus, NewNotice};
 
+mod common;
+use common::env_number;
+
 const MAP: &str = "commune_code,commune_ar,commune_fr,centre_code,centre_ar,centre_fr,address_ar,address_fr,station\n\
 1601,الجزائر الوسطى,Alger Centre,C01,مدرسة,Ecole,شارع,Rue,1\n";
 const NIN: &str = "109870123456789012";
-
-fn env_number(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.replace('_', "").parse().ok())
-        .unwrap_or(default)
-}
 
 #[tokio::main]
 async fn main() {

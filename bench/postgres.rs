@@ -10,7 +10,7 @@
 //! `MAKTAB_BENCH_LOOKUPS` the lookups per database (default 20,000).
 
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -22,63 +22,10 @@ use maktab::roll::{self, ImportOptions};
 use maktab::store::{self, Store};
 use sqlx::Connection;
 
-const STATIONS_PER_CENTRE: u64 = 10;
-const VOTERS_PER_STATION: u64 = 400;
+mod common;
+use common::{birth_date, env_number, nin, write_files};
+
 const CONCURRENCY: u64 = 8;
-
-fn env_number(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.replace('_', "").parse().ok())
-        .unwrap_or(default)
-}
-
-/// The i-th voter's NIN, spread over the whole 18-digit space.
-fn nin(i: u64) -> String {
-    format!(
-        "{:018}",
-        i.wrapping_mul(0x9E37_79B9_7F4A_7C15) % 1_000_000_000_000_000_000
-    )
-}
-
-fn birth_date(i: u64) -> (u64, u64, u64) {
-    (1940 + i % 68, 1 + i % 12, 1 + i % 28)
-}
-
-fn write_files(dir: &Path, voters: u64) -> (PathBuf, PathBuf) {
-    let stations = voters.div_ceil(VOTERS_PER_STATION);
-    let centres = stations.div_ceil(STATIONS_PER_CENTRE);
-    let map_path = dir.join("map.csv");
-    let mut map = std::io::BufWriter::new(std::fs::File::create(&map_path).expect("map.csv"));
-    writeln!(map, "commune_code,commune_ar,commune_fr,centre_code,centre_ar,centre_fr,address_ar,address_fr,latitude,longitude,station,kind").expect("write");
-    for centre in 0..centres {
-        // Communes of 50 centres: 24 million voters make 1,200 communes, close to Algeria's 1,541.
-        let commune = centre / 50;
-        for station in 1..=STATIONS_PER_CENTRE {
-            writeln!(map, "{commune:04},بلدية {commune},Commune {commune},C{centre:05},مدرسة رقم {centre},Ecole {centre},شارع {centre},Rue {centre},36.7,3.05,{station},mixed").expect("write");
-        }
-    }
-    map.flush().expect("flush map.csv");
-    let roll_path = dir.join("roll.csv");
-    let mut roll = std::io::BufWriter::new(std::fs::File::create(&roll_path).expect("roll.csv"));
-    writeln!(roll, "nin,birth_date,sex,commune_code,centre_code,station").expect("write");
-    for i in 0..voters {
-        let station = i / VOTERS_PER_STATION;
-        let centre = station / STATIONS_PER_CENTRE;
-        let (y, m, d) = birth_date(i);
-        let sex = if i % 2 == 0 { "F" } else { "M" };
-        writeln!(
-            roll,
-            "{},{y}-{m:02}-{d:02},{sex},{:04},C{centre:05},{}",
-            nin(i),
-            centre / 50,
-            station % STATIONS_PER_CENTRE + 1
-        )
-        .expect("write");
-    }
-    roll.flush().expect("flush roll.csv");
-    (map_path, roll_path)
-}
 
 /// Runs a command with a script on its standard input; `None` if it is missing or fails.
 fn timed_script(command: &mut Command, script: &str) -> Option<Duration> {

@@ -1,0 +1,70 @@
+//! What the benchmarks share: their size from the environment and the generated map and roll
+//! (stations of 400 voters, 10 stations per centre, 50 centres per commune, NINs spread over
+//! the whole 18-digit space), so every benchmark measures the same data set.
+
+// Each benchmark is its own crate and uses only part of this module.
+#![allow(dead_code)]
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+pub const STATIONS_PER_CENTRE: u64 = 10;
+pub const VOTERS_PER_STATION: u64 = 400;
+
+/// A size from the environment (`1_000_000` accepted), or the default.
+pub fn env_number(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.replace('_', "").parse().ok())
+        .unwrap_or(default)
+}
+
+/// The i-th voter's NIN: spread over the whole 18-digit space, as real NINs are not sequential.
+pub fn nin(i: u64) -> String {
+    format!(
+        "{:018}",
+        i.wrapping_mul(0x9E37_79B9_7F4A_7C15) % 1_000_000_000_000_000_000
+    )
+}
+
+/// The i-th voter's birth date as (year, month, day).
+pub fn birth_date(i: u64) -> (u64, u64, u64) {
+    (1940 + i % 68, 1 + i % 12, 1 + i % 28)
+}
+
+/// Writes `map.csv` and `roll.csv` for `voters` voters into `dir`, streaming both so that a
+/// national-size roll never sits in memory.
+pub fn write_files(dir: &Path, voters: u64) -> (PathBuf, PathBuf) {
+    let stations = voters.div_ceil(VOTERS_PER_STATION);
+    let centres = stations.div_ceil(STATIONS_PER_CENTRE);
+    let map_path = dir.join("map.csv");
+    let mut map = std::io::BufWriter::new(std::fs::File::create(&map_path).expect("map.csv"));
+    writeln!(map, "commune_code,commune_ar,commune_fr,centre_code,centre_ar,centre_fr,address_ar,address_fr,latitude,longitude,station,kind").expect("write");
+    for centre in 0..centres {
+        // Communes of 50 centres: 24 million voters make 1,200 communes, close to Algeria's 1,541.
+        let commune = centre / 50;
+        for station in 1..=STATIONS_PER_CENTRE {
+            writeln!(map, "{commune:04},بلدية {commune},Commune {commune},C{centre:05},مدرسة رقم {centre},Ecole {centre},شارع {centre},Rue {centre},36.7,3.05,{station},mixed").expect("write");
+        }
+    }
+    map.flush().expect("flush map.csv");
+    let roll_path = dir.join("roll.csv");
+    let mut roll = std::io::BufWriter::new(std::fs::File::create(&roll_path).expect("roll.csv"));
+    writeln!(roll, "nin,birth_date,sex,commune_code,centre_code,station").expect("write");
+    for i in 0..voters {
+        let station = i / VOTERS_PER_STATION;
+        let centre = station / STATIONS_PER_CENTRE;
+        let (y, m, d) = birth_date(i);
+        let sex = if i % 2 == 0 { "F" } else { "M" };
+        writeln!(
+            roll,
+            "{},{y}-{m:02}-{d:02},{sex},{:04},C{centre:05},{}",
+            nin(i),
+            centre / 50,
+            station % STATIONS_PER_CENTRE + 1
+        )
+        .expect("write");
+    }
+    roll.flush().expect("flush roll.csv");
+    (map_path, roll_path)
+}
