@@ -1,7 +1,8 @@
 //! Storage: traits of use-case methods, one per area ([`RollStore`] for the electoral map and
 //! roll, [`SenderStore`] for what is remembered of senders, [`SmsStore`] for outbound SMS and
 //! their delivery status, [`TelegramStore`] for the Telegram channel's inbox, blocked chats and
-//! button offers, and the admin, change-set and notice areas), gathered in [`Store`] and
+//! button offers, [`ReportStore`] for reports of citizens missing from the roll and the clerks
+//! who collect them, and the admin, change-set and notice areas), gathered in [`Store`] and
 //! implemented for SQLite (the embedded default) and PostgreSQL (several instances behind one
 //! database), chosen at start-up from the database URL. Nothing backend-specific leaks past
 //! the traits; `tests/store_conformance.rs` holds both to the same behaviour.
@@ -10,6 +11,7 @@ mod admin;
 mod changes;
 mod notices;
 mod postgres;
+mod reports;
 mod roll;
 mod senders;
 mod sms;
@@ -34,6 +36,10 @@ pub use notices::{
     NoticeStore,
 };
 pub use postgres::PostgresStore;
+pub use reports::{
+    Clerk, EnrolRefusal, Filed, FollowUpContact, NewReport, RegisteredReporter, Report,
+    ReportCount, ReportQuery, ReportSource, ReportSourceKind, ReportStatus, ReportStore,
+};
 pub use roll::{
     ImportCounts, ImportKind, ImportRecord, MapVersion, NewImport, RegisteredVoter, RollBatch,
     RollStore, StationLoad,
@@ -77,6 +83,7 @@ pub trait Store:
     + NoticeStore
     + SmsStore
     + TelegramStore
+    + ReportStore
     + Send
     + Sync
 {

@@ -106,6 +106,10 @@ pub trait RollStore: Send + Sync {
     /// The current electoral map, if one was imported.
     async fn current_map(&self) -> Result<Option<MapVersion>>;
 
+    /// The communes of the current map (empty before the first map), for matching the
+    /// commune a citizen names.
+    async fn communes(&self) -> Result<Vec<crate::domain::Commune>>;
+
     /// The current import of a kind.
     async fn current_import(&self, kind: ImportKind) -> Result<Option<ImportRecord>>;
 

@@ -232,6 +232,21 @@ impl ChangeStore for PostgresStore {
         .bind(id)
         .execute(&mut *tx)
         .await?;
+        // Reported citizens the approved roll now holds are registered: their reports are
+        // resolved here, in the same transaction, and the campaign tells their reporters.
+        if change_set.kind == ImportKind::Roll {
+            sqlx::query(
+                "update reports set status = 'resolved', resolved_at = $1, resolved_change_set = $2,
+                     full_name = '', updated_at = $1
+                 where status in ('open', 'handled')
+                   and nin in (select nin from roll_voters where roll_version = $3)",
+            )
+            .bind(at)
+            .bind(id)
+            .bind(change_set.new_version)
+            .execute(&mut *tx)
+            .await?;
+        }
         let campaign: i64 = sqlx::query_scalar(
             "insert into campaigns (kind, status, change_set_id, audience, created_at, created_by)
              values ('change', 'preparing', $1, $2::jsonb, $3, $4) returning id",

@@ -7,6 +7,7 @@
 mod admin;
 mod changes;
 mod notices;
+mod reports;
 mod roll;
 mod senders;
 mod sms;

@@ -438,6 +438,27 @@ fn centre_from_row(row: &PgRow) -> Result<Centre> {
 
 #[async_trait]
 impl RollStore for PostgresStore {
+    async fn communes(&self) -> Result<Vec<Commune>> {
+        sqlx::query(
+            "select m.code, m.name_ar, m.name_fr from map_communes m
+             join current_versions c on c.kind = 'map' and m.map_version = c.import_id
+             order by m.code collate \"C\"",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(Commune {
+                code: commune_code(row, "code")?,
+                name: Bilingual {
+                    ar: row.try_get("name_ar")?,
+                    fr: row.try_get("name_fr")?,
+                },
+            })
+        })
+        .collect()
+    }
+
     async fn current_map(&self) -> Result<Option<MapVersion>> {
         // One snapshot for the three reads, so a map imported meanwhile is not half seen.
         let mut tx = self.pool.begin().await?;

@@ -196,6 +196,22 @@ impl ChangeStore for SqliteStore {
             .bind(id)
             .execute(&mut *tx)
             .await?;
+        // Reported citizens the approved roll now holds are registered: their reports are
+        // resolved here, in the same transaction, and the campaign tells their reporters.
+        if change_set.kind == ImportKind::Roll {
+            sqlx::query(
+                "update reports set status = 'resolved', resolved_at = ?, resolved_change_set = ?,
+                     full_name = '', updated_at = ?
+                 where status in ('open', 'handled')
+                   and nin in (select nin from roll_voters where roll_version = ?)",
+            )
+            .bind(at)
+            .bind(id)
+            .bind(at)
+            .bind(change_set.new_version)
+            .execute(&mut *tx)
+            .await?;
+        }
         let campaign: i64 = sqlx::query_scalar(
             "insert into campaigns (kind, status, change_set_id, audience, created_at, created_by)
              values ('change', 'preparing', ?, ?, ?, ?) returning id",

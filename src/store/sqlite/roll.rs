@@ -380,6 +380,27 @@ fn centre_from_row(row: &SqliteRow) -> Result<Centre> {
 
 #[async_trait]
 impl RollStore for SqliteStore {
+    async fn communes(&self) -> Result<Vec<Commune>> {
+        sqlx::query(
+            "select m.code, m.name_ar, m.name_fr from map_communes m
+             join current_versions c on c.kind = 'map' and m.map_version = c.import_id
+             order by m.code",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(Commune {
+                code: commune_code(row, "code")?,
+                name: Bilingual {
+                    ar: row.try_get("name_ar")?,
+                    fr: row.try_get("name_fr")?,
+                },
+            })
+        })
+        .collect()
+    }
+
     async fn current_map(&self) -> Result<Option<MapVersion>> {
         let Some(version) = self.current_version(ImportKind::Map).await? else {
             return Ok(None);

@@ -1,0 +1,463 @@
+//! Reports of citizens missing from the roll, and clerks, in SQLite.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+
+use async_trait::async_trait;
+use serde_json::json;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{QueryBuilder, Row, Sqlite};
+
+use super::admin::insert_audit;
+use super::{SqliteStore, corrupt};
+use crate::domain::{BirthDate, Channel, CommuneCode, Locale, NationalId, Timestamp};
+use crate::store::{
+    Clerk, EnrolRefusal, Filed, FollowUpContact, NewAuditEntry, NewReport, RegisteredReporter,
+    Report, ReportCount, ReportQuery, ReportSource, ReportSourceKind, ReportStatus, ReportStore,
+    Result,
+};
+
+fn clerk_from_row(row: &SqliteRow) -> Result<Clerk> {
+    Ok(Clerk {
+        id: row.try_get("id")?,
+        commune: CommuneCode::parse(row.try_get("commune_code")?).map_err(corrupt)?,
+        invited_by: row.try_get("invited_by")?,
+        invited_at: row.try_get("invited_at")?,
+        invite_expires_at: row.try_get("invite_expires_at")?,
+        chat: row.try_get("chat")?,
+        enrolled_at: row.try_get("enrolled_at")?,
+        revoked_at: row.try_get("revoked_at")?,
+        revoked_by: row.try_get("revoked_by")?,
+    })
+}
+
+fn report_from_row(row: &SqliteRow) -> Result<Report> {
+    Ok(Report {
+        id: row.try_get("id")?,
+        nin: NationalId::parse(row.try_get("nin")?).map_err(corrupt)?,
+        birth_date: BirthDate::from_iso(row.try_get("birth_date")?).map_err(corrupt)?,
+        commune: CommuneCode::parse(row.try_get("commune_code")?).map_err(corrupt)?,
+        full_name: row.try_get("full_name")?,
+        status: ReportStatus::from_str(row.try_get("status")?).map_err(corrupt)?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+        handled_at: row.try_get("handled_at")?,
+        handled_by: row.try_get("handled_by")?,
+        resolved_at: row.try_get("resolved_at")?,
+        sources: Vec::new(),
+    })
+}
+
+fn source_from_row(row: &SqliteRow) -> Result<(i64, ReportSource)> {
+    Ok((
+        row.try_get("report_id")?,
+        ReportSource {
+            kind: ReportSourceKind::from_str(row.try_get("source")?).map_err(corrupt)?,
+            clerk_id: row.try_get("clerk_id")?,
+            channel: row.try_get("channel")?,
+            created_at: row.try_get("created_at")?,
+        },
+    ))
+}
+
+fn contact_from_row(row: &SqliteRow) -> Result<FollowUpContact> {
+    Ok(FollowUpContact {
+        channel: Channel::from_str(row.try_get("channel")?).map_err(corrupt)?,
+        recipient: row.try_get("recipient")?,
+        locale: Locale::from_str(row.try_get("locale")?).map_err(corrupt)?,
+    })
+}
+
+fn push_communes(sql: &mut QueryBuilder<Sqlite>, column: &str, communes: &[CommuneCode]) {
+    if communes.is_empty() {
+        sql.push(" and 0");
+        return;
+    }
+    sql.push(format!(" and {column} in ("));
+    let mut list = sql.separated(", ");
+    for commune in communes {
+        list.push_bind(commune.as_str().to_owned());
+    }
+    sql.push(")");
+}
+
+impl SqliteStore {
+    /// Reports with their sources.
+    async fn with_sources(&self, mut reports: Vec<Report>) -> Result<Vec<Report>> {
+        if reports.is_empty() {
+            return Ok(reports);
+        }
+        let mut sql = QueryBuilder::<Sqlite>::new(
+            "select report_id, source, clerk_id, channel, created_at from report_sources where report_id in (",
+        );
+        let mut ids = sql.separated(", ");
+        for report in &reports {
+            ids.push_bind(report.id);
+        }
+        sql.push(") order by id");
+        let mut sources: HashMap<i64, Vec<ReportSource>> = HashMap::new();
+        for row in sql.build().fetch_all(&self.pool).await? {
+            let (report, source) = source_from_row(&row)?;
+            sources.entry(report).or_default().push(source);
+        }
+        for report in &mut reports {
+            report.sources = sources.remove(&report.id).unwrap_or_default();
+        }
+        Ok(reports)
+    }
+}
+
+#[async_trait]
+impl ReportStore for SqliteStore {
+    async fn file_report(&self, report: &NewReport, now: Timestamp) -> Result<Filed> {
+        let mut tx = self.pool.begin().await?;
+        let inserted: Option<i64> = sqlx::query_scalar(
+            "insert into reports (nin, birth_date, commune_code, full_name, status, created_at, updated_at)
+             values (?, ?, ?, ?, 'open', ?, ?) on conflict (nin) do nothing returning id",
+        )
+        .bind(report.nin.as_str())
+        .bind(report.birth_date.to_iso())
+        .bind(report.commune.as_str())
+        .bind(&report.full_name)
+        .bind(now)
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let (report_id, new_report) = match inserted {
+            Some(id) => (id, true),
+            None => {
+                let id: i64 = sqlx::query_scalar("select id from reports where nin = ?")
+                    .bind(report.nin.as_str())
+                    .fetch_one(&mut *tx)
+                    .await?;
+                sqlx::query(
+                    "update reports set status = 'open', birth_date = ?, commune_code = ?, full_name = ?,
+                         handled_at = null, handled_by = null, resolved_at = null, resolved_change_set = null
+                     where id = ? and status = 'resolved'",
+                )
+                .bind(report.birth_date.to_iso())
+                .bind(report.commune.as_str())
+                .bind(&report.full_name)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query("update reports set updated_at = ? where id = ?")
+                    .bind(now)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                (id, false)
+            }
+        };
+        let contact = report.follow_up.as_ref();
+        sqlx::query(
+            "insert into report_sources (report_id, source, clerk_id, channel, recipient, locale, created_at)
+             values (?, ?, ?, ?, ?, ?, ?) on conflict do nothing",
+        )
+        .bind(report_id)
+        .bind(report.source.as_str())
+        .bind(report.clerk_id)
+        .bind(contact.map(|c| c.channel.as_str()))
+        .bind(contact.map(|c| c.recipient.as_str()))
+        .bind(report.locale.code())
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Filed {
+            report_id,
+            new_report,
+        })
+    }
+
+    async fn reports(&self, query: &ReportQuery) -> Result<Vec<Report>> {
+        let mut sql = QueryBuilder::<Sqlite>::new("select * from reports where 1 = 1");
+        if let Some(communes) = &query.communes {
+            push_communes(&mut sql, "commune_code", communes);
+        }
+        if let Some(status) = query.status {
+            sql.push(" and status = ").push_bind(status.as_str());
+        }
+        if let Some(from) = query.from {
+            sql.push(" and created_at >= ").push_bind(from);
+        }
+        if let Some(to) = query.to {
+            sql.push(" and created_at < ").push_bind(to);
+        }
+        if let Some(clerk) = query.clerk_id {
+            sql.push(
+                " and exists (select 1 from report_sources s where s.report_id = reports.id and s.clerk_id = ",
+            )
+            .push_bind(clerk)
+            .push(")");
+        }
+        sql.push(" order by id desc limit ")
+            .push_bind(i64::from(query.limit))
+            .push(" offset ")
+            .push_bind(i64::try_from(query.offset).unwrap_or(i64::MAX));
+        let reports = sql
+            .build()
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(report_from_row)
+            .collect::<Result<Vec<_>>>()?;
+        self.with_sources(reports).await
+    }
+
+    async fn report(&self, id: i64) -> Result<Option<Report>> {
+        let Some(row) = sqlx::query("select * from reports where id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(self.with_sources(vec![report_from_row(&row)?]).await?.pop())
+    }
+
+    async fn mark_reports_handled(
+        &self,
+        ids: &[i64],
+        by: &str,
+        at: Timestamp,
+        audit: NewAuditEntry,
+    ) -> Result<u64> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let mut tx = self.pool.begin().await?;
+        let mut sql =
+            QueryBuilder::<Sqlite>::new("update reports set status = 'handled', handled_at = ");
+        sql.push_bind(at)
+            .push(", handled_by = ")
+            .push_bind(by.to_owned())
+            .push(", updated_at = ")
+            .push_bind(at)
+            .push(" where status = 'open' and id in (");
+        let mut list = sql.separated(", ");
+        for id in ids {
+            list.push_bind(*id);
+        }
+        sql.push(")");
+        let changed = sql.build().execute(&mut *tx).await?.rows_affected();
+        insert_audit(&mut *tx, &audit).await?;
+        tx.commit().await?;
+        Ok(changed)
+    }
+
+    async fn report_counts(&self, communes: Option<&[CommuneCode]>) -> Result<Vec<ReportCount>> {
+        let mut sql = QueryBuilder::<Sqlite>::new(
+            "select r.commune_code, s.source, r.status, count(distinct r.id) as reports
+             from reports r join report_sources s on s.report_id = r.id where 1 = 1",
+        );
+        if let Some(communes) = communes {
+            push_communes(&mut sql, "r.commune_code", communes);
+        }
+        sql.push(" group by r.commune_code, s.source, r.status order by r.commune_code, s.source, r.status");
+        sql.build()
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|row| {
+                Ok(ReportCount {
+                    commune: CommuneCode::parse(row.try_get("commune_code")?).map_err(corrupt)?,
+                    source: ReportSourceKind::from_str(row.try_get("source")?).map_err(corrupt)?,
+                    status: ReportStatus::from_str(row.try_get("status")?).map_err(corrupt)?,
+                    reports: u64::try_from(row.try_get::<i64, _>("reports")?).map_err(corrupt)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn open_reporters(&self, commune: &CommuneCode) -> Result<Vec<FollowUpContact>> {
+        sqlx::query(
+            "select s.channel, s.recipient, min(s.locale) as locale
+             from reports r join report_sources s on s.report_id = r.id
+             left join senders snd on snd.channel = s.channel and snd.sender = s.recipient
+             where r.commune_code = ? and r.status in ('open', 'handled') and s.channel is not null
+               and coalesce(snd.notices_opt_out, 0) = 0
+             group by s.channel, s.recipient order by s.channel, s.recipient",
+        )
+        .bind(commune.as_str())
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(contact_from_row)
+        .collect()
+    }
+
+    async fn registered_reporters(&self, change_set_id: i64) -> Result<Vec<RegisteredReporter>> {
+        sqlx::query(
+            "select r.id, r.nin, s.channel, s.recipient, min(s.locale) as locale
+             from reports r join report_sources s on s.report_id = r.id
+             left join senders snd on snd.channel = s.channel and snd.sender = s.recipient
+             where r.resolved_change_set = ? and s.channel is not null
+               and coalesce(snd.notices_opt_out, 0) = 0
+             group by r.id, r.nin, s.channel, s.recipient order by r.id, s.channel, s.recipient",
+        )
+        .bind(change_set_id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(RegisteredReporter {
+                report_id: row.try_get("id")?,
+                nin: NationalId::parse(row.try_get("nin")?).map_err(corrupt)?,
+                contact: contact_from_row(row)?,
+            })
+        })
+        .collect()
+    }
+
+    async fn invite_clerk(
+        &self,
+        commune: &CommuneCode,
+        code_hash: &str,
+        expires_at: Timestamp,
+        by: &str,
+        at: Timestamp,
+        audit: NewAuditEntry,
+    ) -> Result<i64> {
+        let mut tx = self.pool.begin().await?;
+        let id: i64 = sqlx::query_scalar(
+            "insert into clerks (commune_code, invite_hash, invite_expires_at, invited_by, invited_at)
+             values (?, ?, ?, ?, ?) returning id",
+        )
+        .bind(commune.as_str())
+        .bind(code_hash)
+        .bind(expires_at)
+        .bind(by)
+        .bind(at)
+        .fetch_one(&mut *tx)
+        .await?;
+        let mut audit = audit;
+        if let Some(details) = audit.details.as_object_mut() {
+            details.insert("clerk".to_owned(), id.into());
+        }
+        insert_audit(&mut *tx, &audit).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    async fn enrol_clerk(
+        &self,
+        code_hash: &str,
+        chat: &str,
+        now: Timestamp,
+    ) -> Result<std::result::Result<Clerk, EnrolRefusal>> {
+        let mut tx = self.pool.begin().await?;
+        let Some(row) = sqlx::query("select * from clerks where invite_hash = ?")
+            .bind(code_hash)
+            .fetch_optional(&mut *tx)
+            .await?
+        else {
+            return Ok(Err(EnrolRefusal::UnknownCode));
+        };
+        let invited = clerk_from_row(&row)?;
+        if invited.revoked_at.is_some() {
+            return Ok(Err(EnrolRefusal::Revoked));
+        }
+        if invited
+            .invite_expires_at
+            .is_none_or(|expires| expires <= now)
+        {
+            return Ok(Err(EnrolRefusal::Expired));
+        }
+        // A chat enrolled before (a clerk posted to another commune) keeps one enrolment: the
+        // old one ends here.
+        sqlx::query(
+            "update clerks set chat = null, revoked_at = coalesce(revoked_at, ?),
+                 revoked_by = coalesce(revoked_by, 're-enrolled')
+             where chat = ?",
+        )
+        .bind(now)
+        .bind(chat)
+        .execute(&mut *tx)
+        .await?;
+        let row = sqlx::query(
+            "update clerks set chat = ?, enrolled_at = ?, invite_hash = null, invite_expires_at = null
+             where id = ? returning *",
+        )
+        .bind(chat)
+        .bind(now)
+        .bind(invited.id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let clerk = clerk_from_row(&row)?;
+        insert_audit(
+            &mut *tx,
+            &NewAuditEntry {
+                at: now,
+                actor: format!("clerk {}", clerk.id),
+                action: "clerk.enrol".to_owned(),
+                communes: vec![clerk.commune.clone()],
+                details: json!({ "clerk": clerk.id, "channel": "telegram" }),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Ok(clerk))
+    }
+
+    async fn clerk_by_chat(&self, chat: &str) -> Result<Option<Clerk>> {
+        sqlx::query(
+            "select * from clerks where chat = ? and enrolled_at is not null and revoked_at is null",
+        )
+        .bind(chat)
+        .fetch_optional(&self.pool)
+        .await?
+        .as_ref()
+        .map(clerk_from_row)
+        .transpose()
+    }
+
+    async fn clerk(&self, id: i64) -> Result<Option<Clerk>> {
+        sqlx::query("select * from clerks where id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(clerk_from_row)
+            .transpose()
+    }
+
+    async fn clerks(&self, communes: Option<&[CommuneCode]>) -> Result<Vec<Clerk>> {
+        let mut sql = QueryBuilder::<Sqlite>::new("select * from clerks where 1 = 1");
+        if let Some(communes) = communes {
+            push_communes(&mut sql, "commune_code", communes);
+        }
+        sql.push(" order by id desc");
+        sql.build()
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(clerk_from_row)
+            .collect()
+    }
+
+    async fn revoke_clerk(
+        &self,
+        id: i64,
+        by: &str,
+        at: Timestamp,
+        audit: NewAuditEntry,
+    ) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query(
+            "update clerks set revoked_at = ?, revoked_by = ?, invite_hash = null, invite_expires_at = null
+             where id = ? and revoked_at is null",
+        )
+        .bind(at)
+        .bind(by)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        insert_audit(&mut *tx, &audit).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+}
