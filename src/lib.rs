@@ -14,8 +14,11 @@
 //! - [`i18n`]: the Fluent catalogues in `locales/`, CLDR plurals, SMS segment counting.
 //! - [`notices`]: campaigns, the outbox and the dispatcher that tells voters about changes at
 //!   each channel's rate.
+//! - [`reports`]: citizens missing from the roll: matching the commune they name, clerk
+//!   invitation codes, and the CSV export for the revision of the lists (the dialogue is in
+//!   the conversation core).
 //! - [`roll`]: CSV import of the map and roll with validation, and the demo data set.
-//! - [`store`]: the storage trait and its SQLite implementation.
+//! - [`store`]: the storage traits and their SQLite and PostgreSQL implementations.
 //! - [`admin`]: the admin API: scoped tokens, imports over HTTP, audit log, statistics,
 //!   Prometheus metrics and the OpenAPI document.
 //! - [`server`]: the HTTP router, health probes and graceful shutdown.
@@ -29,6 +32,7 @@ pub mod conversation;
 pub mod domain;
 pub mod i18n;
 pub mod notices;
+pub mod reports;
 pub mod roll;
 pub mod server;
 pub mod store;

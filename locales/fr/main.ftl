@@ -13,7 +13,7 @@ lookup-found =
             Bureau de vote { $station }
     }
 
-lookup-not-found = Aucun inscrit ne correspond à ces informations. Vérifiez-les ou contactez le service des élections de votre commune.
+lookup-not-found = Aucun inscrit ne correspond à ces informations. Vérifiez-les. Si vous n'avez pas été inscrit, envoyez SIGNALER pour le signaler au service des élections.
 
 ask-birth-date = Merci. Envoyez maintenant votre date de naissance, par exemple 15/03/1990
 

@@ -19,6 +19,18 @@ pub enum Intent {
     StartNotices,
     /// The message carries numbers: a NIN, a birth date or year, or malformed attempts.
     Numbers(Numbers),
+    /// SIGNALER, تبليغ: report being missing from the roll (offered after a failed lookup).
+    Report,
+    /// OUI, نعم: confirms what was asked.
+    Yes,
+    /// NON, ANNULER, لا, إلغاء, `/cancel`: declines or abandons what is under way.
+    No,
+    /// `/clerk CODE`: a clerk enrols with an officer's invitation code (empty if none given).
+    ClerkEnrol(String),
+    /// `/report`: an enrolled clerk files a report for a citizen in front of them.
+    ClerkReport,
+    /// `/myreports`: a clerk's latest reports.
+    ClerkReports,
     /// Nothing Maktab can act on.
     Unrecognised,
 }
@@ -45,6 +57,20 @@ pub struct Numbers {
 const HELP: &[&str] = &["?", "aide", "help", "مساعدة", "ساعدني", "/help"];
 const STOP: &[&str] = &["stop", "arret", "arrêt", "توقف", "/stop"];
 const START: &[&str] = &["start", "ابدأ", "ابدا"];
+const REPORT: &[&str] = &[
+    "signaler",
+    "signalement",
+    "/signaler",
+    "report",
+    "تبليغ",
+    "بلاغ",
+    "ابلاغ",
+    "الابلاغ",
+];
+const YES: &[&str] = &["oui", "yes", "ok", "d'accord", "نعم", "موافق", "اكيد"];
+const NO: &[&str] = &[
+    "non", "no", "annuler", "annule", "cancel", "/cancel", "لا", "الغاء", "الغ",
+];
 const ARABIC: &[&str] = &[
     "ar",
     "arabe",
@@ -82,6 +108,18 @@ pub fn parse(text: &str) -> Intent {
     if is(START) {
         return Intent::StartNotices;
     }
+    if is(REPORT) {
+        return Intent::Report;
+    }
+    if is(YES) {
+        return Intent::Yes;
+    }
+    if is(NO) {
+        return Intent::No;
+    }
+    if let Some(intent) = clerk_command(text) {
+        return intent;
+    }
     if is(ARABIC) {
         return Intent::ChooseLanguage(Locale::Ar);
     }
@@ -96,30 +134,24 @@ pub fn parse(text: &str) -> Intent {
     }
 }
 
+/// The clerks' Telegram commands (`/clerk CODE`, `/report`, `/myreports`), with or without
+/// `@botname`.
+fn clerk_command(text: &str) -> Option<Intent> {
+    let mut words = text.split_whitespace();
+    let command = words.next()?.strip_prefix('/')?;
+    let name = command.split('@').next()?.to_ascii_lowercase();
+    match name.as_str() {
+        "clerk" | "agent" => Some(Intent::ClerkEnrol(words.collect::<Vec<_>>().join(" "))),
+        "report" => Some(Intent::ClerkReport),
+        "myreports" | "mesrapports" => Some(Intent::ClerkReports),
+        _ => None,
+    }
+}
+
 /// Lower case, without accents, Arabic diacritics or tatweel, and without surrounding
 /// punctuation, so that "Français !" and "francais" are the same keyword.
 fn fold_keyword(text: &str) -> String {
-    let folded: String = text
-        .trim()
-        .chars()
-        .flat_map(char::to_lowercase)
-        .filter(|c| !matches!(c, '\u{064B}'..='\u{065F}' | '\u{0640}' | '\u{0670}'))
-        .filter(|c| !crate::domain::is_invisible_mark(*c))
-        .map(|c| match c {
-            'à' | 'â' | 'ä' => 'a',
-            'é' | 'è' | 'ê' | 'ë' => 'e',
-            'î' | 'ï' => 'i',
-            'ô' | 'ö' => 'o',
-            'ù' | 'û' | 'ü' => 'u',
-            'ç' => 'c',
-            'أ' | 'إ' | 'آ' => 'ا',
-            'ة' => 'ه',
-            'ى' => 'ي',
-            '؟' => '?',
-            other => other,
-        })
-        .collect();
-    folded
+    crate::domain::fold(text.trim())
         .trim_matches(|c: char| {
             c != '?' && (c.is_ascii_punctuation() || c.is_whitespace() || c == '.')
         })

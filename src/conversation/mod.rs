@@ -7,6 +7,7 @@
 //! verify it: an unknown NIN and a wrong birth date get the very same reply.
 
 pub mod intent;
+pub mod report;
 
 use std::sync::Arc;
 
@@ -68,6 +69,8 @@ pub enum ButtonAction {
     ChooseLanguage(Locale),
     /// Notify this chat of changes to this voter's station.
     Subscribe(NationalId),
+    /// Start reporting oneself missing from the roll (what SIGNALER does).
+    Report,
 }
 
 /// How a lookup ended, for statistics.
@@ -119,6 +122,14 @@ pub struct Handled {
 pub enum Dialogue {
     /// The sender gave a NIN; the birth date or year is to come.
     AwaitingBirth { nin: String },
+    /// A lookup found nothing: SIGNALER now reports the sender missing from the roll, with
+    /// this NIN (and birth date, ISO, if a full one was given).
+    ReportOffered {
+        nin: String,
+        birth_date: Option<String>,
+    },
+    /// A report being filled in.
+    Reporting(report::ReportDraft),
 }
 
 impl Dialogue {
@@ -283,19 +294,44 @@ impl Conversation {
             _ => {}
         }
         let locale = state.locale.or(locale_hint).unwrap_or(Locale::Ar);
-        let handled = match intent {
-            Intent::Help => self.simple(locale, MessageId::Help),
-            Intent::ChooseLanguage(_) => self.simple(locale, MessageId::LanguageSet),
-            Intent::Unrecognised => self.simple(locale, MessageId::Hint),
-            Intent::StopNotices => {
+        let dialogue = state.dialogue.as_ref().map(|(dialogue, _)| dialogue.clone());
+        let handled = match (dialogue, intent) {
+            (_, Intent::ClerkEnrol(code)) => self.enrol_clerk(inbound, &code, locale, now).await?,
+            (_, Intent::ClerkReport) => {
+                self.start_clerk_report(inbound, &mut state, locale, now)
+                    .await?
+            }
+            (_, Intent::ClerkReports) => self.clerk_reports(inbound, locale).await?,
+            (Some(Dialogue::Reporting(draft)), intent)
+                if !matches!(
+                    intent,
+                    Intent::ChooseLanguage(_)
+                        | Intent::StopNotices
+                        | Intent::StartNotices
+                        | Intent::Help
+                ) && !report::is_new_lookup(&draft, &intent) =>
+            {
+                self.report_step(inbound, intent, draft, &mut state, locale, now)
+                    .await?
+            }
+            (Some(Dialogue::ReportOffered { nin, birth_date }), Intent::Report) => {
+                self.start_self_report(&mut state, &nin, birth_date, locale, now)
+            }
+            (_, Intent::Report) => self.simple(locale, MessageId::ReportNeedsLookup),
+            (_, Intent::Help) => self.simple(locale, MessageId::Help),
+            (_, Intent::ChooseLanguage(_)) => self.simple(locale, MessageId::LanguageSet),
+            (_, Intent::Unrecognised | Intent::Yes | Intent::No) => {
+                self.simple(locale, MessageId::Hint)
+            }
+            (_, Intent::StopNotices) => {
                 state.notices_opt_out = true;
                 self.simple(locale, MessageId::NoticesStopped)
             }
-            Intent::StartNotices => {
+            (_, Intent::StartNotices) => {
                 state.notices_opt_out = false;
                 self.simple(locale, MessageId::NoticesStarted)
             }
-            Intent::Numbers(numbers) => {
+            (_, Intent::Numbers(numbers)) => {
                 self.numbers(inbound, numbers, &mut state, locale, now)
                     .await?
             }
@@ -316,9 +352,13 @@ impl Conversation {
         locale: Locale,
         now: Timestamp,
     ) -> Result<Handled, StoreError> {
+        // A date sent alone completes the NIN given before it, also after a "not found"
+        // (the voter corrects the date they typed).
         let pending = match &state.dialogue {
-            Some((Dialogue::AwaitingBirth { nin }, _)) => NationalId::parse(nin).ok(),
-            None => None,
+            Some((Dialogue::AwaitingBirth { nin } | Dialogue::ReportOffered { nin, .. }, _)) => {
+                NationalId::parse(nin).ok()
+            }
+            _ => None,
         };
         let nin = match (numbers.nin, numbers.bad_nin) {
             (Some(nin), _) => nin,
@@ -362,7 +402,22 @@ impl Conversation {
             }
         };
         state.dialogue = None;
-        self.lookup(inbound, &nin, birth, locale, now).await
+        let mut handled = self.lookup(inbound, &nin, birth, locale, now).await?;
+        if matches!(
+            handled.outcome,
+            Some(LookupOutcome::NotFound | LookupOutcome::VerificationFailed)
+        ) {
+            self.offer_report(state, &nin, birth, now);
+            if inbound.channel.has_buttons() {
+                for reply in &mut handled.replies {
+                    reply.buttons.push(Button {
+                        label: self.message(locale, MessageId::ButtonReport).text,
+                        action: ButtonAction::Report,
+                    });
+                }
+            }
+        }
+        Ok(handled)
     }
 
     async fn lookup(

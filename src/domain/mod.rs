@@ -9,6 +9,7 @@ mod locale;
 mod national_id;
 mod phone;
 mod role;
+mod text;
 
 pub use birth_date::{BirthDate, BirthDateError};
 pub use channel::{Channel, UnknownChannel, mask_sender};
@@ -24,6 +25,7 @@ pub use locale::{Locale, UnknownLocale};
 pub use national_id::{NationalId, NationalIdError};
 pub use phone::{PhoneNumber, PhoneNumberError};
 pub use role::{Role, UnknownRole};
+pub use text::fold;
 
 /// Seconds since the Unix epoch, the one time representation stored in the database.
 pub type Timestamp = i64;

@@ -16,12 +16,14 @@ const AR_FILES: &[&str] = &[
     include_str!("../../locales/ar/notices.ftl"),
     include_str!("../../locales/ar/sms.ftl"),
     include_str!("../../locales/ar/telegram.ftl"),
+    include_str!("../../locales/ar/reports.ftl"),
 ];
 const FR_FILES: &[&str] = &[
     include_str!("../../locales/fr/main.ftl"),
     include_str!("../../locales/fr/notices.ftl"),
     include_str!("../../locales/fr/sms.ftl"),
     include_str!("../../locales/fr/telegram.ftl"),
+    include_str!("../../locales/fr/reports.ftl"),
 ];
 
 macro_rules! message_ids {
@@ -104,6 +106,50 @@ message_ids! {
     TelegramCommandLanguage = "telegram-command-language",
     /// Telegram command menu: /stop.
     TelegramCommandStop = "telegram-command-stop",
+    /// Self-report: the birth date, when the lookup did not carry a full one.
+    ReportAskBirthDate = "report-ask-birth-date",
+    ReportAskCommune = "report-ask-commune",
+    ReportCommuneUnknown = "report-commune-unknown",
+    ReportCommuneTooMany = "report-commune-too-many",
+    /// Communes sharing a name, one numbered line each (`$choices`).
+    ReportChooseCommune = "report-choose-commune",
+    ReportAskName = "report-ask-name",
+    ReportNameInvalid = "report-name-invalid",
+    /// What will be kept and why, before it is (`$commune`, `$date`).
+    ReportConfirm = "report-confirm",
+    ReportFiled = "report-filed",
+    ReportCancelled = "report-cancelled",
+    /// SIGNALER with no failed lookup before it.
+    ReportNeedsLookup = "report-needs-lookup",
+    /// Too many reports from one sender today.
+    ReportLimit = "report-limit",
+    /// A reported citizen is on an approved roll now (`$centre`, `$address`, `$station`,
+    /// `$kind`).
+    NoticeRegistered = "notice-registered",
+    /// Label of the "report me missing" button under a "not found" reply.
+    ButtonReport = "button-report",
+    /// A clerk's enrolment succeeded (`$commune`).
+    ClerkEnrolled = "clerk-enrolled",
+    /// A wrong, expired or used invitation code: one answer for all.
+    ClerkCodeRefused = "clerk-code-refused",
+    /// A clerk command from a chat that is not an active clerk.
+    ClerkNotEnrolled = "clerk-not-enrolled",
+    /// A clerk command by SMS.
+    ClerkTelegramOnly = "clerk-telegram-only",
+    ClerkAskNin = "clerk-ask-nin",
+    ClerkAskBirthDate = "clerk-ask-birth-date",
+    ClerkAskName = "clerk-ask-name",
+    ClerkAskPhone = "clerk-ask-phone",
+    ClerkPhoneInvalid = "clerk-phone-invalid",
+    /// The clerk's report before it is filed (`$nin` masked, `$date`, `$commune`, `$phone`).
+    ClerkConfirm = "clerk-confirm",
+    /// `$id`: the report's number.
+    ClerkReportFiled = "clerk-report-filed",
+    ClerkReportsEmpty = "clerk-reports-empty",
+    /// Above the lines of /myreports (`$count`).
+    ClerkReportsHeader = "clerk-reports-header",
+    /// One report in /myreports (`$id`, `$nin` masked, `$date`, `$status`).
+    ClerkReportLine = "clerk-report-line",
 }
 
 /// A catalogue failed to load; only possible if a `.ftl` file shipped broken.
@@ -212,6 +258,24 @@ mod tests {
         args.set("verify", verify);
         args.set("count", 117);
         args.set("minutes", 59);
+        // Report dialogue values at realistic maximum lengths.
+        let (commune, choices) = match locale {
+            Locale::Ar => (
+                "سيدي موسى بن علي (27045)",
+                "1. سيدي علي بن يوب (22029)\n2. سيدي علي بوسيدي (22030)\n3. سيدي علي (27045)\n4. سيدي علي ملال (38013)",
+            ),
+            Locale::Fr => (
+                "Sidi Ali Ben Youb (22029)",
+                "1. Sidi Ali Ben Youb (22029)\n2. Sidi Ali Boussidi (22030)\n3. Sidi Ali (27045)\n4. Sidi Ali Mellal (38013)",
+            ),
+        };
+        args.set("commune", commune);
+        args.set("choices", choices);
+        args.set("date", "15/03/1990");
+        args.set("nin", "10**************12");
+        args.set("phone", "yes");
+        args.set("id", 1234567);
+        args.set("status", "handled");
         args
     }
 

@@ -226,12 +226,14 @@ fn is_text(media: &MediaKind) -> bool {
     matches!(media, MediaKind::Text(_))
 }
 
-/// Button payloads (`callback_data`, at most 64 bytes): `lang:ar`, `lang:fr`, `sub:<offer id>`.
+/// Button payloads (`callback_data`, at most 64 bytes): `lang:ar`, `lang:fr`, `sub:<offer id>`,
+/// `report:` (the NIN of the report is in the chat's stored dialogue).
 /// An offer id refers to a row of the store, so no NIN travels through Telegram's buttons.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CallbackData {
     Language(Locale),
     Subscribe(i64),
+    Report,
 }
 
 impl CallbackData {
@@ -239,6 +241,7 @@ impl CallbackData {
         match self {
             Self::Language(locale) => format!("lang:{}", locale.code()),
             Self::Subscribe(offer) => format!("sub:{offer}"),
+            Self::Report => "report:".to_owned(),
         }
     }
 
@@ -247,6 +250,7 @@ impl CallbackData {
         match kind {
             "lang" => value.parse().ok().map(Self::Language),
             "sub" => value.parse().ok().map(Self::Subscribe),
+            "report" if value.is_empty() => Some(Self::Report),
             _ => None,
         }
     }
@@ -425,6 +429,12 @@ impl Processor {
                     .message(locale, MessageId::TelegramSubscribed);
                 self.answer(chat, &reply, now).await
             }
+            Some(CallbackData::Report) => {
+                self.sender.answer_callback(query, None).await?;
+                // The button does what typing SIGNALER does; a slash command says nothing of
+                // the language, so the conversation keeps the chat's.
+                self.converse(chat, "/signaler".to_owned(), hint, now).await
+            }
             None => self.sender.answer_callback(query, None).await,
         }
     }
@@ -495,6 +505,10 @@ impl Processor {
                         CallbackData::Subscribe(offer).encode(),
                     )]);
                 }
+                ButtonAction::Report => rows.push(vec![InlineKeyboardButton::callback(
+                    button.label.clone(),
+                    CallbackData::Report.encode(),
+                )]),
             }
         }
         if !languages.is_empty() {
@@ -595,6 +609,7 @@ mod tests {
             CallbackData::Language(Locale::Ar),
             CallbackData::Language(Locale::Fr),
             CallbackData::Subscribe(i64::MAX),
+            CallbackData::Report,
         ] {
             let encoded = data.encode();
             assert!(encoded.len() <= 64, "{encoded}");

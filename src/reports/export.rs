@@ -1,0 +1,63 @@
+//! The CSV export of reports for the revision of the lists: UTF-8 with a byte order mark, so
+//! spreadsheets open the Arabic names correctly, and every field quoted by the `csv` writer
+//! where it needs to be (names with commas, quotes or line breaks).
+
+use std::collections::HashMap;
+
+use crate::domain::{Commune, CommuneCode, Timestamp};
+use crate::store::Report;
+
+/// The byte order mark spreadsheets look for to read a CSV file as UTF-8.
+pub const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// The header row.
+pub const COLUMNS: [&str; 13] = [
+    "report_id",
+    "nin",
+    "birth_date",
+    "full_name",
+    "commune_code",
+    "commune_ar",
+    "commune_fr",
+    "status",
+    "sources",
+    "filed_at",
+    "handled_at",
+    "handled_by",
+    "resolved_at",
+];
+
+fn iso(at: Option<Timestamp>) -> String {
+    at.and_then(|at| chrono::DateTime::from_timestamp(at, 0))
+        .map(|at| at.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_default()
+}
+
+/// The reports as a CSV file, with the communes' names from `communes`.
+pub fn to_csv(reports: &[Report], communes: &[Commune]) -> Result<Vec<u8>, csv::Error> {
+    let names: HashMap<&CommuneCode, &Commune> = communes.iter().map(|c| (&c.code, c)).collect();
+    let mut writer = csv::Writer::from_writer(UTF8_BOM.to_vec());
+    writer.write_record(COLUMNS)?;
+    for report in reports {
+        let commune = names.get(&report.commune);
+        let mut sources: Vec<&str> = report.sources.iter().map(|s| s.kind.as_str()).collect();
+        sources.sort_unstable();
+        sources.dedup();
+        writer.write_record([
+            report.id.to_string().as_str(),
+            report.nin.as_str(),
+            report.birth_date.to_iso().as_str(),
+            report.full_name.as_str(),
+            report.commune.as_str(),
+            commune.map_or("", |c| c.name.ar.as_str()),
+            commune.map_or("", |c| c.name.fr.as_str()),
+            report.status.as_str(),
+            sources.join(";").as_str(),
+            iso(Some(report.created_at)).as_str(),
+            iso(report.handled_at).as_str(),
+            report.handled_by.as_deref().unwrap_or_default(),
+            iso(report.resolved_at).as_str(),
+        ])?;
+    }
+    writer.into_inner().map_err(|error| error.into_error().into())
+}
