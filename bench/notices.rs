@@ -60,6 +60,7 @@ async fn main() {
         commune: CommuneCode::parse("1601").expect("code"),
         centre: None,
         station: None,
+        reporters: false,
     };
     let (big, _) = maktab::admin::changes::create_broadcast(
         store.as_ref(),

@@ -75,6 +75,12 @@ pub enum Command {
     /// Create, list and revoke admin API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Invite, list and revoke the clerks who file reports in the field (via the Telegram bot).
+    #[command(subcommand)]
+    Clerk(ClerkCommand),
+    /// Reports of citizens missing from the roll: list, export for the revision, mark handled.
+    #[command(subcommand)]
+    Reports(ReportsCommand),
     /// Show the audit log (every import, dry run and token change), newest first.
     Audit {
         /// Only this action or action prefix (e.g. `import`, `token.create`).
@@ -98,6 +104,87 @@ pub enum Command {
         /// Lookups of the last this many hours.
         #[arg(long, default_value_t = 24)]
         hours: u32,
+    },
+}
+
+/// Clerks.
+#[derive(Debug, Subcommand)]
+pub enum ClerkCommand {
+    /// Print a one-time code for a clerk of a commune; the clerk sends `/clerk CODE` to the
+    /// Telegram bot to enrol.
+    Invite {
+        #[arg(long, value_name = "CODE")]
+        commune: String,
+        /// How long the code can be used.
+        #[arg(long, default_value_t = crate::admin::reports::DEFAULT_INVITE_HOURS)]
+        valid_hours: u32,
+    },
+    /// List clerks, newest first.
+    List {
+        #[arg(long, value_name = "CODE")]
+        commune: Option<String>,
+    },
+    /// Revoke a clerk: they can no longer file reports.
+    Revoke { id: i64 },
+}
+
+/// Filters of the report listing and export.
+#[derive(Debug, Args)]
+pub struct ReportFilters {
+    #[arg(long, value_name = "CODE")]
+    commune: Option<String>,
+    /// open, handled or resolved.
+    #[arg(long)]
+    status: Option<String>,
+    /// Filed on or after this day (YYYY-MM-DD, UTC).
+    #[arg(long, value_name = "DAY")]
+    from: Option<String>,
+    /// Filed on or before this day (YYYY-MM-DD, UTC).
+    #[arg(long, value_name = "DAY")]
+    to: Option<String>,
+}
+
+impl ReportFilters {
+    fn params(self, limit: Option<u32>) -> crate::admin::reports::ReportParams {
+        crate::admin::reports::ReportParams {
+            commune: self.commune,
+            status: self.status,
+            from: self.from,
+            to: self.to,
+            limit,
+            offset: None,
+        }
+    }
+}
+
+/// Reports of citizens missing from the roll.
+#[derive(Debug, Subcommand)]
+pub enum ReportsCommand {
+    /// List reports, newest first (NINs masked, no names).
+    List {
+        #[command(flatten)]
+        filters: ReportFilters,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// Export reports as CSV (UTF-8 with BOM, for spreadsheets) with NINs and names, for the
+    /// revision of the lists. Recorded in the audit log.
+    Export {
+        #[command(flatten)]
+        filters: ReportFilters,
+        /// Write here instead of standard output.
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Mark open reports handled (taken into the revision).
+    Handle {
+        #[arg(required = true, num_args = 1..)]
+        ids: Vec<i64>,
+    },
+    /// Reports per commune, source and status.
+    Stats {
+        #[arg(long, value_name = "CODE")]
+        commune: Option<String>,
     },
 }
 
@@ -141,6 +228,10 @@ pub enum CampaignsCommand {
         /// Needs --centre.
         #[arg(long)]
         station: Option<u16>,
+        /// Reach whoever reported a citizen of the commune missing from the roll and is still
+        /// waiting, instead of subscribers (no --centre or --station).
+        #[arg(long, conflicts_with_all = ["centre", "station"])]
+        reporters: bool,
         /// The Arabic text.
         #[arg(long)]
         ar: String,
@@ -251,6 +342,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 limit,
             } => audit(&config, action, actor, commune, limit).await,
             Command::Stats { commune, hours } => stats(&config, commune, hours).await,
+            Command::Clerk(command) => clerk(&config, command).await,
+            Command::Reports(command) => reports(&config, command).await,
             Command::Telegram(command) => telegram_command(&config, command).await,
         }
     })
@@ -668,6 +761,137 @@ fn api(error: crate::admin::error::ApiError) -> anyhow::Error {
     anyhow::anyhow!("{error}")
 }
 
+async fn clerk(config: &Config, command: ClerkCommand) -> anyhow::Result<()> {
+    let store = open(config).await?;
+    let operator = Principal::command_line();
+    match command {
+        ClerkCommand::Invite {
+            commune,
+            valid_hours,
+        } => {
+            let invitation = crate::admin::reports::invite_clerk(
+                store.as_ref(),
+                &operator,
+                &commune,
+                Some(valid_hours),
+            )
+            .await
+            .map_err(api)?;
+            println!(
+                "Clerk {} invited for commune {commune}. Give them this code, valid until {}:\n\n    {}\n\nThey send to the Telegram bot:  /clerk {}",
+                invitation.clerk_id,
+                time(invitation.expires_at),
+                invitation.code,
+                invitation.code
+            );
+        }
+        ClerkCommand::List { commune } => {
+            let communes = commune
+                .map(|c| CommuneCode::parse(&c).with_context(|| format!("--commune {c:?}")))
+                .transpose()?
+                .map(|c| vec![c]);
+            for clerk in store.clerks(communes.as_deref()).await? {
+                let state = match (clerk.revoked_at, clerk.enrolled_at) {
+                    (Some(at), _) => format!("revoked {}", time(at)),
+                    (None, Some(at)) => format!("enrolled {}", time(at)),
+                    (None, None) => format!(
+                        "invited, code valid until {}",
+                        clerk.invite_expires_at.map(time).unwrap_or_default()
+                    ),
+                };
+                println!(
+                    "#{:<4} commune {:<8} invited {} by {}  {}",
+                    clerk.id,
+                    clerk.commune,
+                    time(clerk.invited_at),
+                    clerk.invited_by,
+                    state
+                );
+            }
+        }
+        ClerkCommand::Revoke { id } => {
+            crate::admin::reports::revoke_clerk(store.as_ref(), &operator, id)
+                .await
+                .map_err(api)?;
+            println!("Clerk {id} revoked.");
+        }
+    }
+    Ok(())
+}
+
+async fn reports(config: &Config, command: ReportsCommand) -> anyhow::Result<()> {
+    let store = open(config).await?;
+    let operator = Principal::command_line();
+    match command {
+        ReportsCommand::List { filters, limit } => {
+            let query = filters
+                .params(Some(limit))
+                .query(&operator, limit)
+                .map_err(api)?;
+            for report in store.reports(&query).await? {
+                let mut sources: Vec<&str> =
+                    report.sources.iter().map(|s| s.kind.as_str()).collect();
+                sources.dedup();
+                println!(
+                    "#{:<6} {}  commune {:<8} {:<8}  filed {}  by {}",
+                    report.id,
+                    report.nin.masked(),
+                    report.commune,
+                    report.status.as_str(),
+                    time(report.created_at),
+                    sources.join("+")
+                );
+            }
+        }
+        ReportsCommand::Export { filters, output } => {
+            let (csv, rows) = crate::admin::reports::export_reports(
+                store.as_ref(),
+                &operator,
+                &filters.params(None),
+            )
+            .await
+            .map_err(api)?;
+            match output {
+                Some(path) => {
+                    std::fs::write(&path, csv)
+                        .with_context(|| format!("cannot write {}", path.display()))?;
+                    eprintln!("{rows} reports written to {}", path.display());
+                }
+                None => {
+                    use std::io::Write as _;
+                    std::io::stdout().write_all(&csv)?;
+                }
+            }
+        }
+        ReportsCommand::Handle { ids } => {
+            let handled = crate::admin::reports::mark_handled(store.as_ref(), &operator, &ids)
+                .await
+                .map_err(api)?;
+            println!("{handled} reports marked handled.");
+        }
+        ReportsCommand::Stats { commune } => {
+            let communes = commune
+                .map(|c| CommuneCode::parse(&c).with_context(|| format!("--commune {c:?}")))
+                .transpose()?
+                .map(|c| vec![c]);
+            println!(
+                "{:<8} {:<6} {:<9} {:>8}",
+                "commune", "source", "status", "reports"
+            );
+            for count in store.report_counts(communes.as_deref()).await? {
+                println!(
+                    "{:<8} {:<6} {:<9} {:>8}",
+                    count.commune.as_str(),
+                    count.source.as_str(),
+                    count.status.as_str(),
+                    count.reports
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
 async fn changes(config: &Config, command: ChangesCommand) -> anyhow::Result<()> {
     let store = open(config).await?;
     let operator = Principal::command_line();
@@ -781,6 +1005,7 @@ async fn campaigns(config: &Config, command: CampaignsCommand) -> anyhow::Result
             commune,
             centre,
             station,
+            reporters,
             ar,
             fr,
         } => {
@@ -794,6 +1019,7 @@ async fn campaigns(config: &Config, command: CampaignsCommand) -> anyhow::Result
                     })
                     .transpose()?,
                 station,
+                reporters,
             };
             let (id, preview) = crate::admin::changes::create_broadcast(
                 store.as_ref(),

@@ -270,7 +270,8 @@ async fn flush_statistics(app: App, mut stopped: watch::Receiver<bool>) {
 }
 
 /// Hourly housekeeping: drop expired abuse-limit counters and old inbound message ids (kept
-/// two days: providers retry for minutes, not days) so the tables stay small.
+/// two days: providers retry for minutes, not days) so the tables stay small, and erase
+/// expired dialogues (an abandoned report draft holds personal data).
 async fn upkeep(store: Arc<dyn Store>) {
     // The first run waits an hour too: nothing is due at start-up.
     let hour = Duration::from_secs(3600);
@@ -285,6 +286,10 @@ async fn upkeep(store: Arc<dyn Store>) {
         match store.prune_inbound_seen(before).await {
             Ok(removed) => tracing::debug!(removed, "pruned inbound message ids"),
             Err(error) => tracing::warn!(%error, "could not prune inbound message ids"),
+        }
+        match store.forget_expired_dialogues(crate::domain::now()).await {
+            Ok(removed) => tracing::debug!(removed, "erased expired dialogues"),
+            Err(error) => tracing::warn!(%error, "could not erase expired dialogues"),
         }
     }
 }

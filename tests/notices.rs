@@ -589,6 +589,7 @@ async fn a_10000_recipient_sms_broadcast_reaches_everyone_once_without_429_at_st
         commune: maktab::domain::CommuneCode::parse("1601").unwrap(),
         centre: None,
         station: None,
+        reporters: false,
     };
     let (campaign, preview) = maktab::admin::changes::create_broadcast(
         db.store.as_ref(),

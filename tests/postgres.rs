@@ -365,6 +365,7 @@ async fn two_dispatchers_on_two_instances_drain_one_campaign_and_each_recipient_
         commune: maktab::domain::CommuneCode::parse("1601").unwrap(),
         centre: None,
         station: None,
+        reporters: false,
     };
     let campaign = store
         .create_broadcast(&audience, "نص", "texte", "officer", START, audit)

@@ -59,6 +59,7 @@ async fn two_instances_deliver_a_campaign_once_within_one_rate_and_the_survivor_
         commune: maktab::domain::CommuneCode::parse("1601").unwrap(),
         centre: None,
         station: None,
+        reporters: false,
     };
     let (campaign, _) = maktab::admin::changes::create_broadcast(
         db.store.as_ref(),

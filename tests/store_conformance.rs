@@ -1461,6 +1461,7 @@ async fn a_broadcast_reaches_its_audience_through_leased_claims_until_done(store
         commune: commune("1601"),
         centre: Some(CentreCode::parse("C01").unwrap()),
         station: None,
+        reporters: false,
     };
     let members: Vec<(Channel, String, Locale)> = store
         .audience_members(&audience)
@@ -1479,6 +1480,7 @@ async fn a_broadcast_reaches_its_audience_through_leased_claims_until_done(store
     );
     let one_station = maktab::store::Audience {
         station: Some(2),
+        reporters: false,
         ..audience.clone()
     };
     assert_eq!(store.audience_members(&one_station).await.unwrap().len(), 2);
@@ -1703,6 +1705,7 @@ async fn a_cancelled_campaign_cancels_its_unsent_rows(store: Arc<dyn Store>) {
         commune: commune("1601"),
         centre: None,
         station: None,
+        reporters: false,
     };
     let id = store
         .create_broadcast(

@@ -30,6 +30,8 @@ pub enum Permission {
     Monitor,
     /// Write and send broadcasts (to one's communes).
     Broadcast,
+    /// Follow reports of citizens missing from the roll and manage clerks (of one's communes).
+    Reports,
 }
 
 impl Role {
@@ -38,10 +40,13 @@ impl Role {
             Role::National => true,
             Role::CommuneAdmin => matches!(
                 permission,
-                Permission::Import | Permission::Monitor | Permission::Broadcast
+                Permission::Import
+                    | Permission::Monitor
+                    | Permission::Broadcast
+                    | Permission::Reports
             ),
             // Clerk supervisors only manage missing-from-the-roll reports.
-            Role::ClerkSupervisor => false,
+            Role::ClerkSupervisor => permission == Permission::Reports,
         }
     }
 }

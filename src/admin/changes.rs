@@ -98,6 +98,11 @@ pub async fn create_broadcast(
     text_fr: &str,
 ) -> Result<(i64, Preview), ApiError> {
     check_scope(principal, std::slice::from_ref(&audience.commune))?;
+    if audience.reporters && (audience.centre.is_some() || audience.station.is_some()) {
+        return Err(ApiError::BadRequest(
+            "reporters are reached by commune: no centre or station".to_owned(),
+        ));
+    }
     if audience.station.is_some() && audience.centre.is_none() {
         return Err(ApiError::BadRequest(
             "a station needs its centre".to_owned(),

@@ -1,6 +1,7 @@
 //! The admin API under `/api/v1`, for municipal election offices and the national authority:
 //! scoped bearer tokens, imports over HTTP, the append-only audit log, lookup and roll
-//! statistics, Prometheus metrics and the OpenAPI document.
+//! statistics, reports of citizens missing from the roll and their clerks, Prometheus metrics
+//! and the OpenAPI document.
 
 pub mod auth;
 pub mod changes;
@@ -9,6 +10,7 @@ pub mod imports;
 pub mod metrics;
 pub mod notice_routes;
 pub mod openapi;
+pub mod reports;
 pub mod routes;
 pub mod stats;
 
@@ -59,6 +61,15 @@ pub fn router() -> Router<App> {
             get(notice_routes::list_campaigns).post(notice_routes::create_broadcast),
         )
         .route("/api/v1/campaigns/{id}", get(notice_routes::show_campaign))
+        .route("/api/v1/reports", get(reports::list_reports))
+        .route("/api/v1/reports/export", get(reports::export_reports_route))
+        .route("/api/v1/reports/handled", post(reports::handled_route))
+        .route("/api/v1/stats/reports", get(reports::report_stats))
+        .route(
+            "/api/v1/clerks",
+            get(reports::list_clerks).post(reports::invite_route),
+        )
+        .route("/api/v1/clerks/{id}/revoke", post(reports::revoke_route))
         .route(
             "/api/v1/campaigns/{id}/{action}",
             post(notice_routes::campaign_action),

@@ -69,7 +69,15 @@ const REPORT: &[&str] = &[
 ];
 const YES: &[&str] = &["oui", "yes", "ok", "d'accord", "نعم", "موافق", "اكيد"];
 const NO: &[&str] = &[
-    "non", "no", "annuler", "annule", "cancel", "/cancel", "لا", "الغاء", "الغ",
+    "non",
+    "no",
+    "annuler",
+    "annule",
+    "cancel",
+    "/cancel",
+    "لا",
+    "الغاء",
+    "الغ",
 ];
 const ARABIC: &[&str] = &[
     "ar",

@@ -294,7 +294,10 @@ impl Conversation {
             _ => {}
         }
         let locale = state.locale.or(locale_hint).unwrap_or(Locale::Ar);
-        let dialogue = state.dialogue.as_ref().map(|(dialogue, _)| dialogue.clone());
+        let dialogue = state
+            .dialogue
+            .as_ref()
+            .map(|(dialogue, _)| dialogue.clone());
         let handled = match (dialogue, intent) {
             (_, Intent::ClerkEnrol(code)) => self.enrol_clerk(inbound, &code, locale, now).await?,
             (_, Intent::ClerkReport) => {

@@ -116,7 +116,12 @@ fn full_name(text: &str) -> Option<String> {
 }
 
 fn commune_line(index: usize, commune: &Commune, locale: Locale) -> String {
-    format!("{}. {} ({})", index + 1, commune.name.get(locale), commune.code)
+    format!(
+        "{}. {} ({})",
+        index + 1,
+        commune.name.get(locale),
+        commune.code
+    )
 }
 
 impl Conversation {
@@ -571,7 +576,10 @@ mod tests {
             Some("Benali Amina".to_owned())
         );
         assert_eq!(full_name("أمينة بن علي"), Some("أمينة بن علي".to_owned()));
-        assert_eq!(full_name("Aït-Ahmed Lounès"), Some("Aït-Ahmed Lounès".to_owned()));
+        assert_eq!(
+            full_name("Aït-Ahmed Lounès"),
+            Some("Aït-Ahmed Lounès".to_owned())
+        );
         assert_eq!(full_name("Amina"), None);
         assert_eq!(full_name("109870123456789012"), None);
         assert_eq!(full_name("Amina 1990"), None);

@@ -1,15 +1,18 @@
-//! Filling campaigns: the personalised change notices of an approved change set, and
-//! broadcasts to an audience with a preview of their cost.
+//! Filling campaigns: the personalised notices of an approved change set (a new place for
+//! subscribers of moved voters, "you are registered" for reporters of citizens the roll now
+//! holds), and broadcasts to an audience with a preview of their cost.
 
 use std::collections::BTreeMap;
 
 use fluent_bundle::FluentArgs;
 use serde::Serialize;
 
-use crate::domain::{Channel, Locale, StationKind};
+use crate::domain::{Channel, Locale, PollingPlace, StationKind};
 use crate::i18n::sms::count_segments;
 use crate::i18n::{Catalog, MessageId};
-use crate::store::{Audience, Campaign, CampaignStatus, NewNotice, Store, StoreError};
+use crate::store::{
+    Audience, AudienceMember, Campaign, CampaignStatus, NewNotice, Store, StoreError,
+};
 
 /// Writes the outbox rows of a change campaign (one per subscriber and affected voter, in the
 /// subscriber's language, with the new centre, address and station) and starts sending.
@@ -23,28 +26,37 @@ pub async fn prepare_change_campaign(
         return Ok(0);
     };
     let recipients = store.change_recipients(change_set).await?;
-    let notices: Vec<NewNotice> = recipients
+    let mut notices: Vec<NewNotice> = recipients
         .iter()
-        .map(|r| {
-            let mut args = FluentArgs::new();
-            args.set("centre", r.place.centre.name.get(r.locale).to_owned());
-            args.set("address", r.place.centre.address.get(r.locale).to_owned());
-            args.set("station", r.place.station.get());
-            args.set(
-                "kind",
-                match r.place.kind {
-                    StationKind::Women => "women",
-                    StationKind::Mixed => "mixed",
-                },
-            );
-            NewNotice {
-                channel: r.channel,
-                recipient: r.recipient.clone(),
-                locale: r.locale,
-                body: catalog.render(r.locale, MessageId::NoticeStationChanged, &args),
-            }
+        .map(|r| NewNotice {
+            channel: r.channel,
+            recipient: r.recipient.clone(),
+            locale: r.locale,
+            body: catalog.render(
+                r.locale,
+                MessageId::NoticeStationChanged,
+                &place_args(&r.place, r.locale),
+            ),
         })
         .collect();
+    // Reports this approval resolved: their reporters hear that the citizen is registered,
+    // with the place the voter now has.
+    for reporter in store.registered_reporters(change_set).await? {
+        let Some(voter) = store.find_voter(&reporter.nin).await? else {
+            continue;
+        };
+        let contact = reporter.contact;
+        notices.push(NewNotice {
+            body: catalog.render(
+                contact.locale,
+                MessageId::NoticeRegistered,
+                &place_args(&voter.place, contact.locale),
+            ),
+            channel: contact.channel,
+            recipient: contact.recipient,
+            locale: contact.locale,
+        });
+    }
     store
         .fill_campaign(
             campaign.id,
@@ -53,6 +65,22 @@ pub async fn prepare_change_campaign(
             crate::domain::now(),
         )
         .await
+}
+
+/// The arguments of a message that tells a polling place.
+fn place_args(place: &PollingPlace, locale: Locale) -> FluentArgs<'static> {
+    let mut args = FluentArgs::new();
+    args.set("centre", place.centre.name.get(locale).to_owned());
+    args.set("address", place.centre.address.get(locale).to_owned());
+    args.set("station", place.station.get());
+    args.set(
+        "kind",
+        match place.kind {
+            StationKind::Women => "women",
+            StationKind::Mixed => "mixed",
+        },
+    );
+    args
 }
 
 /// Prepares every change campaign still in `preparing` (after a crash, or just approved).
@@ -86,7 +114,20 @@ pub async fn broadcast_notices(
     text_ar: &str,
     text_fr: &str,
 ) -> Result<(Vec<NewNotice>, Preview), StoreError> {
-    let members = store.audience_members(audience).await?;
+    let members = if audience.reporters {
+        store
+            .open_reporters(&audience.commune)
+            .await?
+            .into_iter()
+            .map(|contact| AudienceMember {
+                channel: contact.channel,
+                recipient: contact.recipient,
+                locale: contact.locale,
+            })
+            .collect()
+    } else {
+        store.audience_members(audience).await?
+    };
     let mut preview = Preview::default();
     let notices: Vec<NewNotice> = members
         .into_iter()

@@ -47,8 +47,14 @@ mod tests {
         let code = generate_code().unwrap();
         assert_eq!(code.len(), 11);
         let canonical = normalize_code(&code).unwrap();
-        assert_eq!(normalize_code(&code.to_lowercase()), Some(canonical.clone()));
-        assert_eq!(normalize_code(&code.replace('-', " ")), Some(canonical.clone()));
+        assert_eq!(
+            normalize_code(&code.to_lowercase()),
+            Some(canonical.clone())
+        );
+        assert_eq!(
+            normalize_code(&code.replace('-', " ")),
+            Some(canonical.clone())
+        );
         assert_eq!(hash_code(&canonical).len(), 64);
         assert_ne!(generate_code().unwrap(), code);
     }

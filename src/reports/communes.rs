@@ -63,7 +63,9 @@ fn decide(mut found: Vec<Commune>) -> CommuneMatch {
     found.dedup_by(|a, b| a.code == b.code);
     match found.len() {
         0 => CommuneMatch::NotFound,
-        1 => found.pop().map_or(CommuneMatch::NotFound, CommuneMatch::One),
+        1 => found
+            .pop()
+            .map_or(CommuneMatch::NotFound, CommuneMatch::One),
         n if n <= MAX_CHOICES => CommuneMatch::Several(found),
         _ => CommuneMatch::TooMany,
     }
@@ -198,15 +200,16 @@ mod tests {
 
     #[test]
     fn the_shipped_commune_list_matches_every_commune_by_its_own_names() {
-        let all: Vec<Commune> = csv::Reader::from_reader(crate::roll::demo::COMMUNES_CSV.as_bytes())
-            .records()
-            .enumerate()
-            // Postal codes repeat in the list, so each row gets a code of its own here.
-            .map(|(i, r)| {
-                let r = r.unwrap();
-                commune(&format!("C{i}"), &r[5], &r[6])
-            })
-            .collect();
+        let all: Vec<Commune> =
+            csv::Reader::from_reader(crate::roll::demo::COMMUNES_CSV.as_bytes())
+                .records()
+                .enumerate()
+                // Postal codes repeat in the list, so each row gets a code of its own here.
+                .map(|(i, r)| {
+                    let r = r.unwrap();
+                    commune(&format!("C{i}"), &r[5], &r[6])
+                })
+                .collect();
         assert!(all.len() > 1500);
         for c in &all {
             for name in [&c.name.ar, &c.name.fr] {

@@ -59,5 +59,7 @@ pub fn to_csv(reports: &[Report], communes: &[Commune]) -> Result<Vec<u8>, csv::
             iso(report.resolved_at).as_str(),
         ])?;
     }
-    writer.into_inner().map_err(|error| error.into_error().into())
+    writer
+        .into_inner()
+        .map_err(|error| error.into_error().into())
 }

@@ -63,7 +63,9 @@ impl FromStr for CampaignStatus {
     }
 }
 
-/// Who a broadcast reaches: the subscribers of the voters of a commune, a centre or a station.
+/// Who a broadcast reaches: the subscribers of the voters of a commune, a centre or a station;
+/// or, with `reporters`, whoever reported a citizen of the commune missing from the roll and is
+/// still waiting (for example when the revision period opens).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Audience {
     #[schema(value_type = String)]
@@ -72,6 +74,9 @@ pub struct Audience {
     pub centre: Option<CentreCode>,
     /// Needs `centre`.
     pub station: Option<u16>,
+    /// The commune's open reports' contacts instead of subscribers (no centre or station).
+    #[serde(default)]
+    pub reporters: bool,
 }
 
 /// A campaign.

@@ -66,4 +66,8 @@ pub trait SenderStore: Send + Sync {
 
     /// Removes counters of windows that started before `before`.
     async fn prune_counters(&self, before: Timestamp) -> Result<u64>;
+
+    /// Erases dialogues that expired before `now`: an abandoned report draft holds a name and
+    /// a birth date, which must not outlive the dialogue.
+    async fn forget_expired_dialogues(&self, now: Timestamp) -> Result<u64>;
 }

@@ -170,4 +170,15 @@ impl SenderStore for PostgresStore {
             .await?;
         Ok(done.rows_affected())
     }
+
+    async fn forget_expired_dialogues(&self, now: Timestamp) -> Result<u64> {
+        let done = sqlx::query(
+            "update senders set dialogue = null, dialogue_expires_at = null
+             where dialogue_expires_at < $1",
+        )
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
 }

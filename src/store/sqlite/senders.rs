@@ -165,4 +165,15 @@ impl SenderStore for SqliteStore {
             .await?;
         Ok(done.rows_affected())
     }
+
+    async fn forget_expired_dialogues(&self, now: Timestamp) -> Result<u64> {
+        let done = sqlx::query(
+            "update senders set dialogue = null, dialogue_expires_at = null
+             where dialogue_expires_at < ?",
+        )
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
 }
