@@ -116,6 +116,10 @@ pub fn parse(text: &str) -> Intent {
     if is(START) {
         return Intent::StartNotices;
     }
+    // Before the keywords: `/report` is the clerks' command, not the citizen's REPORT.
+    if let Some(intent) = clerk_command(text) {
+        return intent;
+    }
     if is(REPORT) {
         return Intent::Report;
     }
@@ -124,9 +128,6 @@ pub fn parse(text: &str) -> Intent {
     }
     if is(NO) {
         return Intent::No;
-    }
-    if let Some(intent) = clerk_command(text) {
-        return intent;
     }
     if is(ARABIC) {
         return Intent::ChooseLanguage(Locale::Ar);

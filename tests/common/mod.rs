@@ -307,6 +307,21 @@ impl ServerApp {
         http(self.address, "POST", path, &headers, body).await
     }
 
+    /// POSTs a JSON body.
+    pub async fn post_json(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: &serde_json::Value,
+    ) -> HttpResponse {
+        let auth = token.map(|t| format!("Bearer {t}"));
+        let mut headers: Vec<(&str, &str)> =
+            auth.iter().map(|a| ("Authorization", a.as_str())).collect();
+        headers.push(("Content-Type", "application/json"));
+        let body = serde_json::to_vec(body).expect("JSON body");
+        http(self.address, "POST", path, &headers, &body).await
+    }
+
     /// Stops the server gracefully (statistics flushed) and waits for it.
     pub async fn stop(mut self) {
         if let Some(stop) = self.stop.take() {

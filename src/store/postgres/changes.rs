@@ -232,14 +232,16 @@ impl ChangeStore for PostgresStore {
         .bind(id)
         .execute(&mut *tx)
         .await?;
-        // Reported citizens the approved roll now holds are registered: their reports are
-        // resolved here, in the same transaction, and the campaign tells their reporters.
+        // Reported citizens the approved roll now holds are registered (same NIN and birth
+        // date, as in sqlite/changes.rs): their reports are resolved here, in the same
+        // transaction, and the campaign tells their reporters.
         if change_set.kind == ImportKind::Roll {
             sqlx::query(
                 "update reports set status = 'resolved', resolved_at = $1, resolved_change_set = $2,
                      full_name = '', updated_at = $1
                  where status in ('open', 'handled')
-                   and nin in (select nin from roll_voters where roll_version = $3)",
+                   and exists (select 1 from roll_voters v where v.roll_version = $3
+                               and v.nin = reports.nin and v.birth_date = reports.birth_date::date)",
             )
             .bind(at)
             .bind(id)

@@ -197,13 +197,16 @@ impl ChangeStore for SqliteStore {
             .execute(&mut *tx)
             .await?;
         // Reported citizens the approved roll now holds are registered: their reports are
-        // resolved here, in the same transaction, and the campaign tells their reporters.
+        // resolved here, in the same transaction, and the campaign tells their reporters. The
+        // birth date must match too, or a report would reveal the place of a voter whose date
+        // the reporter could not give (such a report stays open for the office to look at).
         if change_set.kind == ImportKind::Roll {
             sqlx::query(
                 "update reports set status = 'resolved', resolved_at = ?, resolved_change_set = ?,
                      full_name = '', updated_at = ?
                  where status in ('open', 'handled')
-                   and nin in (select nin from roll_voters where roll_version = ?)",
+                   and exists (select 1 from roll_voters v where v.roll_version = ?
+                               and v.nin = reports.nin and v.birth_date = reports.birth_date)",
             )
             .bind(at)
             .bind(id)
