@@ -13,9 +13,10 @@ use common::*;
 use maktab::conversation::Dialogue;
 use maktab::domain::{Channel, CommuneCode, Locale, NationalId, Role, StationKind};
 use maktab::store::{
-    AuditQuery, CampaignStatus, ChangeSetStatus, ImportCounts, ImportKind, LookupCount,
-    LookupStatsQuery, NewAuditEntry, NewImport, NewNotice, NewToken, NoticeResult, RollBatch,
-    SenderState, Store, StoreError, VoterChangeKind,
+    AuditQuery, CampaignStatus, ChangeSetStatus, EnrolRefusal, FollowUpContact, ImportCounts,
+    ImportKind, LookupCount, LookupStatsQuery, NewAuditEntry, NewImport, NewNotice, NewReport,
+    NewToken, NoticeResult, ReportQuery, ReportSourceKind, ReportStatus, RollBatch, SenderState,
+    Store, StoreError, VoterChangeKind,
 };
 use serde_json::json;
 use tokio::sync::mpsc;
@@ -68,6 +69,10 @@ conformance!(
     outbound_sms_keep_their_delivery_status_and_a_final_one_is_not_undone,
     telegram_updates_are_accepted_once_and_offers_and_blocks_are_kept_per_chat,
     the_pool_reports_its_size_within_its_maximum,
+    reports_are_one_per_nin_and_filter_by_commune_status_time_and_clerk,
+    clerks_enrol_once_within_their_invitation_and_cannot_file_once_revoked,
+    an_approved_roll_resolves_reports_whose_nin_and_birth_date_it_holds,
+    expired_dialogues_are_erased_and_live_ones_kept,
 );
 
 const ORAN_MAP_ROW: &str = "3101,وهران,Oran,C01,ثانوية الحياة,Lycée El Hayat,7 شارع العربي بن مهيدي,7 Rue Larbi Ben M'hidi,35.6971,-0.6308,1,mixed";
@@ -1998,4 +2003,695 @@ async fn the_pool_reports_its_size_within_its_maximum(store: Arc<dyn Store>) {
     assert!(stats.max > 0);
     assert!(stats.size >= 1 && stats.size <= stats.max, "{stats:?}");
     assert!(stats.idle <= stats.size, "{stats:?}");
+}
+
+fn new_report(
+    nin_digits: &str,
+    commune_code: &str,
+    source: ReportSourceKind,
+    clerk_id: Option<i64>,
+    follow_up: Option<(Channel, &str)>,
+) -> NewReport {
+    NewReport {
+        nin: nin(nin_digits),
+        birth_date: maktab::domain::BirthDate::parse("15/03/1990").unwrap(),
+        commune: commune(commune_code),
+        full_name: "Benali Amina".to_owned(),
+        source,
+        clerk_id,
+        follow_up: follow_up.map(|(channel, recipient)| FollowUpContact {
+            channel,
+            recipient: recipient.to_owned(),
+            locale: Locale::Fr,
+        }),
+        locale: Locale::Fr,
+    }
+}
+
+fn every_report() -> ReportQuery {
+    ReportQuery {
+        limit: 100,
+        ..ReportQuery::default()
+    }
+}
+
+async fn reports_are_one_per_nin_and_filter_by_commune_status_time_and_clerk(
+    store: Arc<dyn Store>,
+) {
+    let clerk = store
+        .invite_clerk(
+            &commune("3101"),
+            "hash",
+            START + 3600,
+            "officer",
+            START,
+            audit(START, "officer", "clerk.invite", &["3101"]),
+        )
+        .await
+        .unwrap();
+    let a = "300000000000000001";
+    let b = "300000000000000002";
+    let first = store
+        .file_report(
+            &new_report(
+                a,
+                "1601",
+                ReportSourceKind::Citizen,
+                None,
+                Some((Channel::Sms, "+213550000001")),
+            ),
+            START,
+        )
+        .await
+        .unwrap();
+    assert!(first.new_report);
+    // The same NIN again: by a clerk, then the same citizen again (nothing new).
+    let again = store
+        .file_report(
+            &new_report(a, "1601", ReportSourceKind::Clerk, Some(clerk), None),
+            START + 10,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        again,
+        maktab::store::Filed {
+            report_id: first.report_id,
+            new_report: false
+        }
+    );
+    store
+        .file_report(
+            &new_report(
+                a,
+                "1601",
+                ReportSourceKind::Citizen,
+                None,
+                Some((Channel::Sms, "+213550000001")),
+            ),
+            START + 20,
+        )
+        .await
+        .unwrap();
+    let second = store
+        .file_report(
+            &new_report(
+                b,
+                "3101",
+                ReportSourceKind::Clerk,
+                Some(clerk),
+                Some((Channel::Sms, "+213550000002")),
+            ),
+            START + 100,
+        )
+        .await
+        .unwrap();
+    assert_ne!(second.report_id, first.report_id);
+
+    let all = store.reports(&every_report()).await.unwrap();
+    assert_eq!(
+        all.iter().map(|r| r.id).collect::<Vec<_>>(),
+        [second.report_id, first.report_id]
+    );
+    let report_a = store.report(first.report_id).await.unwrap().unwrap();
+    assert_eq!(report_a, all[1]);
+    assert_eq!(report_a.nin.as_str(), a);
+    assert_eq!(report_a.full_name, "Benali Amina");
+    assert_eq!(report_a.created_at, START);
+    assert_eq!(report_a.updated_at, START + 20);
+    let kinds: Vec<_> = report_a
+        .sources
+        .iter()
+        .map(|s| (s.kind, s.clerk_id, s.channel.clone()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            (ReportSourceKind::Citizen, None, Some("sms".to_owned())),
+            (ReportSourceKind::Clerk, Some(clerk), None),
+        ]
+    );
+    assert!(store.report(999_999).await.unwrap().is_none());
+
+    let ids = |query: ReportQuery| {
+        let store = Arc::clone(&store);
+        async move {
+            store
+                .reports(&query)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|r| r.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        ids(ReportQuery {
+            communes: Some(vec![commune("3101")]),
+            ..every_report()
+        })
+        .await,
+        [second.report_id]
+    );
+    assert_eq!(
+        ids(ReportQuery {
+            communes: Some(vec![]),
+            ..every_report()
+        })
+        .await,
+        Vec::<i64>::new()
+    );
+    assert_eq!(
+        ids(ReportQuery {
+            from: Some(START + 50),
+            ..every_report()
+        })
+        .await,
+        [second.report_id]
+    );
+    assert_eq!(
+        ids(ReportQuery {
+            to: Some(START + 50),
+            ..every_report()
+        })
+        .await,
+        [first.report_id]
+    );
+    assert_eq!(
+        ids(ReportQuery {
+            clerk_id: Some(clerk),
+            ..every_report()
+        })
+        .await
+        .len(),
+        2
+    );
+    assert_eq!(
+        ids(ReportQuery {
+            limit: 1,
+            offset: 1,
+            ..every_report()
+        })
+        .await,
+        [first.report_id]
+    );
+
+    // Handling: open reports only, with the audit entry.
+    let handled = store
+        .mark_reports_handled(
+            &[first.report_id],
+            "office",
+            START + 200,
+            audit(START + 200, "office", "reports.handle", &["1601"]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(handled, 1);
+    assert_eq!(
+        store
+            .mark_reports_handled(
+                &[first.report_id],
+                "office",
+                START + 300,
+                audit(START + 300, "office", "reports.handle", &["1601"])
+            )
+            .await
+            .unwrap(),
+        0
+    );
+    let report_a = store.report(first.report_id).await.unwrap().unwrap();
+    assert_eq!(report_a.status, ReportStatus::Handled);
+    assert_eq!(report_a.handled_at, Some(START + 200));
+    assert_eq!(report_a.handled_by.as_deref(), Some("office"));
+    assert_eq!(
+        ids(ReportQuery {
+            status: Some(ReportStatus::Open),
+            ..every_report()
+        })
+        .await,
+        [second.report_id]
+    );
+    let audited = store
+        .audit_entries(&AuditQuery {
+            action: Some("reports.handle".to_owned()),
+            limit: 10,
+            ..AuditQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(audited.len(), 2);
+
+    // Counts per commune, source and status; a report with two sources counts under each.
+    let counts: Vec<(String, ReportSourceKind, ReportStatus, u64)> = store
+        .report_counts(None)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| (c.commune.as_str().to_owned(), c.source, c.status, c.reports))
+        .collect();
+    assert_eq!(
+        counts,
+        [
+            (
+                "1601".to_owned(),
+                ReportSourceKind::Clerk,
+                ReportStatus::Handled,
+                1
+            ),
+            (
+                "1601".to_owned(),
+                ReportSourceKind::Citizen,
+                ReportStatus::Handled,
+                1
+            ),
+            (
+                "3101".to_owned(),
+                ReportSourceKind::Clerk,
+                ReportStatus::Open,
+                1
+            ),
+        ]
+    );
+    assert_eq!(
+        store
+            .report_counts(Some(&[commune("3101")]))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // Open reporters of a commune, once each, without those who said STOP.
+    assert_eq!(
+        store.open_reporters(&commune("1601")).await.unwrap(),
+        [FollowUpContact {
+            channel: Channel::Sms,
+            recipient: "+213550000001".to_owned(),
+            locale: Locale::Fr
+        }]
+    );
+    let stopped = SenderState {
+        notices_opt_out: true,
+        ..SenderState::default()
+    };
+    store
+        .save_sender_state(Channel::Sms, "+213550000001", &stopped, START)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .open_reporters(&commune("1601"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store.open_reporters(&commune("3101")).await.unwrap().len(),
+        1
+    );
+}
+
+async fn clerks_enrol_once_within_their_invitation_and_cannot_file_once_revoked(
+    store: Arc<dyn Store>,
+) {
+    let invite = |hash: &'static str, commune_code: &'static str, expires: i64| {
+        let store = Arc::clone(&store);
+        async move {
+            store
+                .invite_clerk(
+                    &commune(commune_code),
+                    hash,
+                    expires,
+                    "officer",
+                    START,
+                    audit(START, "officer", "clerk.invite", &[commune_code]),
+                )
+                .await
+                .unwrap()
+        }
+    };
+    let first = invite("hash-1", "1601", START + 3600).await;
+    let expired = invite("hash-2", "1601", START + 60).await;
+    let other = invite("hash-3", "3101", START + 3600).await;
+    assert_eq!(
+        store.enrol_clerk("unknown", "chat-1", START).await.unwrap(),
+        Err(EnrolRefusal::UnknownCode)
+    );
+    assert_eq!(
+        store
+            .enrol_clerk("hash-2", "chat-1", START + 61)
+            .await
+            .unwrap(),
+        Err(EnrolRefusal::Expired)
+    );
+    let enrolled = store
+        .enrol_clerk("hash-1", "chat-1", START + 10)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(enrolled.id, first);
+    assert_eq!(enrolled.commune, commune("1601"));
+    assert_eq!(enrolled.enrolled_at, Some(START + 10));
+    assert_eq!(enrolled.invite_expires_at, None);
+    assert!(enrolled.is_active());
+    assert_eq!(
+        store
+            .enrol_clerk("hash-1", "chat-2", START + 20)
+            .await
+            .unwrap(),
+        Err(EnrolRefusal::UnknownCode),
+        "used"
+    );
+    assert_eq!(
+        store.clerk_by_chat("chat-1").await.unwrap().map(|c| c.id),
+        Some(first)
+    );
+    assert!(store.clerk_by_chat("chat-2").await.unwrap().is_none());
+    assert_eq!(
+        store.clerk(expired).await.unwrap().unwrap().enrolled_at,
+        None
+    );
+
+    let listed: Vec<i64> = store
+        .clerks(None)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    assert_eq!(listed, [other, expired, first]);
+    let alger: Vec<i64> = store
+        .clerks(Some(&[commune("1601")]))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    assert_eq!(alger, [expired, first]);
+
+    // Posted elsewhere: the same chat enrols with another invitation and leaves the first.
+    let moved = store
+        .enrol_clerk("hash-3", "chat-1", START + 30)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(moved.id, other);
+    assert_eq!(
+        store.clerk_by_chat("chat-1").await.unwrap().map(|c| c.id),
+        Some(other)
+    );
+    assert!(
+        store
+            .clerk(first)
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at
+            .is_some()
+    );
+
+    assert!(
+        store
+            .revoke_clerk(
+                other,
+                "officer",
+                START + 40,
+                audit(START + 40, "officer", "clerk.revoke", &["3101"])
+            )
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .revoke_clerk(
+                other,
+                "officer",
+                START + 50,
+                audit(START + 50, "officer", "clerk.revoke", &["3101"])
+            )
+            .await
+            .unwrap()
+    );
+    assert!(store.clerk_by_chat("chat-1").await.unwrap().is_none());
+    let revoked = store.clerk(other).await.unwrap().unwrap();
+    assert_eq!(
+        (revoked.revoked_at, revoked.revoked_by.as_deref()),
+        (Some(START + 40), Some("officer"))
+    );
+    assert!(!revoked.is_active());
+    // A revoked invitation that was never used cannot be used either.
+    let unused = invite("hash-4", "1601", START + 3600).await;
+    assert!(
+        store
+            .revoke_clerk(
+                unused,
+                "officer",
+                START + 60,
+                audit(START + 60, "officer", "clerk.revoke", &["1601"])
+            )
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store
+            .enrol_clerk("hash-4", "chat-9", START + 70)
+            .await
+            .unwrap(),
+        Err(EnrolRefusal::UnknownCode)
+    );
+    let audited = store
+        .audit_entries(&AuditQuery {
+            action: Some("clerk".to_owned()),
+            limit: 20,
+            ..AuditQuery::default()
+        })
+        .await
+        .unwrap();
+    let count = |action: &str| audited.iter().filter(|e| e.action == action).count();
+    assert_eq!(
+        (
+            count("clerk.invite"),
+            count("clerk.enrol"),
+            count("clerk.revoke")
+        ),
+        (4, 2, 2)
+    );
+}
+
+async fn an_approved_roll_resolves_reports_whose_nin_and_birth_date_it_holds(
+    store: Arc<dyn Store>,
+) {
+    import_map(&store, MAP_CSV).await;
+    let communes: Vec<String> = store
+        .communes()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.name.fr)
+        .collect();
+    assert_eq!(communes, ["Alger Centre"]);
+    import_roll(&store, ROLL_CSV).await;
+    let registered = "300000000000000001";
+    let other_date = "300000000000000002";
+    let never = "300000000000000003";
+    let by_phone = store
+        .file_report(
+            &new_report(
+                registered,
+                "1601",
+                ReportSourceKind::Citizen,
+                None,
+                Some((Channel::Sms, "+213550000001")),
+            ),
+            START,
+        )
+        .await
+        .unwrap();
+    store
+        .file_report(
+            &new_report(
+                registered,
+                "1601",
+                ReportSourceKind::Citizen,
+                None,
+                Some((Channel::Telegram, "4242")),
+            ),
+            START,
+        )
+        .await
+        .unwrap();
+    store
+        .file_report(
+            &new_report(
+                registered,
+                "1601",
+                ReportSourceKind::Clerk,
+                None,
+                Some((Channel::Sms, "+213550000001")),
+            ),
+            START,
+        )
+        .await
+        .unwrap();
+    let mismatch = store
+        .file_report(
+            &new_report(
+                other_date,
+                "1601",
+                ReportSourceKind::Citizen,
+                None,
+                Some((Channel::Sms, "+213550000002")),
+            ),
+            START,
+        )
+        .await
+        .unwrap();
+    store
+        .file_report(
+            &new_report(
+                never,
+                "1601",
+                ReportSourceKind::Citizen,
+                None,
+                Some((Channel::Sms, "+213550000003")),
+            ),
+            START,
+        )
+        .await
+        .unwrap();
+    let roll = format!(
+        "{ROLL_CSV}{registered},1990-03-15,F,1601,C01,2\n{other_date},1991-03-15,M,1601,C01,1\n"
+    );
+    import_roll(&store, &roll).await;
+    let change_set = store
+        .change_sets(Some(ChangeSetStatus::Pending), 10)
+        .await
+        .unwrap()[0]
+        .id;
+    approve_pending(&store).await;
+
+    let reporters: Vec<(i64, String, Channel, String)> = store
+        .registered_reporters(change_set)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| {
+            (
+                r.report_id,
+                r.nin.as_str().to_owned(),
+                r.contact.channel,
+                r.contact.recipient,
+            )
+        })
+        .collect();
+    assert_eq!(
+        reporters,
+        [
+            (
+                by_phone.report_id,
+                registered.to_owned(),
+                Channel::Sms,
+                "+213550000001".to_owned()
+            ),
+            (
+                by_phone.report_id,
+                registered.to_owned(),
+                Channel::Telegram,
+                "4242".to_owned()
+            ),
+        ],
+        "each contact once, the clerk's record of the same phone included"
+    );
+    let resolved = store.report(by_phone.report_id).await.unwrap().unwrap();
+    assert_eq!(resolved.status, ReportStatus::Resolved);
+    assert!(resolved.resolved_at.is_some());
+    assert_eq!(
+        resolved.full_name, "",
+        "the name is erased once the roll holds the citizen"
+    );
+    assert_eq!(
+        store
+            .report(mismatch.report_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        ReportStatus::Open
+    );
+    assert!(
+        store
+            .registered_reporters(change_set + 1000)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Reported again after being resolved: the report opens again with the new details.
+    let reopened = store
+        .file_report(
+            &new_report(
+                registered,
+                "1601",
+                ReportSourceKind::Citizen,
+                None,
+                Some((Channel::Sms, "+213550000009")),
+            ),
+            START + 5000,
+        )
+        .await
+        .unwrap();
+    assert_eq!(reopened.report_id, by_phone.report_id);
+    let report = store.report(by_phone.report_id).await.unwrap().unwrap();
+    assert_eq!(
+        (report.status, report.full_name.as_str(), report.resolved_at),
+        (ReportStatus::Open, "Benali Amina", None)
+    );
+}
+
+async fn expired_dialogues_are_erased_and_live_ones_kept(store: Arc<dyn Store>) {
+    for (sender, expires) in [
+        ("+213550000001", START + 10),
+        ("+213550000002", START + 1000),
+    ] {
+        let state = SenderState {
+            locale: Some(Locale::Ar),
+            dialogue: Some((
+                Dialogue::AwaitingBirth {
+                    nin: NIN_MIXED.to_owned(),
+                },
+                expires,
+            )),
+            ..SenderState::default()
+        };
+        store
+            .save_sender_state(Channel::Sms, sender, &state, START)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        store.forget_expired_dialogues(START + 100).await.unwrap(),
+        1
+    );
+    assert_eq!(
+        store.forget_expired_dialogues(START + 100).await.unwrap(),
+        0
+    );
+    let kept = store
+        .sender_state(Channel::Sms, "+213550000002", START + 100)
+        .await
+        .unwrap();
+    assert!(kept.dialogue.is_some());
+    let erased = store
+        .sender_state(Channel::Sms, "+213550000001", START)
+        .await
+        .unwrap();
+    assert_eq!(
+        erased.dialogue, None,
+        "gone even for a clock that has not reached its expiry"
+    );
+    assert_eq!(
+        erased.locale,
+        Some(Locale::Ar),
+        "the rest of the sender is kept"
+    );
 }
