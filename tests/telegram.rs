@@ -548,6 +548,111 @@ async fn the_notify_me_button_subscribes_the_chat_to_that_voter_without_the_nin_
     );
 }
 
+// ---- Missing from the roll ----
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_report_button_under_not_found_starts_the_report_in_the_chats_language() {
+    let bot = TestBot::start().await;
+    let lookup = text(1, AMINA, "ar", &format!("{NIN_UNKNOWN} {BIRTH_MIXED}"));
+    assert_eq!(bot.post(&lookup).await, 200);
+    let answer = bot.fake.wait_for("sendMessage", 1).await.remove(0);
+    assert!(answer.text().contains("تبليغ"), "{}", answer.text());
+    let buttons = answer.buttons();
+    assert_eq!(
+        buttons,
+        vec![("الإبلاغ عن عدم تسجيلي".to_owned(), "report:".to_owned())]
+    );
+
+    assert_eq!(
+        bot.post(&press(2, AMINA, "ar", &answer, "report:")).await,
+        200
+    );
+    bot.fake
+        .wait_for_message(AMINA, |call| call.text().starts_with("في أي بلدية تسكن"))
+        .await;
+    for (update, reply) in [(3, "الجزائر الوسطى"), (4, "أمينة بن علي"), (5, "نعم")]
+    {
+        assert_eq!(bot.post(&text(update, AMINA, "ar", reply)).await, 200);
+    }
+    bot.fake
+        .wait_for_message(AMINA, |call| call.text().starts_with("سجلنا بلاغك"))
+        .await;
+    let reports = bot
+        .db
+        .store
+        .reports(&maktab::store::ReportQuery {
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(reports.len(), 1);
+    assert_eq!(reports[0].nin.as_str(), NIN_UNKNOWN);
+    assert_eq!(reports[0].commune.as_str(), "1601");
+    assert_eq!(bot.fake.calls_to("answerCallbackQuery").len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_clerk_enrols_and_files_through_the_webhook() {
+    let bot = TestBot::start().await;
+    let invitation = maktab::admin::reports::invite_clerk(
+        bot.db.store.as_ref(),
+        &maktab::admin::auth::Principal::command_line(),
+        "1601",
+        None,
+    )
+    .await
+    .unwrap();
+    let steps = [
+        format!("/clerk@{BOT_USERNAME} {}", invitation.code),
+        "/report".to_owned(),
+        format!("{NIN_UNKNOWN} {BIRTH_MIXED}"),
+        "Haddad Karim".to_owned(),
+        "0".to_owned(),
+        "oui".to_owned(),
+    ];
+    for (i, step) in steps.iter().enumerate() {
+        let update = u32::try_from(i).unwrap() + 1;
+        assert_eq!(bot.post(&text(update, YACINE, "fr", step)).await, 200);
+    }
+    bot.fake
+        .wait_for_message(YACINE, |call| call.text().starts_with("Signalement No"))
+        .await;
+    let texts: Vec<String> = bot
+        .fake
+        .calls_to("sendMessage")
+        .iter()
+        .map(|call| call.text().to_owned())
+        .collect();
+    assert!(
+        texts[0].starts_with("Vous voici agent de la commune Alger Centre"),
+        "{texts:?}"
+    );
+    assert!(
+        texts.iter().any(|t| t.contains("sans téléphone")),
+        "{texts:?}"
+    );
+    let clerk = bot
+        .db
+        .store
+        .clerk_by_chat(&YACINE.to_string())
+        .await
+        .unwrap()
+        .unwrap();
+    let reports = bot
+        .db
+        .store
+        .reports(&maktab::store::ReportQuery {
+            clerk_id: Some(clerk.id),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(reports.len(), 1);
+    assert_eq!(reports[0].sources[0].channel, None, "no phone recorded");
+}
+
 // ---- Notices end ----
 
 #[tokio::test(flavor = "multi_thread")]

@@ -372,6 +372,43 @@ mod tests {
     }
 
     #[test]
+    fn report_yes_no_and_clerk_commands_are_read_in_both_languages() {
+        for text in [
+            "SIGNALER",
+            "Signalement !",
+            "/signaler",
+            "تبليغ",
+            "إبلاغ",
+            "الإبلاغ",
+        ] {
+            assert_eq!(parse(text), Intent::Report, "{text}");
+        }
+        for text in ["oui", "OUI.", "نعم", "Ok"] {
+            assert_eq!(parse(text), Intent::Yes, "{text}");
+        }
+        for text in ["non", "Annuler", "/cancel", "لا", "إلغاء"] {
+            assert_eq!(parse(text), Intent::No, "{text}");
+        }
+        assert_eq!(
+            parse("/clerk ABCDE-FGHJK"),
+            Intent::ClerkEnrol("ABCDE-FGHJK".to_owned())
+        );
+        assert_eq!(
+            parse("/clerk@MaktabBot abcde fghjk"),
+            Intent::ClerkEnrol("abcde fghjk".to_owned())
+        );
+        assert_eq!(parse("/clerk"), Intent::ClerkEnrol(String::new()));
+        assert_eq!(
+            parse("/report"),
+            Intent::ClerkReport,
+            "the clerks' command, not REPORT"
+        );
+        assert_eq!(parse("/REPORT@MaktabBot"), Intent::ClerkReport);
+        assert_eq!(parse("/myreports"), Intent::ClerkReports);
+        assert_eq!(parse("non merci je veux savoir"), Intent::Unrecognised);
+    }
+
+    #[test]
     fn finds_nin_and_date_with_words_around_them_in_either_order() {
         for text in [
             "109870123456789012 15/03/1990",
