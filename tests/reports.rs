@@ -198,6 +198,63 @@ async fn a_citizen_reports_themselves_on_telegram_in_arabic_choosing_among_commu
 }
 
 #[tokio::test]
+async fn the_report_dialogue_runs_in_arabic_by_sms_and_in_french_on_telegram() {
+    let db = report_db().await;
+    let talk = db.talk();
+    let runs = [
+        (
+            Channel::Sms,
+            "+213550000060",
+            [
+                format!("رقمي {MISSING_A} وتاريخ ميلادي 02/04/1995"),
+                "تبليغ".to_owned(),
+                "بلدية لا توجد".to_owned(),
+                "عين بنيان".to_owned(),
+                "أمينة 1995".to_owned(),
+                "أمينة بن علي".to_owned(),
+                "نعم".to_owned(),
+            ],
+            "سجلنا بلاغك",
+        ),
+        (
+            Channel::Telegram,
+            "8001",
+            [
+                format!("NIN {MISSING_B} né le 03/03/1993"),
+                "signaler".to_owned(),
+                "Nulle Part".to_owned(),
+                "Aïn Bénian".to_owned(),
+                "Karim 1993".to_owned(),
+                "Haddad Karim".to_owned(),
+                "oui".to_owned(),
+            ],
+            "Signalement enregistré",
+        ),
+    ];
+    let expected = [
+        MessageId::LookupNotFound,
+        MessageId::ReportAskCommune,
+        MessageId::ReportCommuneUnknown,
+        MessageId::ReportAskName,
+        MessageId::ReportNameInvalid,
+        MessageId::ReportConfirm,
+        MessageId::ReportFiled,
+    ];
+    for (channel, sender, steps, filed) in runs {
+        let mut last = String::new();
+        for (step, expected) in steps.iter().zip(expected) {
+            let handled = talk.send(channel, sender, step).await;
+            assert_eq!(message(&handled), expected, "{channel} {step}");
+            last = handled.replies[0].text.clone();
+        }
+        assert!(last.starts_with(filed), "{last}");
+    }
+    let reports = all_reports(db.store.as_ref()).await;
+    assert_eq!(reports.len(), 2);
+    assert!(reports.iter().all(|r| r.commune.as_str() == "1608"));
+}
+
+#[tokio::test]
 async fn a_wrong_birth_date_offers_the_same_report_as_an_unknown_nin() {
     let db = report_db().await;
     let talk = db.talk();
@@ -459,6 +516,24 @@ async fn an_enrolled_clerk_files_reports_lists_them_and_cannot_once_revoked() {
     assert_eq!(
         message(&talk.send(Channel::Telegram, clerk_chat, "12345678").await),
         MessageId::NinWrongLength
+    );
+    // A citizen who is on the roll after all: the clerk gets the place, and no report is made.
+    assert_eq!(
+        message(
+            &talk
+                .send(
+                    Channel::Telegram,
+                    clerk_chat,
+                    &format!("{NIN_MIXED} {BIRTH_MIXED}")
+                )
+                .await
+        ),
+        MessageId::LookupFound
+    );
+    assert!(all_reports(db.store.as_ref()).await.is_empty());
+    assert_eq!(
+        message(&talk.send(Channel::Telegram, clerk_chat, "/report").await),
+        MessageId::ClerkAskNin
     );
     assert_eq!(
         message(&talk.send(Channel::Telegram, clerk_chat, MISSING_A).await),

@@ -417,9 +417,42 @@ impl Conversation {
                 return self.confirm(draft, state, locale, now).await;
             }
         };
+        if clerk && next == ReportStage::FullName {
+            if let Some(found) = self.already_registered(&draft, locale).await? {
+                state.dialogue = None;
+                return Ok(found);
+            }
+        }
         draft.stage = next;
         self.keep_draft(state, draft, now);
         Ok(self.simple(locale, message))
+    }
+
+    /// For a clerk: the citizen's place if the roll already holds their NIN and birth date.
+    /// The clerk has the citizen and their card in front of them, so this is the lookup the
+    /// citizen could make themselves; it saves a report that would change nothing.
+    async fn already_registered(
+        &self,
+        draft: &ReportDraft,
+        locale: Locale,
+    ) -> Result<Option<Handled>, StoreError> {
+        let nin = draft
+            .nin
+            .as_deref()
+            .and_then(|nin| NationalId::parse(nin).ok());
+        let birth_date = draft
+            .birth_date
+            .as_deref()
+            .and_then(|iso| BirthDate::from_iso(iso).ok());
+        let (Some(nin), Some(birth_date)) = (nin, birth_date) else {
+            return Ok(None);
+        };
+        Ok(self
+            .store
+            .find_voter(&nin)
+            .await?
+            .filter(|voter| voter.birth_date == birth_date)
+            .map(|voter| self.found(locale, &voter.place)))
     }
 
     /// The summary to confirm: commune and birth date (a masked NIN for clerks), never the
