@@ -417,11 +417,12 @@ impl Conversation {
                 return self.confirm(draft, state, locale, now).await;
             }
         };
-        if clerk && next == ReportStage::FullName {
-            if let Some(found) = self.already_registered(&draft, locale).await? {
-                state.dialogue = None;
-                return Ok(found);
-            }
+        if clerk
+            && next == ReportStage::FullName
+            && let Some(found) = self.already_registered(&draft, locale).await?
+        {
+            state.dialogue = None;
+            return Ok(found);
         }
         draft.stage = next;
         self.keep_draft(state, draft, now);
