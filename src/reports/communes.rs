@@ -4,8 +4,9 @@
 
 use crate::domain::{Commune, fold, normalize_digits};
 
-/// At most this many communes are offered to choose from; more means "be more precise".
-pub const MAX_CHOICES: usize = 5;
+/// At most this many communes are offered to choose from (what fits in 2 SMS segments in
+/// Arabic); more means "be more precise".
+pub const MAX_CHOICES: usize = 4;
 
 /// What a commune name matched.
 #[derive(Debug, Clone, PartialEq)]
