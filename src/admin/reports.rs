@@ -18,7 +18,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::auth::{Permission, Principal};
 use super::error::{ApiError, ApiResult, ErrorBody};
-use super::routes::ApiQuery;
+use super::routes::{ApiQuery, commune_param};
 use crate::domain::{CommuneCode, Role, Timestamp};
 use crate::reports::{clerks, export};
 use crate::server::App;
@@ -62,13 +62,7 @@ fn day_start(value: &str, name: &str) -> ApiResult<Timestamp> {
 impl ReportParams {
     /// The store query these parameters ask for, within the principal's communes.
     pub fn query(&self, principal: &Principal, limit: u32) -> ApiResult<ReportQuery> {
-        let commune = self
-            .commune
-            .as_deref()
-            .map(|code| {
-                CommuneCode::parse(code).map_err(|e| ApiError::BadRequest(format!("commune: {e}")))
-            })
-            .transpose()?;
+        let commune = commune_param(self.commune.as_deref())?;
         Ok(ReportQuery {
             communes: principal.scope(commune.as_ref())?,
             status: self
@@ -274,13 +268,7 @@ pub async fn report_stats(
     ApiQuery(params): ApiQuery<ReportStatsParams>,
 ) -> ApiResult<Json<ReportStats>> {
     principal.require(Permission::Reports)?;
-    let commune = params
-        .commune
-        .as_deref()
-        .map(|code| {
-            CommuneCode::parse(code).map_err(|e| ApiError::BadRequest(format!("commune: {e}")))
-        })
-        .transpose()?;
+    let commune = commune_param(params.commune.as_deref())?;
     let scope = principal.scope(commune.as_ref())?;
     let counts = app.store.report_counts(scope.as_deref()).await?;
     Ok(Json(ReportStats { counts }))
@@ -384,13 +372,7 @@ pub async fn list_clerks(
     ApiQuery(params): ApiQuery<ReportStatsParams>,
 ) -> ApiResult<Json<ClerkList>> {
     principal.require(Permission::Reports)?;
-    let commune = params
-        .commune
-        .as_deref()
-        .map(|code| {
-            CommuneCode::parse(code).map_err(|e| ApiError::BadRequest(format!("commune: {e}")))
-        })
-        .transpose()?;
+    let commune = commune_param(params.commune.as_deref())?;
     let scope = principal.scope(commune.as_ref())?;
     Ok(Json(ClerkList {
         clerks: app.store.clerks(scope.as_deref()).await?,

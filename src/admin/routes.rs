@@ -36,7 +36,7 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiQuer
     }
 }
 
-fn commune_param(value: Option<&str>) -> ApiResult<Option<CommuneCode>> {
+pub(super) fn commune_param(value: Option<&str>) -> ApiResult<Option<CommuneCode>> {
     value
         .map(|code| {
             CommuneCode::parse(code).map_err(|e| ApiError::BadRequest(format!("commune: {e}")))
