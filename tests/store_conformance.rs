@@ -73,6 +73,7 @@ conformance!(
     clerks_enrol_once_within_their_invitation_and_cannot_file_once_revoked,
     an_approved_roll_resolves_reports_whose_nin_and_birth_date_it_holds,
     expired_dialogues_are_erased_and_live_ones_kept,
+    a_listing_of_more_reports_than_one_statement_reads_keeps_every_source,
 );
 
 const ORAN_MAP_ROW: &str = "3101,وهران,Oran,C01,ثانوية الحياة,Lycée El Hayat,7 شارع العربي بن مهيدي,7 Rue Larbi Ben M'hidi,35.6971,-0.6308,1,mixed";
@@ -2693,5 +2694,40 @@ async fn expired_dialogues_are_erased_and_live_ones_kept(store: Arc<dyn Store>) 
         erased.locale,
         Some(Locale::Ar),
         "the rest of the sender is kept"
+    );
+}
+
+async fn a_listing_of_more_reports_than_one_statement_reads_keeps_every_source(
+    store: Arc<dyn Store>,
+) {
+    // Sources are read 1,000 report ids at a time: 1,001 reports cross the boundary.
+    for i in 0..1_001u32 {
+        let digits = format!("3{i:017}");
+        let phone = format!("+2135500{i:05}");
+        store
+            .file_report(
+                &new_report(
+                    &digits,
+                    "1601",
+                    ReportSourceKind::Citizen,
+                    None,
+                    Some((Channel::Sms, &phone)),
+                ),
+                START + i64::from(i),
+            )
+            .await
+            .unwrap();
+    }
+    let all = store
+        .reports(&ReportQuery {
+            limit: 2_000,
+            ..ReportQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 1_001);
+    assert!(
+        all.iter().all(|r| r.sources.len() == 1),
+        "every report keeps its source"
     );
 }

@@ -69,6 +69,9 @@ fn contact_from_row(row: &PgRow) -> Result<FollowUpContact> {
     })
 }
 
+/// Report ids per statement when reading their sources.
+const SOURCES_CHUNK: usize = 1000;
+
 fn push_communes(sql: &mut QueryBuilder<Postgres>, column: &str, communes: &[CommuneCode]) {
     if communes.is_empty() {
         sql.push(" and false");
@@ -83,23 +86,23 @@ fn push_communes(sql: &mut QueryBuilder<Postgres>, column: &str, communes: &[Com
 }
 
 impl PostgresStore {
-    /// Reports with their sources.
+    /// Reports with their sources, read in chunks of ids (a national export holds more
+    /// reports than a statement may have parameters).
     async fn with_sources(&self, mut reports: Vec<Report>) -> Result<Vec<Report>> {
-        if reports.is_empty() {
-            return Ok(reports);
-        }
-        let mut sql = QueryBuilder::<Postgres>::new(
-            "select report_id, source, clerk_id, channel, created_at from report_sources where report_id in (",
-        );
-        let mut ids = sql.separated(", ");
-        for report in &reports {
-            ids.push_bind(report.id);
-        }
-        sql.push(") order by id");
         let mut sources: HashMap<i64, Vec<ReportSource>> = HashMap::new();
-        for row in sql.build().fetch_all(&self.pool).await? {
-            let (report, source) = source_from_row(&row)?;
-            sources.entry(report).or_default().push(source);
+        for chunk in reports.chunks(SOURCES_CHUNK) {
+            let mut sql = QueryBuilder::<Postgres>::new(
+                "select report_id, source, clerk_id, channel, created_at from report_sources where report_id in (",
+            );
+            let mut ids = sql.separated(", ");
+            for report in chunk {
+                ids.push_bind(report.id);
+            }
+            sql.push(") order by id");
+            for row in sql.build().fetch_all(&self.pool).await? {
+                let (report, source) = source_from_row(&row)?;
+                sources.entry(report).or_default().push(source);
+            }
         }
         for report in &mut reports {
             report.sources = sources.remove(&report.id).unwrap_or_default();
@@ -378,13 +381,18 @@ impl ReportStore for PostgresStore {
         .await?;
         let row = sqlx::query(
             "update clerks set chat = $1, enrolled_at = $2, invite_hash = null, invite_expires_at = null
-             where id = $3 returning *",
+             where id = $3 and invite_hash = $4 returning *",
         )
         .bind(chat)
         .bind(now)
         .bind(invited.id)
-        .fetch_one(&mut *tx)
+        .bind(code_hash)
+        .fetch_optional(&mut *tx)
         .await?;
+        // Another chat used the code in the meantime (the row lock made this update wait).
+        let Some(row) = row else {
+            return Ok(Err(EnrolRefusal::UnknownCode));
+        };
         let clerk = clerk_from_row(&row)?;
         insert_audit(
             &mut *tx,

@@ -68,6 +68,9 @@ fn contact_from_row(row: &SqliteRow) -> Result<FollowUpContact> {
     })
 }
 
+/// Report ids per statement when reading their sources.
+const SOURCES_CHUNK: usize = 1000;
+
 fn push_communes(sql: &mut QueryBuilder<Sqlite>, column: &str, communes: &[CommuneCode]) {
     if communes.is_empty() {
         sql.push(" and 0");
@@ -82,23 +85,23 @@ fn push_communes(sql: &mut QueryBuilder<Sqlite>, column: &str, communes: &[Commu
 }
 
 impl SqliteStore {
-    /// Reports with their sources.
+    /// Reports with their sources, read in chunks of ids (a national export holds more
+    /// reports than a statement may have parameters).
     async fn with_sources(&self, mut reports: Vec<Report>) -> Result<Vec<Report>> {
-        if reports.is_empty() {
-            return Ok(reports);
-        }
-        let mut sql = QueryBuilder::<Sqlite>::new(
-            "select report_id, source, clerk_id, channel, created_at from report_sources where report_id in (",
-        );
-        let mut ids = sql.separated(", ");
-        for report in &reports {
-            ids.push_bind(report.id);
-        }
-        sql.push(") order by id");
         let mut sources: HashMap<i64, Vec<ReportSource>> = HashMap::new();
-        for row in sql.build().fetch_all(&self.pool).await? {
-            let (report, source) = source_from_row(&row)?;
-            sources.entry(report).or_default().push(source);
+        for chunk in reports.chunks(SOURCES_CHUNK) {
+            let mut sql = QueryBuilder::<Sqlite>::new(
+                "select report_id, source, clerk_id, channel, created_at from report_sources where report_id in (",
+            );
+            let mut ids = sql.separated(", ");
+            for report in chunk {
+                ids.push_bind(report.id);
+            }
+            sql.push(") order by id");
+            for row in sql.build().fetch_all(&self.pool).await? {
+                let (report, source) = source_from_row(&row)?;
+                sources.entry(report).or_default().push(source);
+            }
         }
         for report in &mut reports {
             report.sources = sources.remove(&report.id).unwrap_or_default();
@@ -377,13 +380,18 @@ impl ReportStore for SqliteStore {
         .await?;
         let row = sqlx::query(
             "update clerks set chat = ?, enrolled_at = ?, invite_hash = null, invite_expires_at = null
-             where id = ? returning *",
+             where id = ? and invite_hash = ? returning *",
         )
         .bind(chat)
         .bind(now)
         .bind(invited.id)
-        .fetch_one(&mut *tx)
+        .bind(code_hash)
+        .fetch_optional(&mut *tx)
         .await?;
+        // Another chat used the code in the meantime.
+        let Some(row) = row else {
+            return Ok(Err(EnrolRefusal::UnknownCode));
+        };
         let clerk = clerk_from_row(&row)?;
         insert_audit(
             &mut *tx,
