@@ -19,6 +19,19 @@ pub fn env_number(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
+/// The peak resident memory (`VmHWM`) of a process (`"self"` or a process id), from
+/// `/proc/PID/status`, as the kernel prints it ("161240 kB").
+pub fn peak_rss(pid: &str) -> String {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .map(|v| v.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
 /// The i-th voter's NIN: spread over the whole 18-digit space, as real NINs are not sequential.
 pub fn nin(i: u64) -> String {
     format!(

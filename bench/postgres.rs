@@ -1,17 +1,20 @@
 //! PostgreSQL beside SQLite: roll import through Maktab's import path into each database,
 //! beside the databases' own bulk loaders on the same file (`psql \copy` into an equivalent
-//! indexed table, sqlite3 `.import`), then conversation-core lookups per second on each, and
-//! the peak resident memory of this process (which holds the service's store and core).
+//! indexed table, sqlite3 `.import`), then on each database conversation-core lookups per
+//! second in this process, and lookups per second over HTTP through a real `maktab serve`
+//! process (the release binary, configured by `MAKTAB_*` variables, pointed at the database
+//! just imported) with its peak resident memory.
 //!
 //! Run with `cargo bench --bench postgres`. Needs `MAKTAB_BENCH_POSTGRES_URL` (or
 //! `MAKTAB_TEST_POSTGRES_URL`), a server where it may create and drop a database, plus the
 //! `psql` and `sqlite3` commands. `MAKTAB_BENCH_VOTERS` sets the roll size (default
-//! 24,000,000; the roll is written to a temporary file, never held in memory) and
-//! `MAKTAB_BENCH_LOOKUPS` the lookups per database (default 20,000).
-
+//! 24,000,000; the roll is written to a temporary file, never held in memory),
+//! `MAKTAB_BENCH_LOOKUPS` the conversation-core lookups per database (default 20,000),
+//! `MAKTAB_BENCH_SECONDS` the HTTP measuring time per database (default 10) and
+//! `MAKTAB_BENCH_CONCURRENCY` its connections (default 16).
 use std::io::Write as _;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -23,9 +26,15 @@ use maktab::store::{self, Store};
 use sqlx::Connection;
 
 mod common;
-use common::{birth_date, env_number, nin, write_files};
+mod load;
+use common::{birth_date, env_number, nin, peak_rss, write_files};
+use load::{found_reply, load, sms_lookup};
 
+/// Conversation-core lookups in flight at once.
 const CONCURRENCY: u64 = 8;
+
+/// The generic SMS provider's webhook secret given to the served instance.
+const SECRET: &str = "bench-secret";
 
 /// Runs a command with a script on its standard input; `None` if it is missing or fails.
 fn timed_script(command: &mut Command, script: &str) -> Option<Duration> {
@@ -50,18 +59,6 @@ fn timed_script(command: &mut Command, script: &str) -> Option<Duration> {
 
 fn per_second(count: u64, elapsed: Duration) -> f64 {
     count as f64 / elapsed.as_secs_f64()
-}
-
-/// This process's peak resident memory, from `/proc/self/status`.
-fn peak_rss() -> String {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .map(|l| l.trim_start_matches("VmHWM:").trim().to_owned())
-        })
-        .unwrap_or_else(|| "unknown".to_owned())
 }
 
 fn with_database(server: &str, database: &str) -> String {
@@ -167,6 +164,108 @@ async fn lookups(store: &Arc<dyn Store>, voters: u64, count: u64, label: &str) {
     );
 }
 
+/// A real `maktab serve` process on a free loopback port, configured only by environment
+/// variables, with the generic SMS webhook enabled and the default abuse limits.
+struct Served {
+    child: Child,
+    base: String,
+}
+
+impl Served {
+    async fn start(database_url: &str, dir: &Path) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("a free loopback port")
+            .port();
+        let child = Command::new(env!("CARGO_BIN_EXE_maktab"))
+            .arg("serve")
+            // No maktab.toml there: the variables below are the whole configuration.
+            .current_dir(dir)
+            .env_remove("MAKTAB_CONFIG")
+            .env("MAKTAB_DATABASE_URL", database_url)
+            .env("MAKTAB_LISTEN", format!("127.0.0.1:{port}"))
+            .env("MAKTAB_LOG", "warn")
+            .env("MAKTAB_SMS_GENERIC_SECRET", SECRET)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start maktab serve");
+        let served = Self {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        };
+        let client = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let ready = client
+                .get(format!("{}/readyz", served.base))
+                .send()
+                .await
+                .is_ok_and(|response| response.status().is_success());
+            if ready {
+                return served;
+            }
+            assert!(Instant::now() < deadline, "maktab serve did not get ready");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Stops the process as an operator would (SIGTERM) and waits for it.
+    fn stop(mut self) {
+        let stopped = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status()
+            .is_ok_and(|status| status.success());
+        if !stopped {
+            let _ = self.child.kill();
+        }
+        let _ = self.child.wait();
+    }
+}
+
+/// Lookups over HTTP: signed "NIN DD/MM/YYYY" messages to the generic SMS webhook of a served
+/// instance, each from a sender never seen before (so the per-sender limit of 10 an hour never
+/// applies), every answer checked to be the found-voter reply. Then the served process's peak
+/// resident memory.
+async fn http_lookups(database_url: &str, dir: &Path, voters: u64, label: &str) {
+    let seconds = env_number("MAKTAB_BENCH_SECONDS", 10);
+    let concurrency = env_number("MAKTAB_BENCH_CONCURRENCY", 16);
+    let served = Served::start(database_url, dir).await;
+    let lookup = sms_lookup(&served.base, SECRET, voters, u64::MAX);
+    // Warm-up (connections, caches) from senders 0..; the measured run from 10,000,000 on.
+    let warm_up = load(
+        std::sync::Arc::clone(&lookup),
+        found_reply(),
+        0,
+        concurrency,
+        Duration::from_secs(1),
+        1_000_000,
+    )
+    .await;
+    assert_eq!(warm_up.failures, 0, "every warm-up lookup finds its voter");
+    let figures = load(
+        lookup,
+        found_reply(),
+        10_000_000,
+        concurrency,
+        Duration::from_secs(seconds),
+        10_000_000,
+    )
+    .await;
+    figures.print(&format!(
+        "{label}: POST /webhooks/sms/generic, maktab serve, {concurrency} connections, a new sender each"
+    ));
+    assert_eq!(figures.failures, 0, "every lookup finds its voter");
+    println!(
+        "{label}: found replies {} of {}; peak resident memory of maktab serve (VmHWM): {}",
+        figures.requests - figures.failures,
+        figures.requests,
+        peak_rss(&served.child.id().to_string())
+    );
+    served.stop();
+}
+
 #[tokio::main]
 async fn main() {
     let voters = env_number("MAKTAB_BENCH_VOTERS", 24_000_000);
@@ -219,13 +318,23 @@ async fn main() {
         }
         None => println!("postgresql: psql \\copy skipped (psql missing or failed)"),
     }
+    // The reference copy has been timed; its gigabytes are not needed for the lookups.
+    admin(&url, "drop table if exists reference_voters".to_owned()).await;
     lookups(&postgres, voters, count, "postgresql").await;
+    http_lookups(&url, dir.path(), voters, "postgresql").await;
+    drop(postgres);
+    admin(
+        &server,
+        format!("drop database if exists {name} with (force)"),
+    )
+    .await;
 
     let sqlite_url = format!("sqlite://{}", dir.path().join("maktab.db").display());
     let sqlite = store::connect(&sqlite_url).await.expect("open SQLite");
     let sqlite_rate = import(&sqlite, &map_path, &roll_path, voters, "sqlite").await;
+    let reference_db = dir.path().join("reference.db");
     let reference = timed_script(
-        Command::new("sqlite3").arg(dir.path().join("reference.db")),
+        Command::new("sqlite3").arg(&reference_db),
         &format!(
             "pragma journal_mode = wal;\n\
              create table roll_voters (nin text not null primary key, birth_date text not null, sex text, \
@@ -245,16 +354,13 @@ async fn main() {
         }
         None => println!("sqlite: sqlite3 .import skipped (sqlite3 missing or failed)"),
     }
+    let _ = std::fs::remove_file(&reference_db);
     lookups(&sqlite, voters, count, "sqlite").await;
+    http_lookups(&sqlite_url, dir.path(), voters, "sqlite").await;
+    drop(sqlite);
     println!(
-        "peak resident memory of the process (VmHWM): {}",
-        peak_rss()
+        "peak resident memory of this bench process (VmHWM; both stores, the importer, 8 core lookup tasks, the HTTP load generator): {}",
+        peak_rss("self")
     );
-
-    drop(postgres);
-    admin(
-        &server,
-        format!("drop database if exists {name} with (force)"),
-    )
-    .await;
+    println!("total {:.0} s", started.elapsed().as_secs_f64());
 }

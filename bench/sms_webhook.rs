@@ -13,120 +13,18 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use maktab::channels::sms::{SmsGateway, generic};
+use maktab::channels::sms::SmsGateway;
 use maktab::config::{Secret, SmsConfig};
 use maktab::roll::{self, ImportOptions};
 use maktab::server::{self, App};
 use maktab::store;
 
 mod common;
-use common::{birth_date, env_number, nin, write_files};
+mod load;
+use common::{env_number, write_files};
+use load::{Check, MakeRequest, found_reply, load, sms_lookup};
 
 const SECRET: &str = "bench-secret";
-
-/// What one route measured.
-struct Figures {
-    requests: u64,
-    failures: u64,
-    elapsed: Duration,
-    p50: Duration,
-    p99: Duration,
-}
-
-impl Figures {
-    fn rps(&self) -> f64 {
-        self.requests as f64 / self.elapsed.as_secs_f64()
-    }
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = ((sorted.len() as f64) * p).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
-/// A request and the check its answer must pass.
-type MakeRequest = Arc<dyn Fn(&reqwest::Client, u64) -> reqwest::RequestBuilder + Send + Sync>;
-type Check = Arc<dyn Fn(&[u8]) -> bool + Send + Sync>;
-
-/// Drives `concurrency` keep-alive connections for `duration` (or `max` requests) and
-/// records every latency. Request numbers start at `first` so ids never repeat across runs.
-async fn load(
-    make: MakeRequest,
-    check: Check,
-    first: u64,
-    concurrency: u64,
-    duration: Duration,
-    max: u64,
-) -> Figures {
-    let next = Arc::new(std::sync::atomic::AtomicU64::new(first));
-    let started = Instant::now();
-    let deadline = started + duration;
-    let mut tasks = Vec::new();
-    for _ in 0..concurrency {
-        let (make, check, next) = (Arc::clone(&make), Arc::clone(&check), Arc::clone(&next));
-        tasks.push(tokio::spawn(async move {
-            let client = reqwest::Client::builder()
-                .pool_max_idle_per_host(1)
-                .build()
-                .expect("http client");
-            let mut latencies = Vec::new();
-            let mut failures = 0u64;
-            while Instant::now() < deadline {
-                let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                if n >= first + max {
-                    break;
-                }
-                let sent = Instant::now();
-                let ok = match make(&client, n).send().await {
-                    Ok(response) => {
-                        let status = response.status();
-                        match response.bytes().await {
-                            Ok(body) => status.is_success() && check(&body),
-                            Err(_) => false,
-                        }
-                    }
-                    Err(_) => false,
-                };
-                latencies.push(sent.elapsed());
-                if !ok {
-                    failures += 1;
-                }
-            }
-            (latencies, failures)
-        }));
-    }
-    let mut latencies = Vec::new();
-    let mut failures = 0;
-    for task in tasks {
-        let (mut l, f) = task.await.expect("load task");
-        latencies.append(&mut l);
-        failures += f;
-    }
-    let elapsed = started.elapsed();
-    latencies.sort_unstable();
-    Figures {
-        requests: latencies.len() as u64,
-        failures,
-        elapsed,
-        p50: percentile(&latencies, 0.50),
-        p99: percentile(&latencies, 0.99),
-    }
-}
-
-fn print(name: &str, figures: &Figures) {
-    println!(
-        "{name}: {} requests in {:.1} s, {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, {} failed",
-        figures.requests,
-        figures.elapsed.as_secs_f64(),
-        figures.rps(),
-        figures.p50.as_secs_f64() * 1000.0,
-        figures.p99.as_secs_f64() * 1000.0,
-        figures.failures
-    );
-}
 
 fn main() {
     let voters = env_number("MAKTAB_BENCH_VOTERS", 1_000_000);
@@ -198,32 +96,10 @@ fn main() {
         .enable_all()
         .build()
         .expect("load runtime");
-    let webhook = format!("http://{address}/webhooks/sms/generic");
     let healthz = format!("http://{address}/healthz");
-    let lookup: MakeRequest = Arc::new(move |client, n| {
-        let i = n.wrapping_mul(7919) % voters;
-        let (y, m, d) = birth_date(i);
-        let body = serde_json::json!({
-            "id": format!("bench-{n}"),
-            "from": format!("+2135{:08}", n % 100_000),
-            "to": "3030",
-            "text": format!("{} {d:02}/{m:02}/{y}", nin(i)),
-        })
-        .to_string();
-        client
-            .post(&webhook)
-            .header("content-type", "application/json")
-            .header(
-                generic::SIGNATURE_HEADER,
-                generic::sign(SECRET, body.as_bytes()),
-            )
-            .body(body)
-    });
-    // Digits only: answered in Arabic, the found answer starts with "مركزك".
-    let found: Check = Arc::new(|body| {
-        let needle = "مركزك".as_bytes();
-        body.windows(needle.len()).any(|w| w == needle)
-    });
+    // 100,000 senders, the limits raised above: senders come back, as they would.
+    let lookup = sms_lookup(&format!("http://{address}"), SECRET, voters, 100_000);
+    let found = found_reply();
     let constant: MakeRequest = Arc::new(move |client, _| client.get(&healthz));
     let any: Check = Arc::new(|_| true);
     let duration = Duration::from_secs(seconds);
@@ -252,8 +128,8 @@ fn main() {
         let sms = load(lookup, found, 10_000_000, concurrency, duration, max).await;
         (sms, health)
     });
-    print("GET /healthz (constant answer)", &health);
-    print("POST /webhooks/sms/generic (signed lookup, found)", &sms);
+    health.print("GET /healthz (constant answer)");
+    sms.print("POST /webhooks/sms/generic (signed lookup, found)");
     println!(
         "ratio webhook / constant: {:.3} of the requests per second, p50 x{:.1}, p99 x{:.1}",
         sms.rps() / health.rps(),

@@ -68,6 +68,7 @@ conformance!(
     a_cancelled_campaign_cancels_its_unsent_rows,
     outbound_sms_keep_their_delivery_status_and_a_final_one_is_not_undone,
     telegram_updates_are_accepted_once_and_offers_and_blocks_are_kept_per_chat,
+    an_inbox_row_is_held_by_one_instance_until_finished_released_or_its_lease_runs_out,
     the_pool_reports_its_size_within_its_maximum,
     reports_are_one_per_nin_and_filter_by_commune_status_time_and_clerk,
     clerks_enrol_once_within_their_invitation_and_cannot_file_once_revoked,
@@ -1910,20 +1911,20 @@ async fn telegram_updates_are_accepted_once_and_offers_and_blocks_are_kept_per_c
     use maktab::store::{Acceptance, PendingUpdate};
     assert_eq!(
         store
-            .accept_update(10, Some(777), r#"{"update_id":10}"#, START)
+            .accept_update(10, Some(777), r#"{"update_id":10}"#, START, "a", 60)
             .await
             .unwrap(),
         Acceptance::Accepted
     );
     assert_eq!(
         store
-            .accept_update(10, Some(777), r#"{"update_id":10}"#, START + 1)
+            .accept_update(10, Some(777), r#"{"update_id":10}"#, START + 1, "a", 60)
             .await
             .unwrap(),
         Acceptance::Duplicate
     );
     store
-        .accept_update(9, None, r#"{"update_id":9}"#, START + 2)
+        .accept_update(9, None, r#"{"update_id":9}"#, START + 2, "a", 60)
         .await
         .unwrap();
     assert_eq!(
@@ -1947,7 +1948,7 @@ async fn telegram_updates_are_accepted_once_and_offers_and_blocks_are_kept_per_c
     store.prune_inbound_seen(START + 100).await.unwrap();
     assert_eq!(
         store
-            .accept_update(10, Some(777), "{}", START + 101)
+            .accept_update(10, Some(777), "{}", START + 101, "a", 60)
             .await
             .unwrap(),
         Acceptance::Duplicate
@@ -1995,6 +1996,103 @@ async fn telegram_updates_are_accepted_once_and_offers_and_blocks_are_kept_per_c
     assert_eq!(
         store.offer(777, offer, START).await.unwrap(),
         Some(nin(NIN_MIXED))
+    );
+}
+
+async fn an_inbox_row_is_held_by_one_instance_until_finished_released_or_its_lease_runs_out(
+    store: Arc<dyn Store>,
+) {
+    let ids = |updates: Vec<maktab::store::PendingUpdate>| {
+        updates.iter().map(|u| u.update_id).collect::<Vec<_>>()
+    };
+    // Instance A accepts two updates: it holds them until START + 60.
+    for id in [1, 2] {
+        store
+            .accept_update(id, Some(id * 100), "{}", START, "a", 60)
+            .await
+            .unwrap();
+    }
+    assert!(
+        store
+            .claim_updates("b", START + 10, 60, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "held by A, which is still working on them"
+    );
+    assert_eq!(store.renew_updates("a", START + 50, 60).await.unwrap(), 2);
+    assert!(
+        store
+            .claim_updates("b", START + 100, 60, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "A renewed its lease to START + 110"
+    );
+    store.finish_update(1).await.unwrap();
+
+    // A dies: once its lease runs out, B takes the row it left, and holds it in turn.
+    let taken = store.claim_updates("b", START + 111, 60, 10).await.unwrap();
+    assert_eq!(
+        taken,
+        [maktab::store::PendingUpdate {
+            update_id: 2,
+            chat_id: Some(200)
+        }],
+        "the finished row is gone; the unfinished one is taken over"
+    );
+    assert!(
+        store
+            .claim_updates("c", START + 112, 60, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store.renew_updates("a", START + 112, 60).await.unwrap(),
+        0,
+        "A no longer holds anything"
+    );
+
+    // B shuts down cleanly with the row unfinished: C may take it at once.
+    assert_eq!(store.release_updates("b").await.unwrap(), 1);
+    assert_eq!(
+        ids(store.claim_updates("c", START + 113, 60, 10).await.unwrap()),
+        [2]
+    );
+
+    // At most `limit` rows, oldest first; two claims at the same moment share the rows out.
+    for id in 3..=8 {
+        store
+            .accept_update(id, None, "{}", START + 200, "a", 60)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        ids(store.claim_updates("d", START + 300, 60, 2).await.unwrap()),
+        [2, 3],
+        "C's lease ran out too"
+    );
+    let (e, f) = tokio::join!(
+        store.claim_updates("e", START + 301, 60, 10),
+        store.claim_updates("f", START + 301, 60, 10)
+    );
+    let mut shared = ids(e.unwrap());
+    shared.extend(ids(f.unwrap()));
+    shared.sort_unstable();
+    assert_eq!(shared, [4, 5, 6, 7, 8], "each row to exactly one of them");
+
+    for id in 2..=8 {
+        store.finish_update(id).await.unwrap();
+    }
+    assert!(store.pending_updates().await.unwrap().is_empty());
+    assert!(
+        store
+            .claim_updates("g", START + 10_000, 60, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "finished rows are gone for good"
     );
 }
 

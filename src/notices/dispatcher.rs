@@ -19,7 +19,7 @@ use super::rate::TokenBucket;
 use super::{NoticeSender, SendOutcome};
 use crate::domain::{Channel, Timestamp, mask_sender};
 use crate::i18n::Catalog;
-use crate::store::{Notice, NoticeResult, SenderState, Store, StoreError};
+use crate::store::{Notice, NoticeResult, SenderState, Store, StoreError, holder_name};
 
 /// How fast a channel may be used.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -45,18 +45,6 @@ struct Lane {
     limits: ChannelLimits,
     bucket: Mutex<TokenBucket>,
     last_sent: Mutex<HashMap<String, Instant>>,
-}
-
-/// A name unique to this process: host and process id, plus randomness in case of reuse.
-fn holder_name() -> String {
-    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "maktab".to_owned());
-    let mut nonce = [0u8; 4];
-    let _ = getrandom::fill(&mut nonce);
-    format!(
-        "{host}:{}:{:08x}",
-        std::process::id(),
-        u32::from_le_bytes(nonce)
-    )
 }
 
 /// Seconds since the epoch, from a clock tests can control.

@@ -49,6 +49,19 @@ pub use sms::{DeliveryStatus, NewOutboundSms, OutboundSms, SmsStore, UnknownDeli
 pub use sqlite::SqliteStore;
 pub use telegram::{Acceptance, PendingUpdate, TelegramStore};
 
+/// A name unique to this process (host, process id and randomness in case of reuse), for the
+/// locks and leases it holds in a database other instances share.
+pub fn holder_name() -> String {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "maktab".to_owned());
+    let mut nonce = [0u8; 4];
+    let _ = getrandom::fill(&mut nonce);
+    format!(
+        "{host}:{}:{:08x}",
+        std::process::id(),
+        u32::from_le_bytes(nonce)
+    )
+}
+
 /// A storage failure. Callers show voters a generic "try again" and log the detail.
 #[derive(Debug, Error)]
 pub enum StoreError {

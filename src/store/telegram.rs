@@ -28,17 +28,39 @@ pub enum Acceptance {
 #[async_trait]
 pub trait TelegramStore: Send + Sync {
     /// Stores a webhook update in the inbox and records its id as seen (source `telegram`), in
-    /// one transaction, so an update is either durably accepted once or not at all.
+    /// one transaction, so an update is either durably accepted once or not at all. The
+    /// accepting instance (`holder`) holds the new row's lease until `now + lease_seconds`.
     async fn accept_update(
         &self,
         update_id: i64,
         chat_id: Option<i64>,
         body: &str,
         now: Timestamp,
+        holder: &str,
+        lease_seconds: i64,
     ) -> Result<Acceptance>;
 
-    /// Updates accepted and not yet finished, oldest first (resumed at start-up).
+    /// Every update in the inbox, claimed or not, oldest first (for inspection).
     async fn pending_updates(&self) -> Result<Vec<PendingUpdate>>;
+
+    /// Claims for `holder`, until `now + lease_seconds`, at most `limit` updates that nobody
+    /// holds or whose lease ran out before `now`, oldest first. Two holders claiming at the
+    /// same time never get the same row.
+    async fn claim_updates(
+        &self,
+        holder: &str,
+        now: Timestamp,
+        lease_seconds: i64,
+        limit: u32,
+    ) -> Result<Vec<PendingUpdate>>;
+
+    /// Extends to `now + lease_seconds` the lease of every update `holder` holds; returns how
+    /// many it holds.
+    async fn renew_updates(&self, holder: &str, now: Timestamp, lease_seconds: i64) -> Result<u64>;
+
+    /// Gives up every update `holder` holds, so that another instance may take them at once
+    /// (a clean shutdown with updates left).
+    async fn release_updates(&self, holder: &str) -> Result<u64>;
 
     /// The raw JSON of an accepted update, or `None` once it is finished.
     async fn pending_update(&self, update_id: i64) -> Result<Option<String>>;

@@ -50,6 +50,10 @@ pub struct TelegramSettings {
     pub shutdown_grace: Duration,
     /// How long a "notify me" button keeps working.
     pub offer_ttl: Duration,
+    /// How long this instance's hold on an inbox row lasts without renewal (renewed every
+    /// third of it): after a crash, another instance (or this one restarted) resumes the
+    /// update once it runs out.
+    pub inbox_lease: Duration,
 }
 
 impl TelegramSettings {
@@ -66,6 +70,7 @@ impl TelegramSettings {
             bot_username: None,
             shutdown_grace: Duration::from_secs(10),
             offer_ttl: Duration::from_secs(7 * 24 * 3600),
+            inbox_lease: Duration::from_secs(30),
         }
     }
 

@@ -24,9 +24,13 @@
 //! time, while different chats are handled side by side (up to [`CONCURRENT_CHATS`]). A chat
 //! whose replies are being spaced out, or that waits out a `retry_after`, holds up no one else.
 //!
-//! Resuming at start-up takes every row of the inbox: right for SQLite, where one process owns
-//! the database file. Several processes sharing one PostgreSQL would each need to claim rows
-//! (a lease column) before resuming them.
+//! Several instances may share one inbox (PostgreSQL). Each row is leased to the instance that
+//! accepted it, and each instance renews the leases of all its rows while they wait or are
+//! handled, so an update in progress on one instance is never picked up by another. Every
+//! instance also claims, at start-up and then as often as it renews, the rows nobody holds
+//! (released at a clean shutdown) or whose lease ran out (their holder died), as room in its
+//! queue allows: a crashed instance's updates are resumed by whoever looks first once its
+//! leases expire.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -48,7 +52,7 @@ use super::sender::TelegramSender;
 use super::updates::{self, Processor};
 use crate::conversation::Conversation;
 use crate::domain::mask_sender;
-use crate::store::{Acceptance, Store};
+use crate::store::{Acceptance, Store, holder_name};
 
 /// The route.
 pub const PATH: &str = "/webhooks/telegram";
@@ -75,11 +79,32 @@ struct Job {
     _permit: OwnedSemaphorePermit,
 }
 
+/// This instance's hold on the inbox rows it accepted or claimed.
+#[derive(Clone)]
+struct Lease {
+    holder: Arc<str>,
+    seconds: i64,
+    renew_every: Duration,
+}
+
+impl Lease {
+    fn new(length: Duration) -> Self {
+        let seconds = i64::try_from(length.as_secs()).unwrap_or(i64::MAX).max(1);
+        Self {
+            holder: holder_name().into(),
+            seconds,
+            // A third: a renewal may fail once and the next still comes in time.
+            renew_every: Duration::from_secs(1).max(length / 3),
+        }
+    }
+}
+
 /// The route's state.
 #[derive(Clone)]
 struct Webhook {
     secret_digest: [u8; 32],
     store: Arc<dyn Store>,
+    lease: Lease,
     /// Room in the queue: one permit per accepted update not yet finished.
     permits: Arc<Semaphore>,
     dispatcher: Arc<Dispatcher>,
@@ -146,12 +171,15 @@ pub struct Workers {
     dispatcher: Arc<Dispatcher>,
     background: Vec<JoinHandle<()>>,
     grace: Duration,
+    store: Arc<dyn Store>,
+    lease: Lease,
 }
 
 impl Workers {
     /// Lets the workers finish what is queued, for at most the grace period, then stops them.
     /// Call it once the HTTP server has stopped, so that nothing new arrives; whatever is left
-    /// stays in the inbox for the next start.
+    /// stays in the inbox, released for the next instance that looks (this one restarted, or
+    /// another).
     pub async fn shutdown(self) {
         for task in &self.background {
             task.abort();
@@ -167,6 +195,17 @@ impl Workers {
             );
             tasks.abort_all();
             while tasks.join_next().await.is_some() {}
+        }
+        match self.store.release_updates(&self.lease.holder).await {
+            Ok(0) => {}
+            Ok(left) => tracing::info!(
+                left,
+                "telegram updates left in the inbox for the next start"
+            ),
+            Err(error) => tracing::warn!(
+                %error,
+                "cannot release the telegram inbox; what is left resumes once its lease runs out"
+            ),
         }
     }
 }
@@ -197,17 +236,21 @@ pub(super) fn start(
         slots: Semaphore::new(CONCURRENT_CHATS),
         tasks: Mutex::new(JoinSet::new()),
     });
+    let lease = Lease::new(settings.inbox_lease);
     let background = vec![
-        tokio::spawn(resume(
+        tokio::spawn(claim_leftovers(
             Arc::clone(&store),
+            lease.clone(),
             Arc::clone(&permits),
             Arc::clone(&dispatcher),
         )),
+        tokio::spawn(renew_leases(Arc::clone(&store), lease.clone())),
         tokio::spawn(upkeep(Arc::clone(&store))),
     ];
     let webhook = Webhook {
         secret_digest: Sha256::digest(settings.webhook_secret.expose().as_bytes()).into(),
-        store,
+        store: Arc::clone(&store),
+        lease: lease.clone(),
         permits,
         dispatcher: Arc::clone(&dispatcher),
     };
@@ -218,6 +261,8 @@ pub(super) fn start(
             dispatcher,
             background,
             grace: settings.shutdown_grace,
+            store,
+            lease,
         },
     )
 }
@@ -287,7 +332,14 @@ async fn receive(State(webhook): State<Webhook>, headers: HeaderMap, body: Body)
     let chat_id = updates::chat_of(&update);
     match webhook
         .store
-        .accept_update(update_id, chat_id, raw, crate::domain::now())
+        .accept_update(
+            update_id,
+            chat_id,
+            raw,
+            crate::domain::now(),
+            &webhook.lease.holder,
+            webhook.lease.seconds,
+        )
         .await
     {
         Ok(Acceptance::Accepted) => {}
@@ -378,31 +430,64 @@ async fn handle(processor: &Processor, update_id: i64) {
     }
 }
 
-/// Queues the updates accepted before a restart, as room in the queue allows.
-async fn resume(store: Arc<dyn Store>, permits: Arc<Semaphore>, dispatcher: Arc<Dispatcher>) {
-    let pending = match store.pending_updates().await {
-        Ok(pending) => pending,
-        Err(error) => {
-            tracing::error!(%error, "cannot read the telegram inbox; pending updates wait for the next start");
-            return;
+/// Claims the inbox rows nobody holds or whose lease ran out (left by a clean shutdown, or by
+/// an instance that died), at start-up and then every renewal period, as room in the queue
+/// allows, and queues them.
+async fn claim_leftovers(
+    store: Arc<dyn Store>,
+    lease: Lease,
+    permits: Arc<Semaphore>,
+    dispatcher: Arc<Dispatcher>,
+) {
+    let mut every = tokio::time::interval(lease.renew_every);
+    loop {
+        every.tick().await;
+        let room = u32::try_from(permits.available_permits()).unwrap_or(u32::MAX);
+        if room == 0 {
+            continue;
         }
-    };
-    if pending.is_empty() {
-        return;
+        let claimed = match store
+            .claim_updates(&lease.holder, crate::domain::now(), lease.seconds, room)
+            .await
+        {
+            Ok(claimed) => claimed,
+            Err(error) => {
+                tracing::warn!(%error, "cannot claim from the telegram inbox; trying again later");
+                continue;
+            }
+        };
+        if !claimed.is_empty() {
+            tracing::info!(
+                count = claimed.len(),
+                "resuming telegram updates left by a restart or another instance"
+            );
+        }
+        for update in claimed {
+            // Held while waiting: `renew_leases` keeps the claim alive.
+            let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
+                return;
+            };
+            let job = Job {
+                update_id: update.update_id,
+                _permit: permit,
+            };
+            dispatcher.dispatch(update.chat_id, job);
+        }
     }
-    tracing::info!(
-        count = pending.len(),
-        "resuming telegram updates accepted before the restart"
-    );
-    for update in pending {
-        let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
-            return;
-        };
-        let job = Job {
-            update_id: update.update_id,
-            _permit: permit,
-        };
-        dispatcher.dispatch(update.chat_id, job);
+}
+
+/// Keeps this instance's hold on every inbox row it accepted or claimed and has not finished.
+async fn renew_leases(store: Arc<dyn Store>, lease: Lease) {
+    let mut every = tokio::time::interval(lease.renew_every);
+    every.tick().await;
+    loop {
+        every.tick().await;
+        if let Err(error) = store
+            .renew_updates(&lease.holder, crate::domain::now(), lease.seconds)
+            .await
+        {
+            tracing::warn!(%error, "cannot renew the telegram inbox leases");
+        }
     }
 }
 

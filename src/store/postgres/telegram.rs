@@ -1,7 +1,8 @@
 //! The Telegram channel's tables in PostgreSQL: inbox of accepted updates, blocked chats,
 //! offers. With several instances behind one webhook URL, an update Telegram retries may land
 //! on another instance: the `inbound_seen` insert in the inbox's transaction lets exactly one
-//! of them accept it.
+//! of them accept it, and the rows' leases let exactly one of them resume what another
+//! instance left.
 
 use async_trait::async_trait;
 use sqlx::Row;
@@ -18,6 +19,8 @@ impl TelegramStore for PostgresStore {
         chat_id: Option<i64>,
         body: &str,
         now: Timestamp,
+        holder: &str,
+        lease_seconds: i64,
     ) -> Result<Acceptance> {
         let mut tx = self.pool.begin().await?;
         // The same record `SenderStore::first_delivery` keeps, written in the inbox's
@@ -34,13 +37,16 @@ impl TelegramStore for PostgresStore {
             return Ok(Acceptance::Duplicate);
         }
         let stored = sqlx::query(
-            "insert into telegram_updates (update_id, chat_id, body, received_at) values ($1, $2, $3, $4)
+            "insert into telegram_updates (update_id, chat_id, body, received_at, claimed_by, lease_until)
+             values ($1, $2, $3, $4, $5, $4 + $6)
              on conflict (update_id) do nothing",
         )
         .bind(update_id)
         .bind(chat_id)
         .bind(body)
         .bind(now)
+        .bind(holder)
+        .bind(lease_seconds)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -56,14 +62,58 @@ impl TelegramStore for PostgresStore {
             sqlx::query("select update_id, chat_id from telegram_updates order by update_id")
                 .fetch_all(&self.pool)
                 .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(PendingUpdate {
-                    update_id: row.try_get("update_id")?,
-                    chat_id: row.try_get("chat_id")?,
-                })
-            })
-            .collect()
+        pending(&rows)
+    }
+
+    async fn claim_updates(
+        &self,
+        holder: &str,
+        now: Timestamp,
+        lease_seconds: i64,
+        limit: u32,
+    ) -> Result<Vec<PendingUpdate>> {
+        // `skip locked`: rows another instance is claiming right now are left to it, not
+        // waited for. The outer `where` repeats the condition, so that a row another instance
+        // claimed and committed in between is checked again on its new version and left out.
+        let rows = sqlx::query(
+            "update telegram_updates set claimed_by = $1, lease_until = $2 + $3
+             where update_id in (
+                     select update_id from telegram_updates
+                     where claimed_by is null or lease_until < $2
+                     order by update_id
+                     limit $4
+                     for update skip locked)
+               and (claimed_by is null or lease_until < $2)
+             returning update_id, chat_id",
+        )
+        .bind(holder)
+        .bind(now)
+        .bind(lease_seconds)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        pending(&rows)
+    }
+
+    async fn renew_updates(&self, holder: &str, now: Timestamp, lease_seconds: i64) -> Result<u64> {
+        let done =
+            sqlx::query("update telegram_updates set lease_until = $1 + $2 where claimed_by = $3")
+                .bind(now)
+                .bind(lease_seconds)
+                .bind(holder)
+                .execute(&self.pool)
+                .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn release_updates(&self, holder: &str) -> Result<u64> {
+        let done = sqlx::query(
+            "update telegram_updates set claimed_by = null, lease_until = null where claimed_by = $1",
+        )
+        .bind(holder)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
     }
 
     async fn pending_update(&self, update_id: i64) -> Result<Option<String>> {
@@ -159,4 +209,19 @@ impl TelegramStore for PostgresStore {
             .await?;
         Ok(done.rows_affected())
     }
+}
+
+/// Inbox rows as pending updates, oldest first (`returning` gives no order guarantee).
+fn pending(rows: &[sqlx::postgres::PgRow]) -> Result<Vec<PendingUpdate>> {
+    let mut updates = rows
+        .iter()
+        .map(|row| {
+            Ok(PendingUpdate {
+                update_id: row.try_get("update_id")?,
+                chat_id: row.try_get("chat_id")?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    updates.sort_by_key(|update| update.update_id);
+    Ok(updates)
 }
