@@ -1067,6 +1067,62 @@ async fn updates_accepted_before_a_crash_are_answered_after_the_restart() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn updates_another_instance_holds_are_left_to_it_until_its_lease_runs_out() {
+    let mut bot =
+        TestBot::start_with(|settings| settings.inbox_lease = Duration::from_secs(1)).await;
+    bot.stop().await;
+    let now = maktab::domain::now();
+    let help = |id, chat| serde_json::to_string(&text(id, chat, "fr", "/help")).unwrap();
+    let store = Arc::clone(&bot.db.store);
+    // A third private chat.
+    let karim = 111_000_003;
+    // A live instance is working on this one and keeps renewing its lease.
+    store
+        .accept_update(1, Some(AMINA), &help(1, AMINA), now, "live:1:a", 3600)
+        .await
+        .unwrap();
+    // This one's instance died a minute and a half ago: its lease ran out.
+    store
+        .accept_update(2, Some(YACINE), &help(2, YACINE), now - 90, "dead:2:b", 30)
+        .await
+        .unwrap();
+    // This one's instance dies now: its lease runs out in 2 seconds.
+    store
+        .accept_update(3, Some(karim), &help(3, karim), now, "dying:3:c", 2)
+        .await
+        .unwrap();
+    bot.start_again().await;
+    bot.fake.wait_for_message(YACINE, |_| true).await;
+    assert!(
+        bot.fake
+            .calls_to("sendMessage")
+            .iter()
+            .all(|call| call.chat_id() == Some(YACINE)),
+        "the leased updates wait"
+    );
+    bot.fake.wait_for_message(karim, |_| true).await;
+    let mut pending = Vec::new();
+    for _ in 0..200 {
+        pending = store.pending_updates().await.unwrap();
+        if pending.len() == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        pending.iter().map(|p| p.update_id).collect::<Vec<_>>(),
+        [1],
+        "only the live instance's update is left, to it"
+    );
+    assert!(
+        bot.fake
+            .calls_to("sendMessage")
+            .iter()
+            .all(|call| call.chat_id() != Some(AMINA))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn without_telegram_configuration_the_webhook_is_404() {
     let db = TestDb::with_roll().await;
     let running = boot(Arc::clone(&db.store), None).await;
