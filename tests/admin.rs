@@ -89,6 +89,10 @@ fn routes() -> Vec<(&'static str, &'static str, &'static [u8])> {
         ("GET", "/api/v1/stats/lookups", b""),
         ("GET", "/api/v1/stats/roll", b""),
         ("GET", "/api/v1/openapi.json", b""),
+        ("GET", "/api/v1/reports", b""),
+        ("GET", "/api/v1/reports/export", b""),
+        ("GET", "/api/v1/stats/reports", b""),
+        ("GET", "/api/v1/clerks", b""),
     ]
 }
 
@@ -166,7 +170,7 @@ async fn every_route_refuses_missing_bad_expired_revoked_and_out_of_scope_tokens
             "national: {method} {path}: {}",
             national.body
         );
-        // A clerk supervisor manages reports only.
+        // A clerk supervisor manages reports and clerks only.
         let clerk = call(
             &app,
             method,
@@ -175,8 +179,15 @@ async fn every_route_refuses_missing_bad_expired_revoked_and_out_of_scope_tokens
             Some(&format!("Bearer {}", tokens.clerk)),
         )
         .await;
-        let clerk_allowed =
-            path.starts_with("/api/v1/whoami") || path.starts_with("/api/v1/openapi");
+        let clerk_allowed = [
+            "/api/v1/whoami",
+            "/api/v1/openapi",
+            "/api/v1/reports",
+            "/api/v1/stats/reports",
+            "/api/v1/clerks",
+        ]
+        .iter()
+        .any(|allowed| path.starts_with(allowed));
         assert_eq!(
             clerk.status,
             if clerk_allowed { 200 } else { 403 },
@@ -189,6 +200,10 @@ async fn every_route_refuses_missing_bad_expired_revoked_and_out_of_scope_tokens
         "/api/v1/audit?commune=1601",
         "/api/v1/stats/lookups?commune=1601",
         "/api/v1/stats/roll?commune=1601",
+        "/api/v1/reports?commune=1601",
+        "/api/v1/reports/export?commune=1601",
+        "/api/v1/stats/reports?commune=1601",
+        "/api/v1/clerks?commune=1601",
     ] {
         let response = call(&app, "GET", path, b"", Some(&oran)).await;
         assert_eq!(response.status, 403, "{path}: {}", response.body);
