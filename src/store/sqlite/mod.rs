@@ -71,6 +71,10 @@ impl SqliteStore {
             .bind(import_id)
             .execute(&mut *tx)
             .await?;
+        sqlx::query("delete from roll_staging where import_id = ?")
+            .bind(import_id)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("delete from imports where id = ? and status = 'staging'")
             .bind(import_id)
             .execute(&mut *tx)

@@ -1,4 +1,5 @@
-//! The electoral map and roll in SQLite: versioned tables, chunked roll imports.
+//! The electoral map and roll in SQLite: versioned tables, chunked roll imports staged and
+//! then copied in NIN order.
 
 use async_trait::async_trait;
 use sqlx::sqlite::SqliteRow;
@@ -16,8 +17,18 @@ use crate::store::{
     Result, RollBatch, RollStore, StationLoad, StoreError,
 };
 
-/// Rows per insert statement: 7 parameters each stays far below SQLite's variable limit.
+/// Rows per insert statement: 9 parameters each stays far below SQLite's variable limit.
 const ROWS_PER_INSERT: usize = 1000;
+
+/// Staging ranges: the NIN's first three digits (see migrations/sqlite/0009_roll_staging.sql).
+const STAGING_BUCKETS: i64 = 1000;
+
+fn staging_bucket(nin: &NationalId) -> i64 {
+    nin.as_str()
+        .get(..3)
+        .and_then(|prefix| prefix.parse().ok())
+        .unwrap_or(0)
+}
 
 impl SqliteStore {
     async fn current_version(&self, kind: ImportKind) -> Result<Option<i64>> {
@@ -29,16 +40,25 @@ impl SqliteStore {
         )
     }
 
-    async fn write_voters(&self, version: i64, voters: &mut [Voter]) -> Result<()> {
-        // In key order each batch touches each B-tree page once instead of at random.
+    /// Appends validated voters to the import's staging rows, in one transaction per batch.
+    async fn stage_voters(
+        &self,
+        version: i64,
+        voters: &mut [Voter],
+        next_seq: &mut i64,
+    ) -> Result<()> {
+        // In key order each batch touches each staging range once.
         voters.sort_unstable_by(|a, b| a.nin.cmp(&b.nin));
         let mut tx = self.pool.begin().await?;
         for chunk in voters.chunks(ROWS_PER_INSERT) {
             let mut insert = QueryBuilder::<Sqlite>::new(
-                "insert into roll_voters (roll_version, nin, birth_date, sex, commune_code, centre_code, station) ",
+                "insert into roll_staging (import_id, bucket, seq, nin, birth_date, sex, commune_code, centre_code, station) ",
             );
             insert.push_values(chunk, |mut row, voter| {
+                *next_seq += 1;
                 row.push_bind(version)
+                    .push_bind(staging_bucket(&voter.nin))
+                    .push_bind(*next_seq)
                     .push_bind(voter.nin.as_str().to_owned())
                     .push_bind(voter.birth_date.to_iso())
                     .push_bind(voter.sex.map(|s| s.as_str()))
@@ -49,6 +69,32 @@ impl SqliteStore {
             insert.build().execute(&mut *tx).await?;
         }
         tx.commit().await?;
+        Ok(())
+    }
+
+    /// Copies the staged voters into `roll_voters`, one NIN range per transaction in key
+    /// order, so the version's B-tree is written by appending and lookups (whose counters need
+    /// the write lock too) never wait long. The rows stay invisible until the version is
+    /// accepted.
+    async fn publish_staged(&self, version: i64) -> Result<()> {
+        for bucket in 0..STAGING_BUCKETS {
+            let mut tx = self.pool.begin().await?;
+            sqlx::query(
+                "insert into roll_voters (roll_version, nin, birth_date, sex, commune_code, centre_code, station)
+                 select import_id, nin, birth_date, sex, commune_code, centre_code, station
+                 from roll_staging where import_id = ? and bucket = ? order by nin",
+            )
+            .bind(version)
+            .bind(bucket)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("delete from roll_staging where import_id = ? and bucket = ?")
+                .bind(version)
+                .bind(bucket)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        }
         Ok(())
     }
 
@@ -641,16 +687,19 @@ impl RollStore for SqliteStore {
         .fetch_one(&self.pool)
         .await?;
         let outcome = async {
+            let mut next_seq = 0;
             while let Some(batch) = batches.recv().await {
                 match batch {
                     RollBatch::Voters(mut voters) => {
-                        self.write_voters(version, &mut voters).await?
+                        self.stage_voters(version, &mut voters, &mut next_seq)
+                            .await?
                     }
                     RollBatch::Commit {
                         counts,
                         map_version,
                         replaced_communes,
                     } => {
+                        self.publish_staged(version).await?;
                         self.accept_roll(
                             version,
                             counts,
