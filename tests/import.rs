@@ -199,6 +199,11 @@ async fn a_rejected_import_leaves_the_previous_roll_answerable_and_the_database_
         raw_count(&db, "select count(*) from imports where status = 'staging'").await,
         0
     );
+    assert_eq!(
+        raw_count(&db, "select count(*) from roll_staging").await,
+        0,
+        "the staged chunks are gone too"
+    );
     let handled = db
         .talk()
         .sms("+213550000001", &format!("{NIN_MIXED} {BIRTH_MIXED}"))
@@ -226,6 +231,16 @@ async fn an_accepted_import_becomes_a_new_version_and_keeps_the_previous_one() {
     assert!(
         second.pending && second.change_set.is_some(),
         "a re-import waits for approval"
+    );
+    assert_eq!(
+        raw_count(&db, "select count(*) from roll_staging").await,
+        0,
+        "staged voters are moved into the version at the commit"
+    );
+    assert_eq!(
+        raw_count(&db, "select count(*) from roll_voters").await,
+        6,
+        "two versions of three voters"
     );
     let before = db
         .talk()
