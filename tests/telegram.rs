@@ -522,6 +522,16 @@ async fn the_notify_me_button_subscribes_the_chat_to_that_voter_without_the_nin_
         })
         .await;
     assert_eq!(bot.fake.calls_to("answerCallbackQuery").len(), 1);
+    // The pressed button goes from under the message.
+    let edits = bot.fake.calls_to("editMessageReplyMarkup");
+    assert_eq!(edits.len(), 1);
+    assert_eq!(edits[0].params["chat_id"], AMINA);
+    assert_eq!(edits[0].params["message_id"], 1000);
+    assert!(
+        edits[0].params.get("reply_markup").is_none(),
+        "{:?}",
+        edits[0].params
+    );
     let subscribed = store.subscriptions(Channel::Telegram, &chat).await.unwrap();
     assert_eq!(
         subscribed
@@ -590,6 +600,7 @@ async fn the_report_button_under_not_found_starts_the_report_in_the_chats_langua
     assert_eq!(reports[0].nin.as_str(), NIN_UNKNOWN);
     assert_eq!(reports[0].commune.as_str(), "1601");
     assert_eq!(bot.fake.calls_to("answerCallbackQuery").len(), 1);
+    assert_eq!(bot.fake.calls_to("editMessageReplyMarkup").len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]

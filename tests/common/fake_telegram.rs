@@ -138,7 +138,7 @@ impl FakeTelegram {
 
     /// Waits (at most 15 s) until `method` was called at least `count` times.
     pub async fn wait_for(&self, method: &str, count: usize) -> Vec<Call> {
-        let deadline = Instant::now() + Duration::from_secs(15);
+        let deadline = Instant::now() + WAIT_LIMIT;
         loop {
             let calls = self.calls_to(method);
             if calls.len() >= count {
@@ -146,7 +146,7 @@ impl FakeTelegram {
             }
             assert!(
                 Instant::now() < deadline,
-                "waited 15 s for {count} {method} call(s); got {calls:#?}\nall calls: {:#?}",
+                "waited {WAIT_LIMIT:?} for {count} {method} call(s); got {calls:#?}\nall calls: {:#?}",
                 self.calls()
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -155,7 +155,7 @@ impl FakeTelegram {
 
     /// Waits for a message to `chat` satisfying `accept`, and returns it.
     pub async fn wait_for_message(&self, chat: i64, accept: impl Fn(&Call) -> bool) -> Call {
-        let deadline = Instant::now() + Duration::from_secs(15);
+        let deadline = Instant::now() + WAIT_LIMIT;
         loop {
             if let Some(call) = self
                 .calls_to("sendMessage")
@@ -166,7 +166,7 @@ impl FakeTelegram {
             }
             assert!(
                 Instant::now() < deadline,
-                "waited 15 s for a message to {chat}; calls: {:#?}",
+                "waited {WAIT_LIMIT:?} for a message to {chat}; calls: {:#?}",
                 self.calls()
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -207,11 +207,16 @@ impl FakeTelegram {
     }
 }
 
+/// How long a test waits for an expected call before failing. Generous: replies to one chat
+/// are paced a second apart, and a loaded machine (the whole suite at once) slows them further.
+const WAIT_LIMIT: Duration = Duration::from_secs(60);
+
 const METHODS: &[&str] = &[
     "getMe",
     "sendMessage",
     "sendVenue",
     "answerCallbackQuery",
+    "editMessageReplyMarkup",
     "setWebhook",
     "setMyCommands",
     "getWebhookInfo",
@@ -273,6 +278,14 @@ async fn method(
         })),
         "sendMessage" | "sendVenue" => send(&fake, &method, &params).await,
         "answerCallbackQuery" | "setMyCommands" => ok(json!(true)),
+        // The edited message, as Telegram answers it (its text is not kept here).
+        "editMessageReplyMarkup" => ok(json!({
+            "message_id": params["message_id"],
+            "from": { "id": BOT_ID, "is_bot": true, "first_name": "Maktab", "username": BOT_USERNAME },
+            "chat": { "id": params["chat_id"], "first_name": "Voter", "type": "private" },
+            "date": 1_793_700_000,
+            "text": "…",
+        })),
         "setWebhook" => {
             *fake.webhook.lock().unwrap() = params.as_object().cloned().unwrap_or_default();
             ok(json!(true))

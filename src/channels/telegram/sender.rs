@@ -249,6 +249,18 @@ impl TelegramSender {
         Ok(())
     }
 
+    /// Removes the buttons under a message, best effort: a message too old to edit, or
+    /// already without buttons, keeps what it has.
+    pub async fn remove_buttons(&self, chat_id: i64, message_id: i32) {
+        let removed = self
+            .bot
+            .edit_message_reply_markup(ChatId(chat_id), teloxide::types::MessageId(message_id))
+            .await;
+        if let Err(error) = removed {
+            tracing::debug!(%error, chat = %mask_sender(&chat_id.to_string()), "buttons not removed");
+        }
+    }
+
     async fn deliver<T, F, Fut>(&self, chat_id: i64, make: F) -> Result<Delivery, SendError>
     where
         F: Fn() -> Fut,

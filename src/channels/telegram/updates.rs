@@ -50,6 +50,8 @@ pub enum Action {
     Button {
         chat: i64,
         query: CallbackQueryId,
+        /// The message that carries the button (absent when Telegram no longer has it).
+        message: Option<i32>,
         data: Option<String>,
         hint: Option<Locale>,
     },
@@ -149,6 +151,7 @@ pub fn classify(update: &Update) -> Action {
         UpdateKind::CallbackQuery(query) => Action::Button {
             chat: chat_of(update).unwrap_or_else(|| user_chat(&query.from)),
             query: query.id.clone(),
+            message: query.message.as_ref().map(|message| message.id().0),
             data: query.data.clone(),
             hint: locale_of(Some(&query.from)),
         },
@@ -343,9 +346,20 @@ impl Processor {
             Action::Button {
                 chat,
                 query,
+                message,
                 data,
                 hint,
-            } => self.button(chat, &query, data.as_deref(), hint, now).await,
+            } => {
+                self.button(chat, &query, data.as_deref(), hint, now)
+                    .await?;
+                // A pressed button has done its work: it goes, so it is not pressed twice.
+                if let Some(message) = message
+                    && data.as_deref().and_then(CallbackData::decode).is_some()
+                {
+                    self.sender.remove_buttons(chat, message).await;
+                }
+                Ok(())
+            }
             Action::Blocked { chat } => {
                 tracing::info!(chat = %mask_sender(&chat.to_string()), "the user blocked the bot");
                 Ok(self.store.set_chat_blocked(chat, true, now).await?)
