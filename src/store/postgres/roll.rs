@@ -394,6 +394,17 @@ fn commune_code(row: &PgRow, column: &str) -> Result<CommuneCode> {
     CommuneCode::parse(row.try_get(column)?).map_err(corrupt)
 }
 
+/// A commune of `map_communes` (columns `code`, `name_ar`, `name_fr`).
+fn commune_from_row(row: &PgRow) -> Result<Commune> {
+    Ok(Commune {
+        code: commune_code(row, "code")?,
+        name: Bilingual {
+            ar: row.try_get("name_ar")?,
+            fr: row.try_get("name_fr")?,
+        },
+    })
+}
+
 fn centre_code(row: &PgRow, column: &str) -> Result<CentreCode> {
     CentreCode::parse(row.try_get(column)?).map_err(corrupt)
 }
@@ -447,15 +458,7 @@ impl RollStore for PostgresStore {
         .fetch_all(&self.pool)
         .await?
         .iter()
-        .map(|row| {
-            Ok(Commune {
-                code: commune_code(row, "code")?,
-                name: Bilingual {
-                    ar: row.try_get("name_ar")?,
-                    fr: row.try_get("name_fr")?,
-                },
-            })
-        })
+        .map(commune_from_row)
         .collect()
     }
 
@@ -480,15 +483,7 @@ impl RollStore for PostgresStore {
         .fetch_all(&mut *tx)
         .await?
         .iter()
-        .map(|row| {
-            Ok(Commune {
-                code: commune_code(row, "code")?,
-                name: Bilingual {
-                    ar: row.try_get("name_ar")?,
-                    fr: row.try_get("name_fr")?,
-                },
-            })
-        })
+        .map(commune_from_row)
         .collect::<Result<Vec<_>>>()?;
         let centres = sqlx::query(
             "select commune_code, code as centre_code, name_ar as centre_ar, name_fr as centre_fr,

@@ -382,6 +382,17 @@ fn commune_code(row: &SqliteRow, column: &str) -> Result<CommuneCode> {
     CommuneCode::parse(row.try_get(column)?).map_err(corrupt)
 }
 
+/// A commune of `map_communes` (columns `code`, `name_ar`, `name_fr`).
+fn commune_from_row(row: &SqliteRow) -> Result<Commune> {
+    Ok(Commune {
+        code: commune_code(row, "code")?,
+        name: Bilingual {
+            ar: row.try_get("name_ar")?,
+            fr: row.try_get("name_fr")?,
+        },
+    })
+}
+
 fn centre_code(row: &SqliteRow, column: &str) -> Result<CentreCode> {
     CentreCode::parse(row.try_get(column)?).map_err(corrupt)
 }
@@ -435,15 +446,7 @@ impl RollStore for SqliteStore {
         .fetch_all(&self.pool)
         .await?
         .iter()
-        .map(|row| {
-            Ok(Commune {
-                code: commune_code(row, "code")?,
-                name: Bilingual {
-                    ar: row.try_get("name_ar")?,
-                    fr: row.try_get("name_fr")?,
-                },
-            })
-        })
+        .map(commune_from_row)
         .collect()
     }
 
@@ -458,15 +461,7 @@ impl RollStore for SqliteStore {
         .fetch_all(&self.pool)
         .await?
         .iter()
-        .map(|row| {
-            Ok(Commune {
-                code: commune_code(row, "code")?,
-                name: Bilingual {
-                    ar: row.try_get("name_ar")?,
-                    fr: row.try_get("name_fr")?,
-                },
-            })
-        })
+        .map(commune_from_row)
         .collect::<Result<Vec<_>>>()?;
         let centres = sqlx::query(
             "select commune_code, code as centre_code, name_ar as centre_ar, name_fr as centre_fr, address_ar, address_fr, latitude, longitude
