@@ -365,16 +365,7 @@ impl Conversation {
         };
         let nin = match (numbers.nin, numbers.bad_nin) {
             (Some(nin), _) => nin,
-            (None, Some(error)) => {
-                let digits = match error {
-                    crate::domain::NationalIdError::TooShort { digits }
-                    | crate::domain::NationalIdError::TooLong { digits } => digits,
-                    crate::domain::NationalIdError::NotANumber => 0,
-                };
-                let mut args = FluentArgs::new();
-                args.set("count", digits);
-                return Ok(self.single(locale, MessageId::NinWrongLength, args));
-            }
+            (None, Some(error)) => return Ok(self.nin_wrong_length(locale, error)),
             (None, None) => match pending {
                 Some(nin) => nin,
                 None => return Ok(self.simple(locale, MessageId::NinFirst)),
@@ -519,6 +510,18 @@ impl Conversation {
                 ))
             }
         }
+    }
+
+    /// "The NIN has 18 digits, you sent N".
+    fn nin_wrong_length(&self, locale: Locale, error: crate::domain::NationalIdError) -> Handled {
+        let digits = match error {
+            crate::domain::NationalIdError::TooShort { digits }
+            | crate::domain::NationalIdError::TooLong { digits } => digits,
+            crate::domain::NationalIdError::NotANumber => 0,
+        };
+        let mut args = FluentArgs::new();
+        args.set("count", digits);
+        self.single(locale, MessageId::NinWrongLength, args)
     }
 
     fn found(&self, locale: Locale, place: &PollingPlace) -> Handled {

@@ -271,7 +271,7 @@ impl Conversation {
         }
         let mut args = FluentArgs::new();
         args.set("count", reports.len());
-        let mut lines = vec![self.reply(locale, MessageId::ClerkReportsHeader, args).text];
+        let mut reply = self.reply(locale, MessageId::ClerkReportsHeader, args);
         for report in &reports {
             let filed = chrono::DateTime::from_timestamp(report.created_at, 0)
                 .map(|at| at.format("%d/%m/%Y").to_string())
@@ -281,10 +281,11 @@ impl Conversation {
             args.set("nin", report.nin.masked());
             args.set("date", filed);
             args.set("status", report.status.as_str());
-            lines.push(self.reply(locale, MessageId::ClerkReportLine, args).text);
+            reply.text.push('\n');
+            reply
+                .text
+                .push_str(&self.reply(locale, MessageId::ClerkReportLine, args).text);
         }
-        let mut reply = self.message(locale, MessageId::ClerkReportsHeader);
-        reply.text = lines.join("\n");
         Ok(Handled {
             replies: vec![reply],
             outcome: None,
@@ -320,14 +321,15 @@ impl Conversation {
                     }
                 }
                 Intent::Numbers(numbers) => {
-                    let digits = match numbers.bad_nin {
-                        Some(crate::domain::NationalIdError::TooShort { digits })
-                        | Some(crate::domain::NationalIdError::TooLong { digits }) => digits,
-                        _ => 0,
-                    };
-                    let mut args = FluentArgs::new();
-                    args.set("count", digits);
-                    return Ok(self.single(locale, MessageId::NinWrongLength, args));
+                    // Only a NIN is asked here: eight digits are a short NIN, not a date.
+                    let error = numbers.bad_nin.clone().unwrap_or_else(|| {
+                        let digits = crate::domain::normalize_digits(text)
+                            .chars()
+                            .filter(char::is_ascii_digit)
+                            .count();
+                        crate::domain::NationalIdError::TooShort { digits }
+                    });
+                    return Ok(self.nin_wrong_length(locale, error));
                 }
                 _ => (ReportStage::Nin, MessageId::ClerkAskNin),
             },
