@@ -322,7 +322,7 @@ impl Conversation {
                 }
                 Intent::Numbers(numbers) => {
                     // Only a NIN is asked here: eight digits are a short NIN, not a date.
-                    let error = numbers.bad_nin.clone().unwrap_or_else(|| {
+                    let error = numbers.bad_nin.unwrap_or_else(|| {
                         let digits = crate::domain::normalize_digits(text)
                             .chars()
                             .filter(char::is_ascii_digit)
