@@ -2287,6 +2287,22 @@ async fn reports_are_one_per_nin_and_filter_by_commune_status_time_and_clerk(
     );
     assert_eq!(
         ids(ReportQuery {
+            ids: Some(vec![first.report_id, 999_999]),
+            ..every_report()
+        })
+        .await,
+        [first.report_id]
+    );
+    assert!(
+        ids(ReportQuery {
+            ids: Some(Vec::new()),
+            ..every_report()
+        })
+        .await
+        .is_empty()
+    );
+    assert_eq!(
+        ids(ReportQuery {
             limit: 1,
             offset: 1,
             ..every_report()

@@ -81,6 +81,7 @@ impl ReportParams {
                 .map(|d| day_start(d, "to").map(|start| start + 24 * 3600))
                 .transpose()?,
             clerk_id: None,
+            ids: None,
             limit,
             offset: self.offset.unwrap_or(0),
         })
@@ -213,13 +214,25 @@ pub async fn mark_handled(store: &dyn Store, principal: &Principal, ids: &[i64])
             "ids: 1 to {MAX_HANDLED_PER_REQUEST} report ids"
         )));
     }
+    let mut unique = ids.to_vec();
+    unique.sort_unstable();
+    unique.dedup();
+    let reports = store
+        .reports(&ReportQuery {
+            ids: Some(unique.clone()),
+            limit: u32::try_from(unique.len()).unwrap_or(u32::MAX),
+            ..ReportQuery::default()
+        })
+        .await?;
+    if reports.len() != unique.len() {
+        return Err(ApiError::NotFound);
+    }
     let mut communes: Vec<CommuneCode> = Vec::new();
-    for &id in ids {
-        let report = store.report(id).await?.ok_or(ApiError::NotFound)?;
+    for report in reports {
         if principal.role != Role::National && !principal.communes.contains(&report.commune) {
             return Err(ApiError::Forbidden(format!(
-                "report {id} belongs to commune {}, which this token does not cover",
-                report.commune
+                "report {} belongs to commune {}, which this token does not cover",
+                report.id, report.commune
             )));
         }
         if !communes.contains(&report.commune) {

@@ -185,6 +185,8 @@ pub struct ReportQuery {
     pub to: Option<Timestamp>,
     /// Only reports with a source from this clerk.
     pub clerk_id: Option<i64>,
+    /// Only these reports.
+    pub ids: Option<Vec<i64>>,
     pub limit: u32,
     pub offset: u64,
 }

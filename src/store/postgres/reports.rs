@@ -195,6 +195,18 @@ impl ReportStore for PostgresStore {
             .push_bind(clerk)
             .push(")");
         }
+        if let Some(ids) = &query.ids {
+            if ids.is_empty() {
+                sql.push(" and false");
+            } else {
+                sql.push(" and id in (");
+                let mut list = sql.separated(", ");
+                for id in ids {
+                    list.push_bind(*id);
+                }
+                sql.push(")");
+            }
+        }
         sql.push(" order by id desc limit ")
             .push_bind(i64::from(query.limit))
             .push(" offset ")
