@@ -1,72 +1,23 @@
 //! Reports of citizens missing from the roll, and clerks, in SQLite.
+//! Rows are read into their types by `store/report_rows.rs`, shared by both backends.
 
 use std::collections::HashMap;
-use std::str::FromStr;
 
 use async_trait::async_trait;
 use serde_json::json;
-use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Row, Sqlite};
+use sqlx::{QueryBuilder, Sqlite};
 
+use super::SqliteStore;
 use super::admin::insert_audit;
-use super::{SqliteStore, corrupt};
-use crate::domain::{BirthDate, Channel, CommuneCode, Locale, NationalId, Timestamp};
+use crate::domain::{CommuneCode, Timestamp};
+use crate::store::report_rows::{
+    clerk_from_row, contact_from_row, count_from_row, registered_from_row, report_from_row,
+    source_from_row,
+};
 use crate::store::{
     Clerk, EnrolRefusal, Filed, FollowUpContact, NewAuditEntry, NewReport, RegisteredReporter,
-    Report, ReportCount, ReportQuery, ReportSource, ReportSourceKind, ReportStatus, ReportStore,
-    Result,
+    Report, ReportCount, ReportQuery, ReportSource, ReportStore, Result,
 };
-
-fn clerk_from_row(row: &SqliteRow) -> Result<Clerk> {
-    Ok(Clerk {
-        id: row.try_get("id")?,
-        commune: CommuneCode::parse(row.try_get("commune_code")?).map_err(corrupt)?,
-        invited_by: row.try_get("invited_by")?,
-        invited_at: row.try_get("invited_at")?,
-        invite_expires_at: row.try_get("invite_expires_at")?,
-        chat: row.try_get("chat")?,
-        enrolled_at: row.try_get("enrolled_at")?,
-        revoked_at: row.try_get("revoked_at")?,
-        revoked_by: row.try_get("revoked_by")?,
-    })
-}
-
-fn report_from_row(row: &SqliteRow) -> Result<Report> {
-    Ok(Report {
-        id: row.try_get("id")?,
-        nin: NationalId::parse(row.try_get("nin")?).map_err(corrupt)?,
-        birth_date: BirthDate::from_iso(row.try_get("birth_date")?).map_err(corrupt)?,
-        commune: CommuneCode::parse(row.try_get("commune_code")?).map_err(corrupt)?,
-        full_name: row.try_get("full_name")?,
-        status: ReportStatus::from_str(row.try_get("status")?).map_err(corrupt)?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-        handled_at: row.try_get("handled_at")?,
-        handled_by: row.try_get("handled_by")?,
-        resolved_at: row.try_get("resolved_at")?,
-        sources: Vec::new(),
-    })
-}
-
-fn source_from_row(row: &SqliteRow) -> Result<(i64, ReportSource)> {
-    Ok((
-        row.try_get("report_id")?,
-        ReportSource {
-            kind: ReportSourceKind::from_str(row.try_get("source")?).map_err(corrupt)?,
-            clerk_id: row.try_get("clerk_id")?,
-            channel: row.try_get("channel")?,
-            created_at: row.try_get("created_at")?,
-        },
-    ))
-}
-
-fn contact_from_row(row: &SqliteRow) -> Result<FollowUpContact> {
-    Ok(FollowUpContact {
-        channel: Channel::from_str(row.try_get("channel")?).map_err(corrupt)?,
-        recipient: row.try_get("recipient")?,
-        locale: Locale::from_str(row.try_get("locale")?).map_err(corrupt)?,
-    })
-}
 
 /// Report ids per statement when reading their sources.
 const SOURCES_CHUNK: usize = 1000;
@@ -274,14 +225,7 @@ impl ReportStore for SqliteStore {
             .fetch_all(&self.pool)
             .await?
             .iter()
-            .map(|row| {
-                Ok(ReportCount {
-                    commune: CommuneCode::parse(row.try_get("commune_code")?).map_err(corrupt)?,
-                    source: ReportSourceKind::from_str(row.try_get("source")?).map_err(corrupt)?,
-                    status: ReportStatus::from_str(row.try_get("status")?).map_err(corrupt)?,
-                    reports: u64::try_from(row.try_get::<i64, _>("reports")?).map_err(corrupt)?,
-                })
-            })
+            .map(count_from_row)
             .collect()
     }
 
@@ -315,13 +259,7 @@ impl ReportStore for SqliteStore {
         .fetch_all(&self.pool)
         .await?
         .iter()
-        .map(|row| {
-            Ok(RegisteredReporter {
-                report_id: row.try_get("id")?,
-                nin: NationalId::parse(row.try_get("nin")?).map_err(corrupt)?,
-                contact: contact_from_row(row)?,
-            })
-        })
+        .map(registered_from_row)
         .collect()
     }
 

@@ -1,0 +1,130 @@
+//! Rows of the report and clerk tables read into their types, once for both backends: the
+//! tables have the same columns and types (integers are 64-bit, text is text) in SQLite and
+//! PostgreSQL, so only the row type differs.
+
+use std::str::FromStr;
+
+use sqlx::{ColumnIndex, Decode, Row, Type};
+
+use super::{
+    Clerk, FollowUpContact, RegisteredReporter, Report, ReportCount, ReportSource,
+    ReportSourceKind, ReportStatus, Result, StoreError,
+};
+use crate::domain::{BirthDate, Channel, CommuneCode, Locale, NationalId};
+
+fn corrupt(what: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(what.to_string())
+}
+
+pub(super) fn clerk_from_row<'r, R>(row: &'r R) -> Result<Clerk>
+where
+    R: Row,
+    &'static str: ColumnIndex<R>,
+    i64: Decode<'r, R::Database> + Type<R::Database>,
+    String: Decode<'r, R::Database> + Type<R::Database>,
+    &'r str: Decode<'r, R::Database> + Type<R::Database>,
+{
+    Ok(Clerk {
+        id: row.try_get("id")?,
+        commune: CommuneCode::parse(row.try_get("commune_code")?).map_err(corrupt)?,
+        invited_by: row.try_get("invited_by")?,
+        invited_at: row.try_get("invited_at")?,
+        invite_expires_at: row.try_get("invite_expires_at")?,
+        chat: row.try_get("chat")?,
+        enrolled_at: row.try_get("enrolled_at")?,
+        revoked_at: row.try_get("revoked_at")?,
+        revoked_by: row.try_get("revoked_by")?,
+    })
+}
+
+/// A report without its sources (read separately).
+pub(super) fn report_from_row<'r, R>(row: &'r R) -> Result<Report>
+where
+    R: Row,
+    &'static str: ColumnIndex<R>,
+    i64: Decode<'r, R::Database> + Type<R::Database>,
+    String: Decode<'r, R::Database> + Type<R::Database>,
+    &'r str: Decode<'r, R::Database> + Type<R::Database>,
+{
+    Ok(Report {
+        id: row.try_get("id")?,
+        nin: NationalId::parse(row.try_get("nin")?).map_err(corrupt)?,
+        birth_date: BirthDate::from_iso(row.try_get("birth_date")?).map_err(corrupt)?,
+        commune: CommuneCode::parse(row.try_get("commune_code")?).map_err(corrupt)?,
+        full_name: row.try_get("full_name")?,
+        status: ReportStatus::from_str(row.try_get("status")?).map_err(corrupt)?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+        handled_at: row.try_get("handled_at")?,
+        handled_by: row.try_get("handled_by")?,
+        resolved_at: row.try_get("resolved_at")?,
+        sources: Vec::new(),
+    })
+}
+
+/// A source with the id of its report.
+pub(super) fn source_from_row<'r, R>(row: &'r R) -> Result<(i64, ReportSource)>
+where
+    R: Row,
+    &'static str: ColumnIndex<R>,
+    i64: Decode<'r, R::Database> + Type<R::Database>,
+    String: Decode<'r, R::Database> + Type<R::Database>,
+    &'r str: Decode<'r, R::Database> + Type<R::Database>,
+{
+    Ok((
+        row.try_get("report_id")?,
+        ReportSource {
+            kind: ReportSourceKind::from_str(row.try_get("source")?).map_err(corrupt)?,
+            clerk_id: row.try_get("clerk_id")?,
+            channel: row.try_get("channel")?,
+            created_at: row.try_get("created_at")?,
+        },
+    ))
+}
+
+/// A follow-up contact (columns `channel`, `recipient`, `locale`).
+pub(super) fn contact_from_row<'r, R>(row: &'r R) -> Result<FollowUpContact>
+where
+    R: Row,
+    &'static str: ColumnIndex<R>,
+    String: Decode<'r, R::Database> + Type<R::Database>,
+    &'r str: Decode<'r, R::Database> + Type<R::Database>,
+{
+    Ok(FollowUpContact {
+        channel: Channel::from_str(row.try_get("channel")?).map_err(corrupt)?,
+        recipient: row.try_get("recipient")?,
+        locale: Locale::from_str(row.try_get("locale")?).map_err(corrupt)?,
+    })
+}
+
+/// Reports of one commune, source and status (column `reports` is the count).
+pub(super) fn count_from_row<'r, R>(row: &'r R) -> Result<ReportCount>
+where
+    R: Row,
+    &'static str: ColumnIndex<R>,
+    i64: Decode<'r, R::Database> + Type<R::Database>,
+    &'r str: Decode<'r, R::Database> + Type<R::Database>,
+{
+    Ok(ReportCount {
+        commune: CommuneCode::parse(row.try_get("commune_code")?).map_err(corrupt)?,
+        source: ReportSourceKind::from_str(row.try_get("source")?).map_err(corrupt)?,
+        status: ReportStatus::from_str(row.try_get("status")?).map_err(corrupt)?,
+        reports: u64::try_from(row.try_get::<i64, _>("reports")?).map_err(corrupt)?,
+    })
+}
+
+/// A reporter of a resolved report (columns `id`, `nin` and the contact's).
+pub(super) fn registered_from_row<'r, R>(row: &'r R) -> Result<RegisteredReporter>
+where
+    R: Row,
+    &'static str: ColumnIndex<R>,
+    i64: Decode<'r, R::Database> + Type<R::Database>,
+    String: Decode<'r, R::Database> + Type<R::Database>,
+    &'r str: Decode<'r, R::Database> + Type<R::Database>,
+{
+    Ok(RegisteredReporter {
+        report_id: row.try_get("id")?,
+        nin: NationalId::parse(row.try_get("nin")?).map_err(corrupt)?,
+        contact: contact_from_row(row)?,
+    })
+}
