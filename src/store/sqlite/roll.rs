@@ -21,13 +21,31 @@ use crate::store::{
 const ROWS_PER_INSERT: usize = 1000;
 
 /// Staging ranges: the NIN's first three digits (see migrations/sqlite/0009_roll_staging.sql).
-const STAGING_BUCKETS: i64 = 1000;
+const STAGING_BUCKETS: usize = 1000;
 
-fn staging_bucket(nin: &NationalId) -> i64 {
+fn staging_bucket(nin: &NationalId) -> usize {
     nin.as_str()
         .get(..3)
         .and_then(|prefix| prefix.parse().ok())
         .unwrap_or(0)
+}
+
+/// What one roll import has staged so far.
+struct Staged {
+    /// The last `seq` written.
+    last_seq: i64,
+    /// The ranges that hold rows: only those are copied at the commit, so a commune's small
+    /// roll is not 1,000 transactions.
+    used: [bool; STAGING_BUCKETS],
+}
+
+impl Staged {
+    fn new() -> Self {
+        Self {
+            last_seq: 0,
+            used: [false; STAGING_BUCKETS],
+        }
+    }
 }
 
 impl SqliteStore {
@@ -45,7 +63,7 @@ impl SqliteStore {
         &self,
         version: i64,
         voters: &mut [Voter],
-        next_seq: &mut i64,
+        staged: &mut Staged,
     ) -> Result<()> {
         // In key order each batch touches each staging range once.
         voters.sort_unstable_by(|a, b| a.nin.cmp(&b.nin));
@@ -55,10 +73,12 @@ impl SqliteStore {
                 "insert into roll_staging (import_id, bucket, seq, nin, birth_date, sex, commune_code, centre_code, station) ",
             );
             insert.push_values(chunk, |mut row, voter| {
-                *next_seq += 1;
+                let bucket = staging_bucket(&voter.nin);
+                staged.used[bucket] = true;
+                staged.last_seq += 1;
                 row.push_bind(version)
-                    .push_bind(staging_bucket(&voter.nin))
-                    .push_bind(*next_seq)
+                    .push_bind(i64::try_from(bucket).unwrap_or_default())
+                    .push_bind(staged.last_seq)
                     .push_bind(voter.nin.as_str().to_owned())
                     .push_bind(voter.birth_date.to_iso())
                     .push_bind(voter.sex.map(|s| s.as_str()))
@@ -76,8 +96,9 @@ impl SqliteStore {
     /// order, so the version's B-tree is written by appending and lookups (whose counters need
     /// the write lock too) never wait long. The rows stay invisible until the version is
     /// accepted.
-    async fn publish_staged(&self, version: i64) -> Result<()> {
-        for bucket in 0..STAGING_BUCKETS {
+    async fn publish_staged(&self, version: i64, staged: &Staged) -> Result<()> {
+        for bucket in (0..STAGING_BUCKETS).filter(|bucket| staged.used[*bucket]) {
+            let bucket = i64::try_from(bucket).unwrap_or_default();
             let mut tx = self.pool.begin().await?;
             sqlx::query(
                 "insert into roll_voters (roll_version, nin, birth_date, sex, commune_code, centre_code, station)
@@ -682,19 +703,18 @@ impl RollStore for SqliteStore {
         .fetch_one(&self.pool)
         .await?;
         let outcome = async {
-            let mut next_seq = 0;
+            let mut staged = Staged::new();
             while let Some(batch) = batches.recv().await {
                 match batch {
                     RollBatch::Voters(mut voters) => {
-                        self.stage_voters(version, &mut voters, &mut next_seq)
-                            .await?
+                        self.stage_voters(version, &mut voters, &mut staged).await?
                     }
                     RollBatch::Commit {
                         counts,
                         map_version,
                         replaced_communes,
                     } => {
-                        self.publish_staged(version).await?;
+                        self.publish_staged(version, &staged).await?;
                         self.accept_roll(
                             version,
                             counts,
