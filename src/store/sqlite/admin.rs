@@ -74,7 +74,7 @@ fn push_commune_filter(query: &mut QueryBuilder<Sqlite>, column: &str, communes:
 #[async_trait]
 impl AdminStore for SqliteStore {
     async fn create_token(&self, token: NewToken, audit: NewAuditEntry) -> Result<i64> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let id: i64 = sqlx::query_scalar(
             "insert into api_tokens (name, role, communes, secret_hash, created_at, expires_at)
              values (?, ?, ?, ?, ?, ?) returning id",
@@ -116,7 +116,7 @@ impl AdminStore for SqliteStore {
     }
 
     async fn revoke_token(&self, id: i64, at: Timestamp, audit: NewAuditEntry) -> Result<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let done =
             sqlx::query("update api_tokens set revoked_at = ? where id = ? and revoked_at is null")
                 .bind(at)
@@ -182,7 +182,7 @@ impl AdminStore for SqliteStore {
     }
 
     async fn add_lookup_counts(&self, counts: &[LookupCount]) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         for count in counts {
             sqlx::query(
                 "insert into lookup_stats (hour, channel, commune_code, outcome, count) values (?, ?, ?, ?, ?)

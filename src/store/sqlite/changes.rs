@@ -155,7 +155,7 @@ impl ChangeStore for SqliteStore {
         at: Timestamp,
         audit: NewAuditEntry,
     ) -> Result<i64> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let row = sqlx::query("select * from change_sets where id = ?")
             .bind(id)
             .fetch_optional(&mut *tx)
@@ -242,7 +242,7 @@ impl ChangeStore for SqliteStore {
         at: Timestamp,
         audit: NewAuditEntry,
     ) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let change_set = sqlx::query("select * from change_sets where id = ?")
             .bind(id)
             .fetch_optional(&mut *tx)

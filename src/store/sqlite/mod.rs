@@ -65,8 +65,16 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// Starts a write transaction holding SQLite's write lock from its first statement
+    /// (`begin immediate`). A deferred transaction that reads first and writes later fails
+    /// with "database is locked" at once, without waiting out the busy timeout, when another
+    /// connection wrote in between; taking the lock up front makes it wait its turn instead.
+    pub(super) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        Ok(self.pool.begin_with("begin immediate").await?)
+    }
+
     async fn discard_staging(&self, import_id: i64) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("delete from roll_voters where roll_version = ?")
             .bind(import_id)
             .execute(&mut *tx)

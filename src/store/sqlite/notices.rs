@@ -65,7 +65,7 @@ impl NoticeStore for SqliteStore {
         at: Timestamp,
         audit: NewAuditEntry,
     ) -> Result<i64> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let id: i64 = sqlx::query_scalar(
             "insert into campaigns (kind, status, audience, text_ar, text_fr, created_at, created_by)
              values ('broadcast', 'draft', ?, ?, ?, ?, ?) returning id",
@@ -121,7 +121,7 @@ impl NoticeStore for SqliteStore {
         status: CampaignStatus,
         at: Timestamp,
     ) -> Result<u64> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("delete from outbox where campaign_id = ?")
             .bind(id)
             .execute(&mut *tx)
@@ -158,7 +158,7 @@ impl NoticeStore for SqliteStore {
         to: CampaignStatus,
         audit: Option<NewAuditEntry>,
     ) -> Result<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let current: Option<String> =
             sqlx::query_scalar("select status from campaigns where id = ?")
                 .bind(id)

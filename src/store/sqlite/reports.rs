@@ -64,7 +64,7 @@ impl SqliteStore {
 #[async_trait]
 impl ReportStore for SqliteStore {
     async fn file_report(&self, report: &NewReport, now: Timestamp) -> Result<Filed> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let inserted: Option<i64> = sqlx::query_scalar(
             "insert into reports (nin, birth_date, commune_code, full_name, status, created_at, updated_at)
              values (?, ?, ?, ?, 'open', ?, ?) on conflict (nin) do nothing returning id",
@@ -192,7 +192,7 @@ impl ReportStore for SqliteStore {
         if ids.is_empty() {
             return Ok(0);
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let mut sql =
             QueryBuilder::<Sqlite>::new("update reports set status = 'handled', handled_at = ");
         sql.push_bind(at)
@@ -272,7 +272,7 @@ impl ReportStore for SqliteStore {
         at: Timestamp,
         audit: NewAuditEntry,
     ) -> Result<i64> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let id: i64 = sqlx::query_scalar(
             "insert into clerks (commune_code, invite_hash, invite_expires_at, invited_by, invited_at)
              values (?, ?, ?, ?, ?) returning id",
@@ -299,7 +299,7 @@ impl ReportStore for SqliteStore {
         chat: &str,
         now: Timestamp,
     ) -> Result<std::result::Result<Clerk, EnrolRefusal>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let Some(row) = sqlx::query("select * from clerks where invite_hash = ?")
             .bind(code_hash)
             .fetch_optional(&mut *tx)
@@ -401,7 +401,7 @@ impl ReportStore for SqliteStore {
         at: Timestamp,
         audit: NewAuditEntry,
     ) -> Result<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "update clerks set revoked_at = ?, revoked_by = ?, invite_hash = null, invite_expires_at = null
              where id = ? and revoked_at is null",

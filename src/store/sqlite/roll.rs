@@ -67,7 +67,7 @@ impl SqliteStore {
     ) -> Result<()> {
         // In key order each batch touches each staging range once.
         voters.sort_unstable_by(|a, b| a.nin.cmp(&b.nin));
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         for chunk in voters.chunks(ROWS_PER_INSERT) {
             let mut insert = QueryBuilder::<Sqlite>::new(
                 "insert into roll_staging (import_id, bucket, seq, nin, birth_date, sex, commune_code, centre_code, station) ",
@@ -99,7 +99,7 @@ impl SqliteStore {
     async fn publish_staged(&self, version: i64, staged: &Staged) -> Result<()> {
         for bucket in (0..STAGING_BUCKETS).filter(|bucket| staged.used[*bucket]) {
             let bucket = i64::try_from(bucket).unwrap_or_default();
-            let mut tx = self.pool.begin().await?;
+            let mut tx = self.begin_write().await?;
             sqlx::query(
                 "insert into roll_voters (roll_version, nin, birth_date, sex, commune_code, centre_code, station)
                  select import_id, nin, birth_date, sex, commune_code, centre_code, station
@@ -128,7 +128,7 @@ impl SqliteStore {
         actor: &str,
         at: Timestamp,
     ) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let current_map: Option<i64> =
             sqlx::query_scalar("select import_id from current_versions where kind = 'map'")
                 .fetch_optional(&mut *tx)
@@ -236,7 +236,7 @@ impl SqliteStore {
                 "delete from map_stations where map_version < ?",
             ],
         };
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         for statement in tables {
             sqlx::query(*statement)
                 .bind(oldest_kept)
@@ -581,7 +581,7 @@ impl RollStore for SqliteStore {
         counts: ImportCounts,
         changes: &[PlaceChange],
     ) -> Result<ImportRecord> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let base: Option<i64> =
             sqlx::query_scalar("select import_id from current_versions where kind = 'map'")
                 .fetch_optional(&mut *tx)

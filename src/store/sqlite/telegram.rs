@@ -18,7 +18,7 @@ impl TelegramStore for SqliteStore {
         holder: &str,
         lease_seconds: i64,
     ) -> Result<Acceptance> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         // The same record `SenderStore::first_delivery` keeps, written in the inbox's
         // transaction: an id marked seen always has its update stored.
         let seen = sqlx::query(
