@@ -350,15 +350,14 @@ impl Processor {
                 data,
                 hint,
             } => {
-                self.button(chat, &query, data.as_deref(), hint, now)
-                    .await?;
-                // A pressed button has done its work: it goes, so it is not pressed twice.
+                // A pressed button has done its work: it goes before the answer is sent, so it
+                // is not pressed twice.
                 if let Some(message) = message
                     && data.as_deref().and_then(CallbackData::decode).is_some()
                 {
                     self.sender.remove_buttons(chat, message).await;
                 }
-                Ok(())
+                self.button(chat, &query, data.as_deref(), hint, now).await
             }
             Action::Blocked { chat } => {
                 tracing::info!(chat = %mask_sender(&chat.to_string()), "the user blocked the bot");
