@@ -41,6 +41,10 @@ pub struct NoticesConfig {
     pub batch: u32,
     /// Seconds a claim protects its rows; after that another dispatcher takes them over.
     pub lease_seconds: i64,
+    /// Seconds a stopping instance keeps sending what is due (replies first) after its
+    /// listener closed; what is left stays in the outbox for the next start or another
+    /// instance. Keep it below the orchestrator's kill timeout.
+    pub drain_seconds: u64,
 }
 
 impl Default for NoticesConfig {
@@ -48,6 +52,7 @@ impl Default for NoticesConfig {
         Self {
             batch: 100,
             lease_seconds: 120,
+            drain_seconds: 10,
         }
     }
 }
@@ -451,6 +456,10 @@ pub const VARIABLES: &[(&str, Setter)] = &[
     }),
     ("MAKTAB_NOTICES_LEASE_SECONDS", |c, v| {
         c.notices.lease_seconds = parsed(v)?;
+        Ok(())
+    }),
+    ("MAKTAB_NOTICES_DRAIN_SECONDS", |c, v| {
+        c.notices.drain_seconds = parsed(v)?;
         Ok(())
     }),
     ("MAKTAB_CHANGES_TWO_PERSON_RULE", |c, v| {

@@ -25,8 +25,8 @@ use crate::config::Config;
 use crate::conversation::Conversation;
 use crate::domain::Channel;
 use crate::i18n::{Catalog, CatalogError};
-use crate::notices::channels::{SmsNotices, TelegramNotices};
-use crate::notices::{ChannelLimits, Dispatcher};
+use crate::notices::channels::{TelegramNotices, sms_lane};
+use crate::notices::{ChannelLimits, Dispatcher, OutboxBell, RetryPolicy};
 use crate::store::Store;
 
 /// Limits and switches the handlers need from the configuration.
@@ -57,6 +57,8 @@ pub struct App {
     /// The Telegram bot, when configured. Without it `POST /webhooks/telegram` is not routed
     /// and answers 404.
     pub telegram: Option<Telegram>,
+    /// Rung when a reply is put in the outbox, so the dispatcher sends it at once.
+    pub bell: OutboxBell,
 }
 
 impl App {
@@ -86,6 +88,7 @@ impl App {
             catalog,
             sms: Arc::new(SmsGateway::disabled()),
             telegram: None,
+            bell: OutboxBell::default(),
         })
     }
 
@@ -184,11 +187,15 @@ pub async fn serve(
         shutdown.await;
         let _ = stop.send(true);
     });
+    // The outbox stops after the listener: replies of requests still in flight at the signal
+    // are enqueued first, then drained with the rest.
+    let (stop_outbox, outbox_stopped) = watch::channel(false);
     let until_stopped = |mut receiver: watch::Receiver<bool>| async move {
         let _ = receiver.wait_for(|stop| *stop).await;
     };
     let upkeep = tokio::spawn(upkeep(Arc::clone(&app.store)));
-    let dispatcher = tokio::spawn(notice_dispatcher(&app).run(stopped.clone()));
+    let drain = Duration::from_secs(app.settings.notices.drain_seconds);
+    let dispatcher = tokio::spawn(notice_dispatcher(&app).run(outbox_stopped, drain));
     let flusher = tokio::spawn(flush_statistics(app.clone(), stopped.clone()));
     let metrics_server = metrics_listener.map(|listener| {
         let router = metrics_router(&app);
@@ -227,20 +234,45 @@ pub async fn serve(
         workers.shutdown().await;
     }
     upkeep.abort();
+    let _ = stop_outbox.send(true);
     let _ = flusher.await;
     let _ = dispatcher.await;
+    match app.store.outbox_waiting().await {
+        Ok(waiting) if !waiting.is_empty() => {
+            tracing::info!(?waiting, "messages left in the outbox for the next start");
+        }
+        Ok(_) => {}
+        Err(error) => tracing::warn!(%error, "could not count the outbox"),
+    }
     result
 }
 
-/// The notice dispatcher over the configured channels. With none configured it still
-/// prepares the campaigns of approved change sets, so they are ready once a channel is.
+/// The outbox dispatcher: one lane per SMS provider that can send (its replies, and the
+/// notices on the first of them) and one for Telegram. With none configured it still prepares
+/// the campaigns of approved change sets, so they are ready once a channel is.
 fn notice_dispatcher(app: &App) -> Dispatcher {
     let mut dispatcher = Dispatcher::new(Arc::clone(&app.store), Arc::clone(&app.catalog))
         .with_batch(app.settings.notices.batch, 32)
-        .with_lease(app.settings.notices.lease_seconds);
-    if let Some((sms, limits)) = SmsNotices::from_gateway(&app.sms, &app.settings.sms) {
-        dispatcher = dispatcher.with_channel(Channel::Sms, Arc::new(sms), limits);
+        .with_lease(app.settings.notices.lease_seconds)
+        .with_bell(app.bell.clone());
+    let notices_on = app.sms.notice_provider();
+    let sms_retry = RetryPolicy {
+        max_attempts: app.settings.sms.send_max_attempts.max(1),
+        ..RetryPolicy::default()
+    };
+    dispatcher = dispatcher.with_retry(sms_retry);
+    for provider in app.sms.sending() {
+        if let Some((sender, limits)) = sms_lane(&app.sms, provider) {
+            dispatcher = dispatcher.with_lane(
+                Channel::Sms,
+                Some(provider.as_str()),
+                notices_on == Some(provider),
+                Arc::new(sender),
+                limits,
+            );
+        }
     }
+    dispatcher = dispatcher.with_retry(RetryPolicy::default());
     if let Some(telegram) = &app.telegram {
         let notices = TelegramNotices::new(telegram, Arc::clone(&app.store));
         dispatcher = dispatcher.with_channel(

@@ -1,22 +1,52 @@
 //! When to try again: exponential backoff with jitter, never sooner than the channel asked
-//! (`retry_after`), and a limit after which a message is given up.
+//! (`retry_after`), and a limit after which a message is given up. The one retry policy of the
+//! outbox, for replies and notices on every channel.
 
 use std::time::Duration;
 
-/// Attempts before a message is marked failed.
+/// Attempts before a message is marked failed, unless configured otherwise.
 pub const MAX_ATTEMPTS: u32 = 8;
 const BASE: Duration = Duration::from_secs(2);
 const CAP: Duration = Duration::from_secs(15 * 60);
 
-/// The delay before attempt `attempt + 1`, after `attempt` failed attempts (1-based).
-/// `jitter` in `[0, 1)` spreads retries of many messages over ±20% so they do not return in
-/// one wave; `retry_after` from the channel is a floor.
+/// How often and how patiently an outbox row is tried.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RetryPolicy {
+    /// Tries in all, the first included.
+    pub max_attempts: u32,
+    /// The wait after the first failed try; doubled after each further one.
+    pub base: Duration,
+    /// No wait is longer than this (a provider's `retry_after` aside).
+    pub cap: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: MAX_ATTEMPTS,
+            base: BASE,
+            cap: CAP,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The delay before attempt `attempt + 1`, after `attempt` failed attempts (1-based).
+    /// `jitter` in `[0, 1)` spreads retries of many messages over ±20% so they do not return
+    /// in one wave; `retry_after` from the channel is a floor.
+    pub fn delay(&self, attempt: u32, retry_after: Option<Duration>, jitter: f64) -> Duration {
+        let exponential = self
+            .base
+            .saturating_mul(1u32 << attempt.saturating_sub(1).min(16))
+            .min(self.cap);
+        let spread = exponential.mul_f64(0.8 + 0.4 * jitter.clamp(0.0, 1.0));
+        retry_after.map_or(spread, |floor| spread.max(floor))
+    }
+}
+
+/// [`RetryPolicy::delay`] of the default policy.
 pub fn retry_delay(attempt: u32, retry_after: Option<Duration>, jitter: f64) -> Duration {
-    let exponential = BASE
-        .saturating_mul(1u32 << attempt.saturating_sub(1).min(16))
-        .min(CAP);
-    let spread = exponential.mul_f64(0.8 + 0.4 * jitter.clamp(0.0, 1.0));
-    retry_after.map_or(spread, |floor| spread.max(floor))
+    RetryPolicy::default().delay(attempt, retry_after, jitter)
 }
 
 /// A jitter value in `[0, 1)`.
@@ -60,5 +90,18 @@ mod tests {
             retry_delay(6, Some(Duration::from_secs(1)), 0.5),
             Duration::from_secs(64)
         );
+    }
+
+    #[test]
+    fn a_policy_sets_its_own_base_and_cap() {
+        let policy = RetryPolicy {
+            max_attempts: 3,
+            base: Duration::from_secs(1),
+            cap: Duration::from_secs(5),
+        };
+        let waits: Vec<u64> = (1..=5)
+            .map(|a| policy.delay(a, None, 0.5).as_secs())
+            .collect();
+        assert_eq!(waits, [1, 2, 4, 5, 5]);
     }
 }

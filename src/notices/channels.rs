@@ -1,5 +1,5 @@
-//! The notice senders of the real channels: SMS through the configured provider's outbound
-//! path, Telegram through the bot's sender. Each maps its channel's outcomes onto
+//! The lane senders of the real channels: SMS through each configured provider's API,
+//! Telegram through the bot's sender. Each maps its channel's outcomes onto
 //! [`SendOutcome`] so the dispatcher can retry, stop, or move on.
 
 use std::sync::Arc;
@@ -11,43 +11,41 @@ use crate::channels::sms::outbound::{OutgoingSms, SendError, SmsSender};
 use crate::channels::sms::{Provider, SmsGateway};
 use crate::channels::telegram::Telegram;
 use crate::channels::telegram::sender::{Delivery, TelegramSender};
-use crate::config::SmsConfig;
 use crate::domain::{Locale, PhoneNumber};
 use crate::i18n::sms::count_segments;
 use crate::store::Store;
 
-/// SMS notices through one provider. The dispatcher's outbox is the record of each message
-/// (with the provider's id, which delivery reports update) and the dispatcher retries, so
-/// notices go straight to the provider's API: one attempt each, no second record.
+/// One SMS provider's lane sender: replies and notices through the provider's API, one attempt
+/// each (the outbox row is the record, with the provider's id that delivery reports update, and
+/// the dispatcher retries).
 pub struct SmsNotices {
     sender: Arc<dyn SmsSender>,
 }
 
 impl SmsNotices {
-    /// The provider notices go through and its rate: the first configured of Kannel (an
-    /// operator connection), Infobip, Twilio, then the generic aggregator.
-    pub fn from_gateway(gateway: &SmsGateway, config: &SmsConfig) -> Option<(Self, ChannelLimits)> {
-        [
-            (Provider::Kannel, config.kannel.segments_per_second),
-            (Provider::Infobip, config.infobip.segments_per_second),
-            (Provider::Twilio, config.twilio.segments_per_second),
-            (Provider::Generic, config.generic.segments_per_second),
-        ]
-        .into_iter()
-        .find_map(|(provider, rate)| {
-            gateway.outbound(provider).map(|outbound| {
-                (
-                    Self {
-                        sender: outbound.sender(),
-                    },
-                    ChannelLimits {
-                        per_second: rate,
-                        per_recipient: None,
-                    },
-                )
-            })
-        })
+    pub fn new(sender: Arc<dyn SmsSender>) -> Self {
+        Self { sender }
     }
+
+    /// The provider that carries notices and its rate: the first configured of Kannel (an
+    /// operator connection), Infobip, Twilio, then the generic aggregator.
+    pub fn from_gateway(gateway: &SmsGateway) -> Option<(Self, ChannelLimits)> {
+        let provider = gateway.notice_provider()?;
+        let (sender, limits) = sms_lane(gateway, provider)?;
+        Some((sender, limits))
+    }
+}
+
+/// The sender and limits of one configured provider.
+pub fn sms_lane(gateway: &SmsGateway, provider: Provider) -> Option<(SmsNotices, ChannelLimits)> {
+    let (sender, per_second) = gateway.sender(provider)?;
+    Some((
+        SmsNotices::new(sender),
+        ChannelLimits {
+            per_second,
+            per_recipient: None,
+        },
+    ))
 }
 
 #[async_trait]

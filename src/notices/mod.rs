@@ -1,7 +1,9 @@
-//! Notices: telling voters who asked about every change put into effect. Approving a change
-//! set or confirming a broadcast fills a campaign's outbox (one durable row per recipient);
-//! the [`Dispatcher`] claims due rows with a lease, sends them through each channel's
-//! [`NoticeSender`] at that channel's rate, and retries with backoff.
+//! Notices and the outbox: every message that leaves Maktab. Approving a change set or
+//! confirming a broadcast fills a campaign's outbox (one durable row per recipient); a reply
+//! to a voter is a row too, written before the webhook answers. The [`Dispatcher`] claims due
+//! rows with a lease, replies first, sends them through each lane's one [`NoticeSender`] (one
+//! per SMS provider, one for Telegram) at that lane's one rate, and retries with the one
+//! [`backoff`] policy.
 
 pub mod backoff;
 pub mod channels;
@@ -15,7 +17,8 @@ use async_trait::async_trait;
 
 use crate::domain::Locale;
 
-pub use dispatcher::{ChannelLimits, Dispatcher};
+pub use backoff::RetryPolicy;
+pub use dispatcher::{ChannelLimits, Dispatcher, OutboxBell};
 
 /// What a channel did with one message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,7 +34,7 @@ pub enum SendOutcome {
     Permanent { error: String, unreachable: bool },
 }
 
-/// Sends notices on one channel.
+/// Sends the outbox rows of one lane: replies and notices alike.
 #[async_trait]
 pub trait NoticeSender: Send + Sync {
     /// Sends one message.

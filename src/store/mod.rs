@@ -10,6 +10,7 @@
 mod admin;
 mod changes;
 mod notices;
+mod outbox_sql;
 mod postgres;
 mod report_rows;
 mod reports;
@@ -33,8 +34,8 @@ pub use changes::{
     VoterChangeKind,
 };
 pub use notices::{
-    Audience, AudienceMember, Campaign, CampaignStatus, NewNotice, Notice, NoticeResult,
-    NoticeStore,
+    Audience, AudienceMember, Campaign, CampaignStatus, NewNotice, NewReply, Notice, NoticeResult,
+    NoticeStore, OutboxLane,
 };
 pub use postgres::PostgresStore;
 pub use reports::{
@@ -46,7 +47,7 @@ pub use roll::{
     RollStore, StationLoad,
 };
 pub use senders::{SenderState, SenderStore};
-pub use sms::{DeliveryStatus, NewOutboundSms, OutboundSms, SmsStore, UnknownDeliveryStatus};
+pub use sms::{DeliveryStatus, OutboundSms, SmsStore, UnknownDeliveryStatus};
 pub use sqlite::SqliteStore;
 pub use telegram::{Acceptance, PendingUpdate, TelegramStore};
 

@@ -1,5 +1,6 @@
-//! Campaigns and the outbox: one durable row per message to send, claimed by dispatchers with
-//! a lease so that a dispatcher that dies only delays the rows it held.
+//! Campaigns and the outbox: one durable row per message that leaves Maktab, a reply to a
+//! voter or a campaign's notice, claimed by dispatchers with a lease so that a dispatcher that
+//! dies only delays the rows it held.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -114,11 +115,58 @@ pub struct NewNotice {
     pub body: String,
 }
 
-/// A claimed outbox row.
+/// A reply to put in the outbox: the answer to an inbound message, sent before any waiting
+/// notice of the same lane.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewReply<'a> {
+    pub channel: Channel,
+    /// The SMS provider the message came in through, which the reply goes back through.
+    pub provider: Option<&'a str>,
+    pub recipient: &'a str,
+    pub locale: Locale,
+    pub body: &'a str,
+    /// What is sent, without the text: the catalogue ids of the replies.
+    pub message: &'a str,
+    /// What it costs against the lane's rate (SMS segments; 1 elsewhere).
+    pub segments: u32,
+}
+
+/// Which outbox rows one sender takes: the replies of its channel and provider, and, for the
+/// lane that carries them, the notices of the channel's sending campaigns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutboxLane<'a> {
+    pub channel: Channel,
+    /// `None` for a channel with one way out (Telegram).
+    pub provider: Option<&'a str>,
+    /// Whether this lane also sends the channel's notices.
+    pub notices: bool,
+}
+
+impl OutboxLane<'_> {
+    /// Every row of a channel with one way out.
+    pub fn channel(channel: Channel) -> OutboxLane<'static> {
+        OutboxLane {
+            channel,
+            provider: None,
+            notices: true,
+        }
+    }
+
+    /// The name of the lane's dispatch lock: one sender per lane for the whole deployment.
+    pub fn key(&self) -> String {
+        match self.provider {
+            Some(provider) => format!("{}:{provider}", self.channel),
+            None => self.channel.as_str().to_owned(),
+        }
+    }
+}
+
+/// A claimed outbox row: a reply (no campaign) or a notice.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notice {
     pub id: i64,
-    pub campaign_id: i64,
+    /// `None` for a reply.
+    pub campaign_id: Option<i64>,
     pub channel: Channel,
     pub recipient: String,
     pub locale: Locale,
@@ -186,31 +234,56 @@ pub trait NoticeStore: Send + Sync {
     /// Outbox rows of a campaign by status.
     async fn campaign_progress(&self, id: i64) -> Result<BTreeMap<String, u64>>;
 
-    /// Claims up to `limit` due rows of a channel's sending campaigns, leasing them until
-    /// `now + lease_seconds`. Rows whose lease ran out (their dispatcher died) are due again.
+    /// Puts a reply in the outbox, due at once, and returns its id. Once this returns the
+    /// reply survives a crash: a dispatcher sends it.
+    async fn enqueue_reply(&self, reply: &NewReply<'_>, now: Timestamp) -> Result<i64>;
+
+    /// Claims up to `limit` due rows of a lane, replies first, leasing them until
+    /// `now + lease_seconds`; a notice takes the lane's provider. Rows whose lease ran out
+    /// (their dispatcher died) are due again.
+    async fn claim_outbox(
+        &self,
+        lane: &OutboxLane<'_>,
+        now: Timestamp,
+        lease_seconds: i64,
+        limit: u32,
+    ) -> Result<Vec<Notice>>;
+
+    /// Claims the due rows of a channel with one way out ([`claim_outbox`] for
+    /// [`OutboxLane::channel`]).
+    ///
+    /// [`claim_outbox`]: NoticeStore::claim_outbox
     async fn claim_notices(
         &self,
         channel: Channel,
         now: Timestamp,
         lease_seconds: i64,
         limit: u32,
-    ) -> Result<Vec<Notice>>;
+    ) -> Result<Vec<Notice>> {
+        self.claim_outbox(&OutboxLane::channel(channel), now, lease_seconds, limit)
+            .await
+    }
 
-    /// Records what became of a claimed row.
+    /// Records what became of a claimed row. A reply's text is erased once it is final.
     async fn finish_notice(&self, id: i64, result: &NoticeResult, now: Timestamp) -> Result<()>;
 
-    /// Takes or renews the lock on a channel's dispatching for `ttl_seconds`: `true` if
-    /// `holder` has it (it already had it, nobody had it, or the previous holder's lock expired).
-    async fn lock_channel(
+    /// Outbox rows waiting to be sent (pending or being sent), per lane key: what a shutdown
+    /// leaves for the next start.
+    async fn outbox_waiting(&self) -> Result<BTreeMap<String, u64>>;
+
+    /// Takes or renews the lock on a lane's dispatching (named by [`OutboxLane::key`]) for
+    /// `ttl_seconds`: `true` if `holder` has it (it already had it, nobody had it, or the
+    /// previous holder's lock expired).
+    async fn lock_lane(
         &self,
-        channel: Channel,
+        lane: &str,
         holder: &str,
         now: Timestamp,
         ttl_seconds: i64,
     ) -> Result<bool>;
 
-    /// Releases a channel's lock if `holder` has it (a clean shutdown hands over at once).
-    async fn unlock_channel(&self, channel: Channel, holder: &str) -> Result<()>;
+    /// Releases a lane's lock if `holder` has it (a clean shutdown hands over at once).
+    async fn unlock_lane(&self, lane: &str, holder: &str) -> Result<()>;
 
     /// Marks `done` the sending campaigns with nothing left to send. Returns how many.
     async fn complete_campaigns(&self, now: Timestamp) -> Result<u64>;

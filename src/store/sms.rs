@@ -1,5 +1,6 @@
 //! Outbound SMS and their delivery status: what was handed to which provider, whether the
-//! provider accepted it, and what its delivery report said.
+//! provider accepted it, and what its delivery report said. These are the SMS rows of the
+//! outbox ([`NoticeStore`](super::NoticeStore)), seen as a provider's record.
 
 use std::fmt;
 use std::str::FromStr;
@@ -39,6 +40,20 @@ impl DeliveryStatus {
     }
 }
 
+impl DeliveryStatus {
+    /// The status of an outbox row as a provider's record: waiting or being sent is pending,
+    /// sent is accepted; skipped and cancelled rows were never sent.
+    pub fn from_outbox(status: &str) -> Result<Self, UnknownDeliveryStatus> {
+        match status {
+            "pending" | "sending" => Ok(Self::Pending),
+            "sent" => Ok(Self::Accepted),
+            "delivered" => Ok(Self::Delivered),
+            "failed" | "skipped" | "cancelled" => Ok(Self::Failed),
+            other => Err(UnknownDeliveryStatus(other.to_owned())),
+        }
+    }
+}
+
 impl fmt::Display for DeliveryStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -64,18 +79,6 @@ impl FromStr for DeliveryStatus {
     }
 }
 
-/// An outbound SMS about to be handed to a provider.
-#[derive(Debug, Clone)]
-pub struct NewOutboundSms<'a> {
-    /// `kannel`, `twilio`, `infobip` or `generic`.
-    pub provider: &'a str,
-    /// E.164 recipient.
-    pub recipient: &'a str,
-    /// The catalogue message id or campaign name: what was sent, without the text.
-    pub message: &'a str,
-    pub segments: u32,
-}
-
 /// A stored outbound SMS.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutboundSms {
@@ -96,21 +99,6 @@ pub struct OutboundSms {
 /// Storage of outbound SMS.
 #[async_trait]
 pub trait SmsStore: Send + Sync {
-    /// Records an SMS as pending and returns its id.
-    async fn record_outbound(&self, sms: &NewOutboundSms<'_>, now: Timestamp) -> Result<i64>;
-
-    /// Records the outcome of sending: `Accepted` with the provider's id, or `Failed` with a
-    /// reason, after `attempts` tries.
-    async fn record_send_result(
-        &self,
-        id: i64,
-        status: DeliveryStatus,
-        provider_message_id: Option<&str>,
-        reason: Option<&str>,
-        attempts: u32,
-        now: Timestamp,
-    ) -> Result<()>;
-
     /// Applies a delivery report to the message a provider knows by `provider_message_id`.
     /// A final status is not overwritten by a non-final one (reports arrive out of order).
     /// Returns whether a message matched.

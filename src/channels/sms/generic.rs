@@ -26,7 +26,7 @@ use sha2::Sha256;
 use super::outbound::{Accepted, OutgoingSms, SendError, SmsSender, exchange};
 use super::{
     InboundSms, Provider, WebhookError, WebhookResult, converse, hex, parse_sender, record_report,
-    require_content_type, send_in_background, unhex,
+    enqueue_reply, require_content_type, unhex,
 };
 use crate::config::{GenericConfig, Secret};
 use crate::i18n::sms::SmsEncoding;
@@ -137,7 +137,7 @@ pub(crate) async fn inbound(
             )
         }
         Some(reply) => {
-            send_in_background(&app, Provider::Generic, reply);
+            enqueue_reply(&app, Provider::Generic, &reply).await?;
             ("accepted", vec![])
         }
     };

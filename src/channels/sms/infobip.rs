@@ -22,7 +22,7 @@ use serde_json::json;
 use super::outbound::{Accepted, OutgoingSms, SendError, SmsSender, exchange};
 use super::{
     InboundSms, Provider, WebhookError, WebhookResult, basic_auth, converse, parse_sender,
-    record_report, require_content_type, secrets_match, send_in_background,
+    enqueue_reply, record_report, require_content_type, secrets_match,
 };
 use crate::config::{InfobipConfig, Secret};
 use crate::server::App;
@@ -132,7 +132,7 @@ pub(crate) async fn inbound(
         match converse(&app, Provider::Infobip, sms).await? {
             Some(reply) => {
                 answered += 1;
-                send_in_background(&app, Provider::Infobip, reply);
+                enqueue_reply(&app, Provider::Infobip, &reply).await?;
             }
             None => duplicates += 1,
         }

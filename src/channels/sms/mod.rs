@@ -39,8 +39,9 @@ use crate::domain::{Channel, Locale, PhoneNumber};
 use crate::i18n::MessageId;
 use crate::i18n::sms::{SegmentCount, count_segments};
 use crate::server::App;
-use crate::store::{DeliveryStatus, Store};
-use outbound::{Outbound, RetryPolicy, SmsSender};
+use crate::store::DeliveryStatus;
+use crate::store::NewReply;
+use outbound::SmsSender;
 
 /// Webhook bodies larger than this are refused (413) before they are read in full: a real
 /// inbound SMS is a few hundred bytes, an Infobip batch a few kilobytes.
@@ -179,7 +180,8 @@ pub struct SmsGateway {
     pub(crate) twilio: Option<twilio::TwilioInbound>,
     pub(crate) infobip: Option<infobip::InfobipInbound>,
     pub(crate) generic: Option<generic::GenericInbound>,
-    outbound: HashMap<Provider, Arc<Outbound>>,
+    /// Each provider's sending API and its rate in segments per second.
+    senders: HashMap<Provider, (Arc<dyn SmsSender>, f64)>,
 }
 
 impl SmsGateway {
@@ -190,20 +192,16 @@ impl SmsGateway {
             twilio: None,
             infobip: None,
             generic: None,
-            outbound: HashMap::new(),
+            senders: HashMap::new(),
         }
     }
 
     /// Builds the providers that `config` configures.
-    pub fn from_config(config: &SmsConfig, store: Arc<dyn Store>) -> Result<Self, SmsSetupError> {
+    pub fn from_config(config: &SmsConfig) -> Result<Self, SmsSetupError> {
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(config.send_timeout_seconds))
             .connect_timeout(Duration::from_secs(config.send_timeout_seconds.min(5)))
             .build()?;
-        let retry = RetryPolicy {
-            max_attempts: config.send_max_attempts,
-            ..RetryPolicy::default()
-        };
         let public_url = config
             .public_url
             .as_deref()
@@ -239,22 +237,13 @@ impl SmsGateway {
         .flatten()
         .collect();
         for (sender, rate) in senders {
-            let provider = sender.provider();
-            gateway.outbound.insert(
-                provider,
-                Arc::new(Outbound::new(
-                    sender,
-                    rate,
-                    retry.clone(),
-                    Arc::clone(&store),
-                )),
-            );
+            gateway.set_sender(sender, rate);
         }
         gateway.kannel = kannel::KannelInbound::from_config(&config.kannel)?;
         gateway.twilio = twilio::TwilioInbound::from_config(&config.twilio, public_url.as_deref())?;
         gateway.infobip = infobip::InfobipInbound::from_config(&config.infobip);
         gateway.generic = generic::GenericInbound::from_config(&config.generic);
-        if gateway.infobip.is_some() && !gateway.outbound.contains_key(&Provider::Infobip) {
+        if gateway.infobip.is_some() && !gateway.senders.contains_key(&Provider::Infobip) {
             return Err(SmsSetupError::Missing(
                 "sms.infobip.api_url and sms.infobip.api_key",
                 "answering Infobip messages (replies go out through its API)",
@@ -263,15 +252,36 @@ impl SmsGateway {
         Ok(gateway)
     }
 
-    /// Replaces (or adds) the sending path of a provider: tests use it to tune retries.
-    pub fn set_outbound(&mut self, outbound: Outbound) {
-        self.outbound
-            .insert(outbound.provider(), Arc::new(outbound));
+    /// Replaces (or adds) the sending API of a provider and its rate in segments per second.
+    pub fn set_sender(&mut self, sender: Arc<dyn SmsSender>, segments_per_second: f64) {
+        self.senders
+            .insert(sender.provider(), (sender, segments_per_second));
     }
 
-    /// The sending path of a provider, if configured.
-    pub fn outbound(&self, provider: Provider) -> Option<Arc<Outbound>> {
-        self.outbound.get(&provider).cloned()
+    /// The sending API of a provider and its rate, if configured.
+    pub fn sender(&self, provider: Provider) -> Option<(Arc<dyn SmsSender>, f64)> {
+        self.senders.get(&provider).cloned()
+    }
+
+    /// The providers that can send, each one lane of the outbox.
+    pub fn sending(&self) -> Vec<Provider> {
+        Provider::ALL
+            .into_iter()
+            .filter(|p| self.senders.contains_key(p))
+            .collect()
+    }
+
+    /// The provider that carries notices: the first configured of Kannel (an operator
+    /// connection), Infobip, Twilio, then the generic aggregator.
+    pub fn notice_provider(&self) -> Option<Provider> {
+        [
+            Provider::Kannel,
+            Provider::Infobip,
+            Provider::Twilio,
+            Provider::Generic,
+        ]
+        .into_iter()
+        .find(|p| self.senders.contains_key(p))
     }
 
     /// Which providers answer their webhooks.
@@ -404,18 +414,39 @@ pub fn one_sms(to: PhoneNumber, replies: &[Reply]) -> Option<SmsReply> {
     })
 }
 
-/// Sends a reply in the background through a provider's API: the webhook answers at once,
-/// so the provider does not time out and retry while Maktab waits on throttling or retries.
-pub(crate) fn send_in_background(app: &App, provider: Provider, reply: SmsReply) {
-    let Some(outbound) = app.sms.outbound(provider) else {
+/// Puts a reply that goes out through a provider's API in the outbox, and wakes the
+/// provider's lane. The webhook answers only once this returned: from then on the reply
+/// survives a stop or a crash, and the provider does not wait on Maktab's rate or retries.
+pub(crate) async fn enqueue_reply(
+    app: &App,
+    provider: Provider,
+    reply: &SmsReply,
+) -> WebhookResult<()> {
+    if app.sms.sender(provider).is_none() {
         tracing::error!(%provider, to = %reply.to, "no outbound configured: reply dropped");
-        return;
-    };
-    tokio::spawn(async move {
-        if let Err(error) = outbound.send(&reply.to, &reply.text, &reply.message).await {
-            tracing::error!(%error, %provider, to = %reply.to, "reply not recorded");
-        }
-    });
+        return Ok(());
+    }
+    let segments = u32::try_from(reply.segments.segments).unwrap_or(u32::MAX);
+    app.store
+        .enqueue_reply(
+            &NewReply {
+                channel: Channel::Sms,
+                provider: Some(provider.as_str()),
+                recipient: reply.to.as_str(),
+                locale: reply.locale,
+                body: &reply.text,
+                message: &reply.message,
+                segments,
+            },
+            crate::domain::now(),
+        )
+        .await
+        .map_err(|error| {
+            tracing::error!(%error, %provider, to = %reply.to, "cannot put a reply in the outbox");
+            WebhookError::Unavailable
+        })?;
+    app.bell.ring();
+    Ok(())
 }
 
 /// A reply of the SMS channel itself (not of the core), in the sender's language: their

@@ -11,10 +11,11 @@ use sqlx::Row;
 use sqlx::postgres::PgRow;
 
 use super::{PostgresStore, corrupt};
+use crate::store::outbox_sql;
 use crate::domain::{Channel, Locale, Timestamp};
 use crate::store::{
     Audience, AudienceMember, Campaign, CampaignStatus, NewAuditEntry, NewNotice, Notice,
-    NoticeResult, NoticeStore, Result,
+    NewReply, NoticeResult, NoticeStore, OutboxLane, Result,
 };
 
 fn campaign_from_row(row: &PgRow) -> Result<Campaign> {
@@ -137,8 +138,8 @@ impl NoticeStore for PostgresStore {
         // The rows travel as arrays, a few thousand at a time: one round trip per chunk.
         for chunk in notices.chunks(5000) {
             sqlx::query(
-                "insert into outbox (campaign_id, channel, recipient, locale, body, status, next_attempt_at, updated_at)
-                 select $1, channel, recipient, locale, body, 'pending', $2, $2
+                "insert into outbox (campaign_id, channel, recipient, locale, body, status, next_attempt_at, created_at, updated_at)
+                 select $1, channel, recipient, locale, body, 'pending', $2, $2, $2
                  from unnest($3::text[], $4::text[], $5::text[], $6::text[]) as t(channel, recipient, locale, body)",
             )
             .bind(id)
@@ -223,83 +224,72 @@ impl NoticeStore for PostgresStore {
         Ok(progress)
     }
 
-    async fn claim_notices(
+    async fn enqueue_reply(&self, reply: &NewReply<'_>, now: Timestamp) -> Result<i64> {
+        Ok(sqlx::query_scalar(outbox_sql::ENQUEUE_REPLY)
+            .bind(reply.channel.as_str())
+            .bind(reply.provider)
+            .bind(reply.recipient)
+            .bind(reply.locale.code())
+            .bind(reply.body)
+            .bind(reply.message)
+            .bind(i64::from(reply.segments))
+            .bind(now)
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    async fn claim_outbox(
         &self,
-        channel: Channel,
+        lane: &OutboxLane<'_>,
         now: Timestamp,
         lease_seconds: i64,
         limit: u32,
     ) -> Result<Vec<Notice>> {
-        // `skip locked`: rows another dispatcher is claiming right now are left to it; the
-        // outer update re-checks each locked row, so a row claimed and committed by another
-        // dispatcher in between is not taken again.
-        sqlx::query(
-            "update outbox set status = 'sending', lease_until = $1 + $2, attempts = attempts + 1, updated_at = $1
-             where id in (
-                 select o.id from outbox o join campaigns c on c.id = o.campaign_id
-                 where o.channel = $3 and c.status = 'sending'
-                   and ((o.status = 'pending' and o.next_attempt_at <= $1)
-                        or (o.status = 'sending' and o.lease_until < $1))
-                 order by o.next_attempt_at, o.id
-                 limit $4
-                 for update of o skip locked)
-             returning id, campaign_id, channel, recipient, locale, body, attempts",
-        )
-        .bind(now)
-        .bind(lease_seconds)
-        .bind(channel.as_str())
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(|row| {
-            let attempts: i64 = row.try_get("attempts")?;
-            Ok(Notice {
-                id: row.try_get("id")?,
-                campaign_id: row.try_get("campaign_id")?,
-                channel: Channel::from_str(row.try_get("channel")?).map_err(corrupt)?,
-                recipient: row.try_get("recipient")?,
-                locale: Locale::from_str(row.try_get("locale")?).map_err(corrupt)?,
-                body: row.try_get("body")?,
-                attempts: u32::try_from(attempts).map_err(corrupt)?,
-            })
-        })
-        .collect::<Result<Vec<_>>>()
-        .map(|mut notices| {
-            // `returning` gives no order guarantee; send in claim order.
-            notices.sort_by_key(|n| n.id);
-            notices
-        })
+        let rows = sqlx::query(outbox_sql::CLAIM_POSTGRES)
+            .bind(now)
+            .bind(lease_seconds)
+            .bind(lane.channel.as_str())
+            .bind(i64::from(limit))
+            .bind(lane.provider)
+            .bind(lane.notices)
+            .fetch_all(&self.pool)
+            .await?;
+        let notices = rows
+            .iter()
+            .map(outbox_sql::notice_from_row)
+            .collect::<Result<Vec<_>>>()?;
+        Ok(outbox_sql::in_send_order(notices))
     }
 
     async fn finish_notice(&self, id: i64, result: &NoticeResult, now: Timestamp) -> Result<()> {
-        let (status, next_attempt_at, provider_id, error) = match result {
-            NoticeResult::Sent { provider_id } => ("sent", None, provider_id.clone(), None),
-            NoticeResult::Retry { at, error } => ("pending", Some(*at), None, Some(error.clone())),
-            NoticeResult::Failed { error } => ("failed", None, None, Some(error.clone())),
-            NoticeResult::Skipped { reason } => ("skipped", None, None, Some(reason.clone())),
-        };
-        sqlx::query(
-            "update outbox set status = $1, lease_until = null, updated_at = $2,
-                 next_attempt_at = coalesce($3, next_attempt_at),
-                 provider_message_id = coalesce($4, provider_message_id),
-                 last_error = coalesce($5, last_error)
-             where id = $6",
-        )
-        .bind(status)
-        .bind(now)
-        .bind(next_attempt_at)
-        .bind(provider_id)
-        .bind(error)
-        .bind(id)
-        .execute(&self.pool)
-        .await?;
+        let (status, next_attempt_at, provider_id, error) = outbox_sql::finish_values(result);
+        sqlx::query(outbox_sql::FINISH)
+            .bind(status)
+            .bind(now)
+            .bind(next_attempt_at)
+            .bind(provider_id)
+            .bind(error)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
-    async fn lock_channel(
+    async fn outbox_waiting(&self) -> Result<BTreeMap<String, u64>> {
+        let mut waiting = BTreeMap::new();
+        for row in sqlx::query(outbox_sql::WAITING)
+            .fetch_all(&self.pool)
+            .await?
+        {
+            let n: i64 = row.try_get("n")?;
+            waiting.insert(row.try_get("lane")?, u64::try_from(n).map_err(corrupt)?);
+        }
+        Ok(waiting)
+    }
+
+    async fn lock_lane(
         &self,
-        channel: Channel,
+        lane: &str,
         holder: &str,
         now: Timestamp,
         ttl_seconds: i64,
@@ -309,7 +299,7 @@ impl NoticeStore for PostgresStore {
              on conflict (channel) do update set holder = excluded.holder, expires_at = excluded.expires_at
              where dispatch_locks.holder = excluded.holder or dispatch_locks.expires_at < $3",
         )
-        .bind(channel.as_str())
+        .bind(lane)
         .bind(holder)
         .bind(now)
         .bind(ttl_seconds)
@@ -318,9 +308,9 @@ impl NoticeStore for PostgresStore {
         Ok(taken.rows_affected() == 1)
     }
 
-    async fn unlock_channel(&self, channel: Channel, holder: &str) -> Result<()> {
+    async fn unlock_lane(&self, lane: &str, holder: &str) -> Result<()> {
         sqlx::query("delete from dispatch_locks where channel = $1 and holder = $2")
-            .bind(channel.as_str())
+            .bind(lane)
             .bind(holder)
             .execute(&self.pool)
             .await?;

@@ -1,82 +1,15 @@
-//! Outbound SMS in PostgreSQL.
-
-use std::str::FromStr;
+//! Outbound SMS in PostgreSQL: the SMS rows of the outbox, seen as a provider's record (the
+//! statements are shared, in `store/outbox_sql.rs`).
 
 use async_trait::async_trait;
-use sqlx::Row;
-use sqlx::postgres::PgRow;
 
-use super::{PostgresStore, corrupt};
+use super::PostgresStore;
 use crate::domain::Timestamp;
-use crate::store::{DeliveryStatus, NewOutboundSms, OutboundSms, Result, SmsStore};
-
-fn outbound(row: &PgRow) -> Result<OutboundSms> {
-    let number = |name: &str| -> Result<u32> {
-        let value: i64 = row.try_get(name)?;
-        u32::try_from(value).map_err(corrupt)
-    };
-    Ok(OutboundSms {
-        id: row.try_get("id")?,
-        provider: row.try_get("provider")?,
-        recipient: row.try_get("recipient")?,
-        message: row.try_get("message")?,
-        segments: number("segments")?,
-        status: DeliveryStatus::from_str(row.try_get("status")?).map_err(corrupt)?,
-        reason: row.try_get("reason")?,
-        provider_message_id: row.try_get("provider_message_id")?,
-        attempts: number("attempts")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-    })
-}
+use crate::store::outbox_sql;
+use crate::store::{DeliveryStatus, OutboundSms, Result, SmsStore};
 
 #[async_trait]
 impl SmsStore for PostgresStore {
-    async fn record_outbound(&self, sms: &NewOutboundSms<'_>, now: Timestamp) -> Result<i64> {
-        let id: i64 = sqlx::query_scalar(
-            "insert into sms_outbound (provider, recipient, message, segments, status, created_at, updated_at)
-             values ($1, $2, $3, $4, 'pending', $5, $5)
-             returning id",
-        )
-        .bind(sms.provider)
-        .bind(sms.recipient)
-        .bind(sms.message)
-        .bind(i64::from(sms.segments))
-        .bind(now)
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(id)
-    }
-
-    async fn record_send_result(
-        &self,
-        id: i64,
-        status: DeliveryStatus,
-        provider_message_id: Option<&str>,
-        reason: Option<&str>,
-        attempts: u32,
-        now: Timestamp,
-    ) -> Result<()> {
-        // A delivery report can beat the provider's HTTP answer home; it is not undone here.
-        sqlx::query(
-            "update sms_outbound set
-                 status = case when status in ('delivered', 'failed') then status else $1 end,
-                 provider_message_id = coalesce($2, provider_message_id),
-                 reason = coalesce($3, reason),
-                 attempts = $4, updated_at = $5
-             where id = $6",
-        )
-        .bind(status.as_str())
-        .bind(provider_message_id)
-        .bind(reason)
-        .bind(i64::from(attempts))
-        .bind(now)
-        .bind(id)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
     async fn record_delivery_report(
         &self,
         provider: &str,
@@ -85,71 +18,39 @@ impl SmsStore for PostgresStore {
         reason: Option<&str>,
         now: Timestamp,
     ) -> Result<bool> {
-        // A notice sent through the dispatcher shows its delivery in its campaign's progress;
-        // notices have no `sms_outbound` record, their outbox row is the record.
-        let notice_updated = if matches!(status, DeliveryStatus::Delivered | DeliveryStatus::Failed)
-        {
-            sqlx::query(
-                "update outbox set status = $1, last_error = coalesce($2, last_error), updated_at = $3
-                 where channel = 'sms' and provider_message_id = $4 and status = 'sent'",
-            )
-            .bind(status.as_str())
+        let matched: Option<i64> = sqlx::query_scalar(outbox_sql::REPORT_MATCH)
+            .bind(provider)
+            .bind(provider_message_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(id) = matched else {
+            return Ok(false);
+        };
+        sqlx::query(outbox_sql::APPLY_REPORT)
+            .bind(outbox_sql::report_status(status))
             .bind(reason)
             .bind(now)
-            .bind(provider_message_id)
+            .bind(id)
+            .bind(status.is_final())
             .execute(&self.pool)
-            .await?
-            .rows_affected()
-                > 0
-        } else {
-            false
-        };
-        let matched: Option<i64> = sqlx::query_scalar(
-            "select id from sms_outbound where provider = $1 and provider_message_id = $2
-             order by id desc limit 1",
-        )
-        .bind(provider)
-        .bind(provider_message_id)
-        .fetch_optional(&self.pool)
-        .await?;
-        let Some(id) = matched else {
-            return Ok(notice_updated);
-        };
-        // A final status is not overwritten by a non-final one: reports arrive out of order.
-        sqlx::query(
-            "update sms_outbound set status = $1, reason = $2, updated_at = $3
-             where id = $4 and ($5 or status not in ('delivered', 'failed'))",
-        )
-        .bind(status.as_str())
-        .bind(reason)
-        .bind(now)
-        .bind(id)
-        .bind(status.is_final())
-        .execute(&self.pool)
-        .await?;
+            .await?;
         Ok(true)
     }
 
     async fn outbound_sms(&self, id: i64) -> Result<Option<OutboundSms>> {
-        let row = sqlx::query(
-            "select id, provider, recipient, message, segments, status, reason, provider_message_id, attempts, created_at, updated_at
-             from sms_outbound where id = $1",
-        )
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref().map(outbound).transpose()
+        let row = sqlx::query(outbox_sql::SMS_BY_ID)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(outbox_sql::sms_from_row).transpose()
     }
 
     async fn outbound_sms_to(&self, recipient: &str, limit: u32) -> Result<Vec<OutboundSms>> {
-        let rows = sqlx::query(
-            "select id, provider, recipient, message, segments, status, reason, provider_message_id, attempts, created_at, updated_at
-             from sms_outbound where recipient = $1 order by id desc limit $2",
-        )
-        .bind(recipient)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(outbound).collect()
+        let rows = sqlx::query(outbox_sql::SMS_TO)
+            .bind(recipient)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(outbox_sql::sms_from_row).collect()
     }
 }
