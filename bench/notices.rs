@@ -131,8 +131,8 @@ async fn main() {
         },
         ..Default::default()
     };
-    let gateway = SmsGateway::from_config(&sms, Arc::clone(&store)).expect("sms");
-    let (notices, limits) = SmsNotices::from_gateway(&gateway, &sms).expect("generic provider");
+    let gateway = SmsGateway::from_config(&sms).expect("sms");
+    let (notices, limits) = SmsNotices::from_gateway(&gateway).expect("generic provider");
     let (campaign, preview) = maktab::admin::changes::create_broadcast(
         store.as_ref(),
         &operator,

@@ -73,7 +73,7 @@ fn main() {
             },
             ..SmsConfig::default()
         };
-        let gateway = SmsGateway::from_config(&sms, Arc::clone(&store)).expect("sms config");
+        let gateway = SmsGateway::from_config(&sms).expect("sms config");
         // The abuse limits would refuse a load generator; they are not what is measured.
         let mut config = maktab::config::Config::default();
         config.lookup.max_per_sender_per_hour = u64::MAX;

@@ -21,10 +21,12 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use maktab::channels::sms::kannel;
-use maktab::channels::sms::outbound::{Outbound, RetryPolicy};
 use maktab::config::{KannelConfig, Secret};
-use maktab::domain::PhoneNumber;
-use maktab::store::DeliveryStatus;
+use maktab::domain::{Channel, Locale, PhoneNumber};
+use maktab::i18n::Catalog;
+use maktab::notices::channels::SmsNotices;
+use maktab::notices::{ChannelLimits, Dispatcher};
+use maktab::store::{DeliveryStatus, NewReply};
 
 const SECRET: &str = "kannel-e2e-secret";
 const FAKESMSC: &str = "/usr/lib/kannel/test/fakesmsc";
@@ -317,13 +319,38 @@ async fn a_phone_behind_real_kannel_gets_answers_in_arabic_and_french() {
     };
     let client = reqwest::Client::new();
     let sender = kannel::sender(&config, Some(&app.base), &client).unwrap();
-    let outbound = Outbound::new(Arc::new(sender), 10.0, RetryPolicy::default(), app.store());
+    // Kannel's lane of the outbox, as the server runs it.
+    let lane = Dispatcher::new(app.store(), Arc::new(Catalog::load().unwrap())).with_lane(
+        Channel::Sms,
+        Some("kannel"),
+        true,
+        Arc::new(SmsNotices::new(Arc::new(sender))),
+        ChannelLimits {
+            per_second: 10.0,
+            per_recipient: None,
+        },
+    );
     let (phone_3, _) = phone(dir.path(), ports.smsc, None, 0).await;
     let notice = "تغير مكتب تصويتك: مدرسة الأمير عبد القادر، 12 شارع الاستقلال، المكتب رقم 2. للاستفسار اتصل بمصلحة الانتخابات";
-    let outcome = outbound
-        .send(&PhoneNumber::parse("0550123456").unwrap(), notice, "notice")
+    let to = PhoneNumber::parse("0550123456").unwrap();
+    let id = app
+        .store()
+        .enqueue_reply(
+            &NewReply {
+                channel: Channel::Sms,
+                provider: Some("kannel"),
+                recipient: to.as_str(),
+                locale: Locale::Ar,
+                body: notice,
+                message: "notice",
+                segments: 2,
+            },
+            maktab::domain::now(),
+        )
         .await
         .unwrap();
+    assert_eq!(lane.dispatch_once().await.unwrap(), 1);
+    let outcome = app.store().outbound_sms(id).await.unwrap().unwrap();
     assert_eq!(outcome.status, DeliveryStatus::Accepted, "{outcome:?}");
     let deadline = Instant::now() + Duration::from_secs(30);
     let parts = loop {

@@ -46,18 +46,19 @@ impl FakeChannel {
 
 #[async_trait]
 impl NoticeSender for FakeChannel {
-    async fn send(&self, recipient: &str, _locale: Locale, body: &str) -> SendOutcome {
+    async fn send(&self, message: &maktab::store::Notice) -> SendOutcome {
+        let (recipient, body) = (&message.recipient, &message.body);
         let scripted = self
             .script
             .lock()
             .unwrap()
-            .get_mut(recipient)
+            .get_mut(recipient.as_str())
             .and_then(VecDeque::pop_front);
         let outcome = scripted.unwrap_or(SendOutcome::Sent { provider_id: None });
         if matches!(outcome, SendOutcome::Sent { .. }) {
             self.sent.lock().unwrap().push((
-                recipient.to_owned(),
-                body.to_owned(),
+                recipient.clone(),
+                body.clone(),
                 tokio::time::Instant::now(),
             ));
         }
@@ -580,9 +581,9 @@ async fn a_10000_recipient_sms_broadcast_reaches_everyone_once_without_429_at_st
         ..Default::default()
     };
     let gateway =
-        maktab::channels::sms::SmsGateway::from_config(&sms, Arc::clone(&db.store)).unwrap();
+        maktab::channels::sms::SmsGateway::from_config(&sms).unwrap();
     let (notices, limits) =
-        maktab::notices::channels::SmsNotices::from_gateway(&gateway, &sms).unwrap();
+        maktab::notices::channels::SmsNotices::from_gateway(&gateway).unwrap();
     assert_eq!(limits.per_second, 900.0);
     let operator = maktab::admin::auth::Principal::command_line();
     let audience = maktab::store::Audience {

@@ -325,18 +325,14 @@ struct CountingChannel {
 
 #[async_trait::async_trait]
 impl maktab::notices::NoticeSender for CountingChannel {
-    async fn send(
-        &self,
-        recipient: &str,
-        _locale: maktab::domain::Locale,
-        _body: &str,
-    ) -> maktab::notices::SendOutcome {
+    async fn send(&self, message: &maktab::store::Notice) -> maktab::notices::SendOutcome {
+        let recipient = &message.recipient;
         // A real provider takes a moment: the other dispatcher tries to claim meanwhile.
         tokio::time::sleep(std::time::Duration::from_millis(2)).await;
         self.received
             .lock()
             .unwrap()
-            .entry(recipient.to_owned())
+            .entry(recipient.clone())
             .or_default()
             .push(self.instance);
         maktab::notices::SendOutcome::Sent { provider_id: None }

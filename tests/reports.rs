@@ -688,7 +688,7 @@ async fn follow_up_scenario(db: TestDb) {
         .unwrap();
     assert_eq!(sms.len(), 1, "{sms:?}");
     assert_eq!(sms[0].recipient, phone);
-    assert_eq!(sms[0].campaign_id, campaign);
+    assert_eq!(sms[0].campaign_id, Some(campaign));
     assert!(
         sms[0].body.contains("CEM Larbi Ben M'hidi"),
         "{}",

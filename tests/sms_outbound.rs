@@ -1,23 +1,27 @@
 //! Outbound SMS through each provider's API, served by fake providers on loopback that speak
-//! the real wire format (success and error answers), and the throttle and retry logic under a
-//! paused clock.
+//! the real wire format (success and error answers), sent as they are in service: a reply is
+//! an outbox row, and the provider's lane of the dispatcher sends it within the provider's
+//! rate and retries it with the outbox's backoff.
 // Tests fail loudly: unwrapping is the point here.
 #![allow(clippy::unwrap_used)]
 
 mod common;
 
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use common::*;
-use maktab::channels::sms::outbound::{
-    Accepted, Outbound, OutgoingSms, RetryPolicy, SendError, SmsSender,
-};
+use maktab::channels::sms::outbound::{Accepted, OutgoingSms, SendError, SmsSender};
 use maktab::channels::sms::{Provider, generic, infobip, kannel, twilio};
 use maktab::config::{GenericConfig, InfobipConfig, KannelConfig, Secret, TwilioConfig};
-use maktab::domain::PhoneNumber;
-use maktab::store::DeliveryStatus;
+use maktab::domain::{Channel, Locale, PhoneNumber};
+use maktab::i18n::Catalog;
+use maktab::i18n::sms::count_segments;
+use maktab::notices::channels::SmsNotices;
+use maktab::notices::{ChannelLimits, Dispatcher, RetryPolicy};
+use maktab::store::{DeliveryStatus, NewReply, OutboundSms, Store, StoreError};
 use tokio::time::Instant;
 
 const ARABIC_REPLY: &str = "مركزك: مدرسة الأمير عبد القادر\n12 شارع الاستقلال\nالمكتب رقم 1";
@@ -28,12 +32,11 @@ fn voter() -> PhoneNumber {
     PhoneNumber::parse("0550123456").unwrap()
 }
 
-/// Retries fast enough for a test on the real clock.
+/// At most `max_attempts` tries; the test's clock jumps past each wait.
 fn quick_retries(max_attempts: u32) -> RetryPolicy {
     RetryPolicy {
         max_attempts,
-        first_backoff: Duration::from_millis(10),
-        max_backoff: Duration::from_millis(50),
+        ..RetryPolicy::default()
     }
 }
 
@@ -44,8 +47,88 @@ fn client() -> reqwest::Client {
         .unwrap()
 }
 
-fn outbound(db: &TestDb, sender: Arc<dyn SmsSender>, retry: RetryPolicy) -> Outbound {
-    Outbound::new(sender, 1000.0, retry, Arc::clone(&db.store))
+/// One provider's lane of the outbox on a clock the test moves.
+struct Lane {
+    store: Arc<dyn Store>,
+    dispatcher: Dispatcher,
+    clock: Arc<AtomicI64>,
+    provider: Provider,
+}
+
+impl Lane {
+    fn new(
+        store: Arc<dyn Store>,
+        sender: Arc<dyn SmsSender>,
+        segments_per_second: f64,
+        retry: RetryPolicy,
+    ) -> Self {
+        let clock = Arc::new(AtomicI64::new(maktab::domain::now()));
+        let now = Arc::clone(&clock);
+        let provider = sender.provider();
+        let dispatcher = Dispatcher::new(Arc::clone(&store), Arc::new(Catalog::load().unwrap()))
+            .with_clock(Arc::new(move || now.load(Ordering::SeqCst)))
+            .with_retry(retry)
+            .with_lane(
+                Channel::Sms,
+                Some(provider.as_str()),
+                true,
+                Arc::new(SmsNotices::new(sender)),
+                ChannelLimits {
+                    per_second: segments_per_second,
+                    per_recipient: None,
+                },
+            );
+        Self {
+            store,
+            dispatcher,
+            clock,
+            provider,
+        }
+    }
+
+    /// Puts a reply in the outbox, as a webhook does.
+    async fn enqueue(&self, to: &PhoneNumber, text: &str, message: &str) -> i64 {
+        let segments = u32::try_from(count_segments(text).segments).unwrap();
+        self.store
+            .enqueue_reply(
+                &NewReply {
+                    channel: Channel::Sms,
+                    provider: Some(self.provider.as_str()),
+                    recipient: to.as_str(),
+                    locale: Locale::Ar,
+                    body: text,
+                    message,
+                    segments,
+                },
+                self.clock.load(Ordering::SeqCst),
+            )
+            .await
+            .unwrap()
+    }
+
+    /// Sends one reply through the lane: rounds run, the clock jumping past each retry's
+    /// wait, until its record is final.
+    async fn send(
+        &self,
+        to: &PhoneNumber,
+        text: &str,
+        message: &str,
+    ) -> Result<OutboundSms, StoreError> {
+        let id = self.enqueue(to, text, message).await;
+        for _ in 0..20 {
+            self.dispatcher.dispatch_once().await?;
+            let record = self.store.outbound_sms(id).await?.unwrap();
+            if record.status != DeliveryStatus::Pending {
+                return Ok(record);
+            }
+            self.clock.fetch_add(3600, Ordering::SeqCst);
+        }
+        panic!("reply {id} still pending after 20 rounds");
+    }
+}
+
+fn outbound(db: &TestDb, sender: Arc<dyn SmsSender>, retry: RetryPolicy) -> Lane {
+    Lane::new(Arc::clone(&db.store), sender, 1000.0, retry)
 }
 
 fn twilio_sender(api: &FakeProvider) -> twilio::TwilioSender {
@@ -399,104 +482,95 @@ fn temporary(retry_after: Option<u64>) -> Result<Accepted, SendError> {
     })
 }
 
-fn sms(text: &str) -> OutgoingSms {
-    OutgoingSms {
-        reference: 1,
-        to: voter(),
-        text: text.to_owned(),
-    }
+/// Seconds from the last try to the next one the outbox planned for a row.
+async fn planned_wait(db: &TestDb, id: i64, now: i64) -> i64 {
+    let pool = sqlx::SqlitePool::connect(&db.url).await.unwrap();
+    let next: i64 = sqlx::query_scalar("select next_attempt_at from outbox where id = $1")
+        .bind(id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    next - now
 }
 
 #[tokio::test]
 async fn backoff_doubles_between_tries_and_a_retry_after_is_honoured() {
     let db = TestDb::empty().await;
-    tokio::time::pause();
-    let sender = ScriptedSender::new(vec![temporary(None), temporary(None), temporary(Some(7))]);
-    let outbound = Outbound::new(
-        sender.clone(),
-        1000.0,
-        RetryPolicy {
-            max_attempts: 5,
-            first_backoff: Duration::from_secs(1),
-            max_backoff: Duration::from_secs(60),
-        },
-        Arc::clone(&db.store),
-    );
-    let delivery = outbound.deliver(&sms("x"), 1).await;
-    assert_eq!(delivery.attempts, 4);
-    assert!(delivery.result.is_ok());
-    let calls = sender.calls();
-    let gaps: Vec<u64> = calls
-        .windows(2)
-        .map(|w| (w[1] - w[0]).as_millis() as u64 / 100)
-        .collect();
-    // 1 s, 2 s, then the 7 s the provider asked for (in tenths, the throttle adds 1 ms).
-    assert_eq!(gaps, [10, 20, 70]);
+    let sender = ScriptedSender::new(vec![temporary(None), temporary(None), temporary(Some(70))]);
+    let policy = RetryPolicy {
+        max_attempts: 5,
+        base: Duration::from_secs(10),
+        cap: Duration::from_secs(600),
+    };
+    let lane = Lane::new(Arc::clone(&db.store), sender.clone(), 1000.0, policy);
+    let id = lane.enqueue(&voter(), "x", "notice").await;
+    let mut waits = Vec::new();
+    for _ in 0..3 {
+        let now = lane.clock.load(Ordering::SeqCst);
+        lane.dispatcher.dispatch_once().await.unwrap();
+        let wait = planned_wait(&db, id, now).await;
+        waits.push(wait);
+        // Not due before its time...
+        lane.clock.store(now + wait - 1, Ordering::SeqCst);
+        assert_eq!(lane.dispatcher.dispatch_once().await.unwrap(), 0);
+        lane.clock.store(now + wait, Ordering::SeqCst);
+    }
+    lane.dispatcher.dispatch_once().await.unwrap();
+    let record = db.store.outbound_sms(id).await.unwrap().unwrap();
+    assert_eq!((record.status, record.attempts), (DeliveryStatus::Accepted, 4));
+    assert_eq!(sender.calls().len(), 4);
+    // 10 s, then 20 s (each within the ±20% jitter), then the 70 s the provider asked for.
+    assert!((8..=12).contains(&waits[0]), "{waits:?}");
+    assert!((16..=24).contains(&waits[1]), "{waits:?}");
+    assert_eq!(waits[2], 70, "{waits:?}");
 }
 
 #[tokio::test]
 async fn a_permanent_failure_stops_at_once_and_temporary_ones_give_up_at_the_limit() {
     let db = TestDb::empty().await;
-    tokio::time::pause();
     let sender = ScriptedSender::new(vec![Err(SendError::Permanent("HTTP 400".to_owned()))]);
-    let policy = RetryPolicy {
-        max_attempts: 3,
-        ..RetryPolicy::default()
-    };
-    let outbound = Outbound::new(
-        sender.clone(),
-        1000.0,
-        policy.clone(),
-        Arc::clone(&db.store),
+    let lane = Lane::new(Arc::clone(&db.store), sender.clone(), 1000.0, quick_retries(3));
+    let record = lane.send(&voter(), "x", "notice").await.unwrap();
+    assert_eq!(record.attempts, 1);
+    assert_eq!(
+        (record.status, record.reason.as_deref()),
+        (DeliveryStatus::Failed, Some("HTTP 400"))
     );
-    let delivery = outbound.deliver(&sms("x"), 1).await;
-    assert_eq!(delivery.attempts, 1);
-    assert_eq!(delivery.result, Err("HTTP 400".to_owned()));
 
     let sender = ScriptedSender::new(vec![temporary(None); 5]);
-    let outbound = Outbound::new(sender.clone(), 1000.0, policy, Arc::clone(&db.store));
-    let delivery = outbound.deliver(&sms("x"), 1).await;
-    assert_eq!(delivery.attempts, 3);
+    let lane = Lane::new(Arc::clone(&db.store), sender.clone(), 1000.0, quick_retries(3));
+    let record = lane.send(&voter(), "x", "notice").await.unwrap();
+    assert_eq!(record.attempts, 3);
     assert_eq!(sender.calls().len(), 3);
     assert!(
-        delivery
-            .result
-            .unwrap_err()
+        record
+            .reason
+            .unwrap()
             .starts_with("gave up after 3 attempts")
     );
 }
 
 #[tokio::test]
-async fn the_throttle_counts_segments_across_concurrent_senders() {
+async fn the_lane_counts_segments_against_the_providers_rate() {
     let db = TestDb::empty().await;
-    tokio::time::pause();
     let sender = ScriptedSender::new(vec![]);
     // 4 segments per second; each message is 2 segments, so one message every half second.
-    let outbound = Arc::new(Outbound::new(
-        sender.clone(),
-        4.0,
-        RetryPolicy::default(),
-        Arc::clone(&db.store),
-    ));
-    let start = Instant::now();
+    let lane = Lane::new(Arc::clone(&db.store), sender.clone(), 4.0, quick_retries(3));
     let two_segments = "م".repeat(100);
-    let mut tasks = Vec::new();
+    let mut ids = Vec::new();
     for _ in 0..5 {
-        let outbound = Arc::clone(&outbound);
-        let text = two_segments.clone();
-        tasks.push(tokio::spawn(async move {
-            outbound.deliver(&sms(&text), 2).await
-        }));
+        ids.push(lane.enqueue(&voter(), &two_segments, "lookup-found").await);
     }
-    for task in tasks {
-        assert!(task.await.unwrap().result.is_ok());
+    while lane.dispatcher.dispatch_once().await.unwrap() > 0 {}
+    for id in ids {
+        let record = db.store.outbound_sms(id).await.unwrap().unwrap();
+        assert_eq!((record.status, record.segments), (DeliveryStatus::Accepted, 2));
     }
-    let mut calls = sender.calls();
-    calls.sort_unstable();
-    assert!(
-        calls[0] - start < Duration::from_millis(5),
-        "the first goes at once"
-    );
-    let offsets: Vec<u128> = calls.iter().map(|t| (*t - calls[0]).as_millis()).collect();
-    assert_eq!(offsets, [0, 500, 1000, 1500, 2000]);
+    let calls = sender.calls();
+    let offsets: Vec<u128> = calls
+        .iter()
+        .map(|t| ((*t - calls[0]).as_millis() + 50) / 100 * 100)
+        .collect();
+    // On the real clock: each within a tenth of a second of its slot.
+    assert_eq!(offsets, [0, 500, 1000, 1500, 2000], "{offsets:?}");
 }

@@ -67,6 +67,7 @@ conformance!(
     a_broadcast_reaches_its_audience_through_leased_claims_until_done,
     a_cancelled_campaign_cancels_its_unsent_rows,
     outbound_sms_keep_their_delivery_status_and_a_final_one_is_not_undone,
+    replies_go_out_before_notices_on_the_lane_that_carries_both,
     telegram_updates_are_accepted_once_and_offers_and_blocks_are_kept_per_chat,
     an_inbox_row_is_held_by_one_instance_until_finished_released_or_its_lease_runs_out,
     the_pool_reports_its_size_within_its_maximum,
@@ -1607,8 +1608,8 @@ async fn a_broadcast_reaches_its_audience_through_leased_claims_until_done(store
             ))
             .collect::<Vec<_>>(),
         [
-            ("+213550000101", "message 1", 1, id),
-            ("+213550000102", "message 2", 1, id)
+            ("+213550000101", "message 1", 1, Some(id)),
+            ("+213550000102", "message 2", 1, Some(id))
         ]
     );
     let second = store
@@ -1788,23 +1789,31 @@ async fn a_cancelled_campaign_cancels_its_unsent_rows(store: Arc<dyn Store>) {
 async fn outbound_sms_keep_their_delivery_status_and_a_final_one_is_not_undone(
     store: Arc<dyn Store>,
 ) {
-    use maktab::store::{DeliveryStatus, NewOutboundSms};
-    let new = |recipient| NewOutboundSms {
-        provider: "kannel",
+    use maktab::store::{DeliveryStatus, NewReply, NoticeResult, OutboxLane};
+    let new = |recipient| NewReply {
+        channel: Channel::Sms,
+        provider: Some("kannel"),
         recipient,
+        locale: maktab::domain::Locale::Ar,
+        body: "مركزك: مدرسة",
         message: "lookup-found",
         segments: 2,
     };
+    let kannel = OutboxLane {
+        channel: Channel::Sms,
+        provider: Some("kannel"),
+        notices: false,
+    };
     let first = store
-        .record_outbound(&new("+213550000001"), START)
+        .enqueue_reply(&new("+213550000001"), START)
         .await
         .unwrap();
     let second = store
-        .record_outbound(&new("+213550000001"), START + 1)
+        .enqueue_reply(&new("+213550000001"), START + 1)
         .await
         .unwrap();
     let other = store
-        .record_outbound(&new("+213550000002"), START + 2)
+        .enqueue_reply(&new("+213550000002"), START + 2)
         .await
         .unwrap();
     let stored = store.outbound_sms(first).await.unwrap().unwrap();
@@ -1826,19 +1835,41 @@ async fn outbound_sms_keep_their_delivery_status_and_a_final_one_is_not_undone(
             START
         )
     );
+    // Only the lane of its provider takes a reply, and a report cannot move a row that was
+    // not sent yet.
+    let twilio = OutboxLane {
+        provider: Some("twilio"),
+        ..kannel
+    };
+    assert!(
+        store
+            .claim_outbox(&twilio, START + 3, 60, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let claimed = store.claim_outbox(&kannel, START + 3, 60, 1).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(
+        (claimed[0].id, claimed[0].campaign_id, claimed[0].body.as_str()),
+        (first, None, "مركزك: مدرسة")
+    );
     assert!(store.outbound_sms(other + 1000).await.unwrap().is_none());
 
     store
-        .record_send_result(
+        .finish_notice(
             first,
-            DeliveryStatus::Accepted,
-            Some("k-1"),
-            None,
-            1,
+            &NoticeResult::Sent {
+                provider_id: Some("k-1".to_owned()),
+            },
             START + 3,
         )
         .await
         .unwrap();
+    assert_eq!(
+        store.outbound_sms(first).await.unwrap().unwrap().status,
+        DeliveryStatus::Accepted
+    );
     assert!(
         store
             .record_delivery_report("kannel", "k-1", DeliveryStatus::Delivered, None, START + 4)
@@ -1851,7 +1882,7 @@ async fn outbound_sms_keep_their_delivery_status_and_a_final_one_is_not_undone(
         .await
         .unwrap();
     store
-        .record_send_result(first, DeliveryStatus::Accepted, None, None, 2, START + 6)
+        .finish_notice(first, &NoticeResult::Sent { provider_id: None }, START + 6)
         .await
         .unwrap();
     let delivered = store.outbound_sms(first).await.unwrap().unwrap();
@@ -1861,7 +1892,13 @@ async fn outbound_sms_keep_their_delivery_status_and_a_final_one_is_not_undone(
             delivered.provider_message_id.as_deref(),
             delivered.attempts
         ),
-        (DeliveryStatus::Delivered, Some("k-1"), 2)
+        (DeliveryStatus::Delivered, Some("k-1"), 1)
+    );
+    let left = store.claim_outbox(&kannel, START + 6, 60, 10).await.unwrap();
+    assert_eq!(
+        left.iter().map(|n| n.id).collect::<Vec<_>>(),
+        [second, other],
+        "the sent reply is not claimed again"
     );
     // A final report does replace another final one (the provider corrected itself).
     store
@@ -1902,6 +1939,98 @@ async fn outbound_sms_keep_their_delivery_status_and_a_final_one_is_not_undone(
             .unwrap()
             .len(),
         1
+    );
+}
+
+async fn replies_go_out_before_notices_on_the_lane_that_carries_both(store: Arc<dyn Store>) {
+    use maktab::store::{Audience, NewReply, OutboxLane};
+    let audience = Audience {
+        commune: CommuneCode::parse("1601").unwrap(),
+        centre: None,
+        station: None,
+        reporters: false,
+    };
+    let campaign = store
+        .create_broadcast(
+            &audience,
+            "نص",
+            "texte",
+            "officer",
+            START,
+            officer_audit("broadcast.create"),
+        )
+        .await
+        .unwrap();
+    let notices: Vec<NewNotice> = (1..=3)
+        .map(|i| NewNotice {
+            channel: Channel::Sms,
+            recipient: format!("+21355000020{i}"),
+            locale: Locale::Fr,
+            body: format!("notice {i}"),
+        })
+        .collect();
+    store
+        .fill_campaign(campaign, &notices, CampaignStatus::Sending, START)
+        .await
+        .unwrap();
+    let reply = |recipient, provider| NewReply {
+        channel: Channel::Sms,
+        provider: Some(provider),
+        recipient,
+        locale: Locale::Fr,
+        body: "Bureau 3",
+        message: "lookup-found",
+        segments: 1,
+    };
+    // The replies come after the notices, yet go first.
+    let generic = store
+        .enqueue_reply(&reply("+213550000301", "generic"), START + 5)
+        .await
+        .unwrap();
+    let infobip = store
+        .enqueue_reply(&reply("+213550000302", "infobip"), START + 5)
+        .await
+        .unwrap();
+    let lane = OutboxLane {
+        channel: Channel::Sms,
+        provider: Some("generic"),
+        notices: true,
+    };
+    let claimed = store.claim_outbox(&lane, START + 10, 60, 2).await.unwrap();
+    assert_eq!(
+        claimed
+            .iter()
+            .map(|n| (n.body.as_str(), n.campaign_id))
+            .collect::<Vec<_>>(),
+        [("Bureau 3", None), ("notice 1", Some(campaign))],
+        "the reply first, then the oldest notice; not the other provider's reply"
+    );
+    assert_eq!(claimed[0].id, generic);
+    // A lane that does not carry notices takes only its provider's replies.
+    let infobip_lane = OutboxLane {
+        provider: Some("infobip"),
+        notices: false,
+        ..lane
+    };
+    let claimed = store
+        .claim_outbox(&infobip_lane, START + 10, 60, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        claimed.iter().map(|n| n.id).collect::<Vec<_>>(),
+        [infobip]
+    );
+    // What a stop leaves behind, per lane.
+    let waiting = store.outbox_waiting().await.unwrap();
+    assert_eq!(
+        waiting,
+        [
+            ("sms".to_owned(), 2),
+            ("sms:generic".to_owned(), 2),
+            ("sms:infobip".to_owned(), 1)
+        ]
+        .into(),
+        "a claimed notice takes its lane's provider; unclaimed ones have none yet"
     );
 }
 

@@ -11,9 +11,9 @@ use crate::channels::sms::outbound::{OutgoingSms, SendError, SmsSender};
 use crate::channels::sms::{Provider, SmsGateway};
 use crate::channels::telegram::Telegram;
 use crate::channels::telegram::sender::{Delivery, TelegramSender};
-use crate::domain::{Locale, PhoneNumber};
+use crate::domain::PhoneNumber;
 use crate::i18n::sms::count_segments;
-use crate::store::Store;
+use crate::store::{Notice, Store};
 
 /// One SMS provider's lane sender: replies and notices through the provider's API, one attempt
 /// each (the outbox row is the record, with the provider's id that delivery reports update, and
@@ -50,17 +50,17 @@ pub fn sms_lane(gateway: &SmsGateway, provider: Provider) -> Option<(SmsNotices,
 
 #[async_trait]
 impl NoticeSender for SmsNotices {
-    async fn send(&self, recipient: &str, _locale: Locale, body: &str) -> SendOutcome {
-        let Ok(to) = PhoneNumber::parse(recipient) else {
+    async fn send(&self, message: &Notice) -> SendOutcome {
+        let Ok(to) = PhoneNumber::parse(&message.recipient) else {
             return SendOutcome::Permanent {
                 error: "not a phone number".to_owned(),
                 unreachable: true,
             };
         };
         let sms = OutgoingSms {
-            reference: reference(),
+            reference: message.id,
             to,
-            text: body.to_owned(),
+            text: message.body.clone(),
         };
         match self.sender.send(&sms).await {
             Ok(accepted) => SendOutcome::Sent {
@@ -98,14 +98,14 @@ impl TelegramNotices {
 
 #[async_trait]
 impl NoticeSender for TelegramNotices {
-    async fn send(&self, recipient: &str, _locale: Locale, body: &str) -> SendOutcome {
-        let Ok(chat_id) = recipient.parse::<i64>() else {
+    async fn send(&self, message: &Notice) -> SendOutcome {
+        let Ok(chat_id) = message.recipient.parse::<i64>() else {
             return SendOutcome::Permanent {
                 error: "not a Telegram chat id".to_owned(),
                 unreachable: true,
             };
         };
-        match self.sender.send_text(chat_id, body).await {
+        match self.sender.send_text(chat_id, &message.body).await {
             Ok(Delivery::Sent) => SendOutcome::Sent { provider_id: None },
             Ok(Delivery::Unreachable) => SendOutcome::Permanent {
                 error: "the chat blocked the bot".to_owned(),
@@ -115,14 +115,4 @@ impl NoticeSender for TelegramNotices {
             Err(error) => SendOutcome::Temporary(error.to_string()),
         }
     }
-}
-
-/// A reference for a notice SMS, unique across instances: Kannel and the generic webhook echo
-/// it in delivery reports, which match it against the outbox's provider id.
-fn reference() -> i64 {
-    let mut bytes = [0u8; 8];
-    if getrandom::fill(&mut bytes).is_err() {
-        return crate::domain::now();
-    }
-    i64::from_le_bytes(bytes) & i64::MAX
 }

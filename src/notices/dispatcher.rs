@@ -288,9 +288,7 @@ impl Dispatcher {
                         return store.finish_notice(notice.id, &skipped, clock()).await;
                     }
                 }
-                let outcome = sender
-                    .send(&notice.recipient, notice.locale, &notice.body)
-                    .await;
+                let outcome = sender.send(&notice).await;
                 drop(permit);
                 record(store.as_ref(), &clock, &retry, &notice, outcome).await
             }));

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::domain::Locale;
+use crate::store::Notice;
 
 pub use backoff::RetryPolicy;
 pub use dispatcher::{ChannelLimits, Dispatcher, OutboxBell};
@@ -37,8 +37,9 @@ pub enum SendOutcome {
 /// Sends the outbox rows of one lane: replies and notices alike.
 #[async_trait]
 pub trait NoticeSender: Send + Sync {
-    /// Sends one message.
-    async fn send(&self, recipient: &str, locale: Locale, body: &str) -> SendOutcome;
+    /// Sends one outbox row once. Its id is unique across instances: SMS providers that echo a
+    /// reference in delivery reports (Kannel, the generic webhook) get it as theirs.
+    async fn send(&self, message: &Notice) -> SendOutcome;
 
     /// What one message costs against the channel's rate: segments for SMS, 1 for Telegram.
     fn cost(&self, body: &str) -> u32 {

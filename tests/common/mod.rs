@@ -401,7 +401,7 @@ pub async fn spawn_app_with(
     };
     configure(&mut sms);
     let gateway =
-        SmsGateway::from_config(&sms, Arc::clone(&db.store)).expect("valid SMS configuration");
+        SmsGateway::from_config(&sms).expect("valid SMS configuration");
     let mut config = maktab::config::Config::default();
     config.lookup.verify = settings.verification;
     config.lookup.max_per_sender_per_hour = settings.max_lookups_per_sender_per_hour;
