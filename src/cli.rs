@@ -407,8 +407,7 @@ async fn serve(config: &Config, with_demo: bool) -> anyhow::Result<()> {
     if telegram.is_none() {
         tracing::info!("telegram not configured: POST /webhooks/telegram answers 404");
     }
-    let sms = SmsGateway::from_config(&config.sms)
-        .context("SMS gateway configuration")?;
+    let sms = SmsGateway::from_config(&config.sms).context("SMS gateway configuration")?;
     let providers: Vec<&str> = sms.configured().iter().map(|p| p.as_str()).collect();
     tracing::info!(?providers, "sms webhooks");
     let app = App::new(store, config)

@@ -109,10 +109,10 @@ async fn two_instances_deliver_a_campaign_once_within_one_rate_and_the_survivor_
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    // Kill whichever instance holds the SMS channel.
+    // Kill whichever instance holds the generic provider's lane.
     let pool = sqlx::PgPool::connect(&database.url).await.unwrap();
     let holder: String =
-        sqlx::query_scalar("select holder from dispatch_locks where channel = 'sms'")
+        sqlx::query_scalar("select holder from dispatch_locks where channel = 'sms:generic'")
             .fetch_one(&pool)
             .await
             .unwrap();

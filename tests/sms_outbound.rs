@@ -517,7 +517,10 @@ async fn backoff_doubles_between_tries_and_a_retry_after_is_honoured() {
     }
     lane.dispatcher.dispatch_once().await.unwrap();
     let record = db.store.outbound_sms(id).await.unwrap().unwrap();
-    assert_eq!((record.status, record.attempts), (DeliveryStatus::Accepted, 4));
+    assert_eq!(
+        (record.status, record.attempts),
+        (DeliveryStatus::Accepted, 4)
+    );
     assert_eq!(sender.calls().len(), 4);
     // 10 s, then 20 s (each within the ±20% jitter), then the 70 s the provider asked for.
     assert!((8..=12).contains(&waits[0]), "{waits:?}");
@@ -529,7 +532,12 @@ async fn backoff_doubles_between_tries_and_a_retry_after_is_honoured() {
 async fn a_permanent_failure_stops_at_once_and_temporary_ones_give_up_at_the_limit() {
     let db = TestDb::empty().await;
     let sender = ScriptedSender::new(vec![Err(SendError::Permanent("HTTP 400".to_owned()))]);
-    let lane = Lane::new(Arc::clone(&db.store), sender.clone(), 1000.0, quick_retries(3));
+    let lane = Lane::new(
+        Arc::clone(&db.store),
+        sender.clone(),
+        1000.0,
+        quick_retries(3),
+    );
     let record = lane.send(&voter(), "x", "notice").await.unwrap();
     assert_eq!(record.attempts, 1);
     assert_eq!(
@@ -538,7 +546,12 @@ async fn a_permanent_failure_stops_at_once_and_temporary_ones_give_up_at_the_lim
     );
 
     let sender = ScriptedSender::new(vec![temporary(None); 5]);
-    let lane = Lane::new(Arc::clone(&db.store), sender.clone(), 1000.0, quick_retries(3));
+    let lane = Lane::new(
+        Arc::clone(&db.store),
+        sender.clone(),
+        1000.0,
+        quick_retries(3),
+    );
     let record = lane.send(&voter(), "x", "notice").await.unwrap();
     assert_eq!(record.attempts, 3);
     assert_eq!(sender.calls().len(), 3);
@@ -554,7 +567,9 @@ async fn a_permanent_failure_stops_at_once_and_temporary_ones_give_up_at_the_lim
 async fn the_lane_counts_segments_against_the_providers_rate() {
     let db = TestDb::empty().await;
     let sender = ScriptedSender::new(vec![]);
-    // 4 segments per second; each message is 2 segments, so one message every half second.
+    // 4 segments per second, of which one is the burst: the bucket refills 3 a second. Each
+    // message is 2 segments, so one message every two thirds of a second, and no second holds
+    // more than 4 segments.
     let lane = Lane::new(Arc::clone(&db.store), sender.clone(), 4.0, quick_retries(3));
     let two_segments = "م".repeat(100);
     let mut ids = Vec::new();
@@ -564,7 +579,10 @@ async fn the_lane_counts_segments_against_the_providers_rate() {
     while lane.dispatcher.dispatch_once().await.unwrap() > 0 {}
     for id in ids {
         let record = db.store.outbound_sms(id).await.unwrap().unwrap();
-        assert_eq!((record.status, record.segments), (DeliveryStatus::Accepted, 2));
+        assert_eq!(
+            (record.status, record.segments),
+            (DeliveryStatus::Accepted, 2)
+        );
     }
     let calls = sender.calls();
     let offsets: Vec<u128> = calls
@@ -572,5 +590,5 @@ async fn the_lane_counts_segments_against_the_providers_rate() {
         .map(|t| ((*t - calls[0]).as_millis() + 50) / 100 * 100)
         .collect();
     // On the real clock: each within a tenth of a second of its slot.
-    assert_eq!(offsets, [0, 500, 1000, 1500, 2000], "{offsets:?}");
+    assert_eq!(offsets, [0, 700, 1300, 2000, 2700], "{offsets:?}");
 }

@@ -1851,7 +1851,11 @@ async fn outbound_sms_keep_their_delivery_status_and_a_final_one_is_not_undone(
     let claimed = store.claim_outbox(&kannel, START + 3, 60, 1).await.unwrap();
     assert_eq!(claimed.len(), 1);
     assert_eq!(
-        (claimed[0].id, claimed[0].campaign_id, claimed[0].body.as_str()),
+        (
+            claimed[0].id,
+            claimed[0].campaign_id,
+            claimed[0].body.as_str()
+        ),
         (first, None, "مركزك: مدرسة")
     );
     assert!(store.outbound_sms(other + 1000).await.unwrap().is_none());
@@ -1894,7 +1898,10 @@ async fn outbound_sms_keep_their_delivery_status_and_a_final_one_is_not_undone(
         ),
         (DeliveryStatus::Delivered, Some("k-1"), 1)
     );
-    let left = store.claim_outbox(&kannel, START + 6, 60, 10).await.unwrap();
+    let left = store
+        .claim_outbox(&kannel, START + 6, 60, 10)
+        .await
+        .unwrap();
     assert_eq!(
         left.iter().map(|n| n.id).collect::<Vec<_>>(),
         [second, other],
@@ -2016,10 +2023,7 @@ async fn replies_go_out_before_notices_on_the_lane_that_carries_both(store: Arc<
         .claim_outbox(&infobip_lane, START + 10, 60, 10)
         .await
         .unwrap();
-    assert_eq!(
-        claimed.iter().map(|n| n.id).collect::<Vec<_>>(),
-        [infobip]
-    );
+    assert_eq!(claimed.iter().map(|n| n.id).collect::<Vec<_>>(), [infobip]);
     // What a stop leaves behind, per lane.
     let waiting = store.outbox_waiting().await.unwrap();
     assert_eq!(

@@ -27,9 +27,7 @@ use super::rate::TokenBucket;
 use super::{NoticeSender, SendOutcome};
 use crate::domain::{Channel, Timestamp, mask_sender};
 use crate::i18n::Catalog;
-use crate::store::{
-    Notice, NoticeResult, OutboxLane, SenderState, Store, StoreError, holder_name,
-};
+use crate::store::{Notice, NoticeResult, OutboxLane, SenderState, Store, StoreError, holder_name};
 
 /// How fast a channel may be used.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -161,9 +159,12 @@ impl Dispatcher {
     ) -> Self {
         // A burst of a fiftieth of a second's worth (at least one): enough that the timer's
         // millisecond granularity does not throw tokens away (with a burst of one, each wait
-        // overshoots and 500/s came out as 320/s), small enough that no one-second window
-        // exceeds the rate by more than 2%.
-        let bucket = TokenBucket::new(limits.per_second, (limits.per_second / 50.0).max(1.0));
+        // overshoots and 500/s came out as 320/s). The bucket refills at the rate less that
+        // burst, so that no one-second window (burst plus a second's refill) exceeds the rate
+        // the provider set.
+        let burst = (limits.per_second / 50.0).max(1.0);
+        let refill = (limits.per_second - burst).max(limits.per_second / 2.0);
+        let bucket = TokenBucket::new(refill, burst);
         self.lanes.push(Lane {
             channel,
             provider,
@@ -270,7 +271,8 @@ impl Dispatcher {
             lane.bucket.lock().await.acquire(cost).await;
             let permit = Arc::clone(&permits).acquire_owned().await;
             let sender = Arc::clone(&lane.sender);
-            let (store, clock, retry) = (Arc::clone(&self.store), Arc::clone(&self.clock), lane.retry);
+            let (store, clock, retry) =
+                (Arc::clone(&self.store), Arc::clone(&self.clock), lane.retry);
             // Each send records its own outcome, so the lane is never idle while a round's
             // results are written.
             sends.push(tokio::spawn(async move {

@@ -65,7 +65,8 @@ pub(super) const FINISH: &str = "update outbox set
      where id = $6";
 
 /// Rows still to send, per lane key (`sms:generic`, `telegram`).
-pub(super) const WAITING: &str = "select channel || coalesce(':' || provider, '') as lane, count(*) as n
+pub(super) const WAITING: &str =
+    "select channel || coalesce(':' || provider, '') as lane, count(*) as n
      from outbox where status in ('pending', 'sending') group by 1";
 
 /// `$1` provider, `$2` provider's id: the newest matching SMS row.
@@ -76,7 +77,8 @@ pub(super) const REPORT_MATCH: &str = "select id from outbox
 /// `$1` status, `$2` reason, `$3` now, `$4` id, `$5` whether the status is final. A final
 /// status is not overwritten by a non-final one (reports arrive out of order), nor is a row
 /// still waiting to be sent moved by a report.
-pub(super) const APPLY_REPORT: &str = "update outbox set status = $1, last_error = coalesce($2, last_error), updated_at = $3
+pub(super) const APPLY_REPORT: &str =
+    "update outbox set status = $1, last_error = coalesce($2, last_error), updated_at = $3
      where id = $4 and status not in ('pending', 'sending')
        and ($5 or status not in ('delivered', 'failed'))";
 

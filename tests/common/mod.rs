@@ -400,8 +400,7 @@ pub async fn spawn_app_with(
         ..SmsConfig::default()
     };
     configure(&mut sms);
-    let gateway =
-        SmsGateway::from_config(&sms).expect("valid SMS configuration");
+    let gateway = SmsGateway::from_config(&sms).expect("valid SMS configuration");
     let mut config = maktab::config::Config::default();
     config.lookup.verify = settings.verification;
     config.lookup.max_per_sender_per_hour = settings.max_lookups_per_sender_per_hour;

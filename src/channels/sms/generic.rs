@@ -25,8 +25,8 @@ use sha2::Sha256;
 
 use super::outbound::{Accepted, OutgoingSms, SendError, SmsSender, exchange};
 use super::{
-    InboundSms, Provider, WebhookError, WebhookResult, converse, hex, parse_sender, record_report,
-    enqueue_reply, require_content_type, unhex,
+    InboundSms, Provider, WebhookError, WebhookResult, converse, enqueue_reply, hex, parse_sender,
+    record_report, require_content_type, unhex,
 };
 use crate::config::{GenericConfig, Secret};
 use crate::i18n::sms::SmsEncoding;

@@ -21,8 +21,8 @@ use serde_json::json;
 
 use super::outbound::{Accepted, OutgoingSms, SendError, SmsSender, exchange};
 use super::{
-    InboundSms, Provider, WebhookError, WebhookResult, basic_auth, converse, parse_sender,
-    enqueue_reply, record_report, require_content_type, secrets_match,
+    InboundSms, Provider, WebhookError, WebhookResult, basic_auth, converse, enqueue_reply,
+    parse_sender, record_report, require_content_type, secrets_match,
 };
 use crate::config::{InfobipConfig, Secret};
 use crate::server::App;

@@ -11,11 +11,11 @@ use sqlx::Row;
 use sqlx::postgres::PgRow;
 
 use super::{PostgresStore, corrupt};
-use crate::store::outbox_sql;
 use crate::domain::{Channel, Locale, Timestamp};
+use crate::store::outbox_sql;
 use crate::store::{
-    Audience, AudienceMember, Campaign, CampaignStatus, NewAuditEntry, NewNotice, Notice,
-    NewReply, NoticeResult, NoticeStore, OutboxLane, Result,
+    Audience, AudienceMember, Campaign, CampaignStatus, NewAuditEntry, NewNotice, NewReply, Notice,
+    NoticeResult, NoticeStore, OutboxLane, Result,
 };
 
 fn campaign_from_row(row: &PgRow) -> Result<Campaign> {

@@ -9,11 +9,11 @@ use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
 use super::{SqliteStore, corrupt};
-use crate::store::outbox_sql;
 use crate::domain::{Channel, Locale, Timestamp};
+use crate::store::outbox_sql;
 use crate::store::{
-    Audience, AudienceMember, Campaign, CampaignStatus, NewAuditEntry, NewNotice, Notice,
-    NewReply, NoticeResult, NoticeStore, OutboxLane, Result,
+    Audience, AudienceMember, Campaign, CampaignStatus, NewAuditEntry, NewNotice, NewReply, Notice,
+    NoticeResult, NoticeStore, OutboxLane, Result,
 };
 
 fn campaign_from_row(row: &SqliteRow) -> Result<Campaign> {
