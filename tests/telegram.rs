@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use common::fake_telegram::{BOT_ID, BOT_USERNAME, Call, FakeTelegram};
 use common::*;
-use maktab::channels::telegram::sender::Delivery;
+use maktab::channels::telegram::sender::ChatDelivery;
 use maktab::channels::telegram::{Telegram, TelegramSettings};
 use maktab::domain::{Channel, Locale};
 use maktab::server::{self, App};
@@ -703,7 +703,7 @@ async fn stop_ends_notices_and_a_blocked_bot_is_sent_nothing_more() {
             .send_text(YACINE, "Votre bureau a changé")
             .await
             .unwrap(),
-        Delivery::Unreachable
+        ChatDelivery::Unreachable
     );
     assert_eq!(bot.fake.calls().len(), before, "no request was made");
 
@@ -724,7 +724,7 @@ async fn stop_ends_notices_and_a_blocked_bot_is_sent_nothing_more() {
             .send_text(YACINE, "Votre bureau a changé")
             .await
             .unwrap(),
-        Delivery::Sent
+        ChatDelivery::Sent
     );
 }
 
@@ -754,7 +754,7 @@ async fn a_403_when_sending_marks_the_chat_unreachable_until_it_writes_again() {
     let sender = telegram.sender(Arc::clone(&bot.db.store));
     assert_eq!(
         sender.send_text(AMINA, "notice").await.unwrap(),
-        Delivery::Unreachable
+        ChatDelivery::Unreachable
     );
     assert_eq!(bot.fake.calls_to("sendMessage").len(), 1);
 

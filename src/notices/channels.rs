@@ -10,7 +10,7 @@ use super::{ChannelLimits, NoticeSender, SendOutcome};
 use crate::channels::sms::outbound::{OutgoingSms, SendError, SmsSender};
 use crate::channels::sms::{Provider, SmsGateway};
 use crate::channels::telegram::Telegram;
-use crate::channels::telegram::sender::{Delivery, TelegramSender};
+use crate::channels::telegram::sender::{ChatDelivery, TelegramSender};
 use crate::domain::PhoneNumber;
 use crate::i18n::sms::count_segments;
 use crate::store::{Notice, Store};
@@ -106,8 +106,8 @@ impl NoticeSender for TelegramNotices {
             };
         };
         match self.sender.send_text(chat_id, &message.body).await {
-            Ok(Delivery::Sent) => SendOutcome::Sent { provider_id: None },
-            Ok(Delivery::Unreachable) => SendOutcome::Permanent {
+            Ok(ChatDelivery::Sent) => SendOutcome::Sent { provider_id: None },
+            Ok(ChatDelivery::Unreachable) => SendOutcome::Permanent {
                 error: "the chat blocked the bot".to_owned(),
                 unreachable: true,
             },

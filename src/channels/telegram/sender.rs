@@ -26,7 +26,7 @@ use crate::store::{Store, StoreError};
 
 /// What became of a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Delivery {
+pub enum ChatDelivery {
     Sent,
     /// The chat blocked the bot (now or before): nothing was sent and nothing will be.
     Unreachable,
@@ -34,7 +34,7 @@ pub enum Delivery {
 
 /// A message could not be delivered.
 #[derive(Debug, Error)]
-pub enum SendError {
+pub enum TelegramSendError {
     #[error("Telegram Bot API: {0}")]
     Request(#[from] RequestError),
     #[error("storage: {0}")]
@@ -43,7 +43,7 @@ pub enum SendError {
 
 /// When to try a failed request again.
 #[derive(Debug, Clone)]
-pub struct RetryPolicy {
+pub struct TelegramRetry {
     /// Attempts in all, the first included.
     pub max_attempts: u32,
     /// A longer `retry_after` is not waited for: the message is dropped and logged (a worker
@@ -53,7 +53,7 @@ pub struct RetryPolicy {
     pub network_backoff: Duration,
 }
 
-impl Default for RetryPolicy {
+impl Default for TelegramRetry {
     fn default() -> Self {
         Self {
             max_attempts: 4,
@@ -63,7 +63,7 @@ impl Default for RetryPolicy {
     }
 }
 
-impl RetryPolicy {
+impl TelegramRetry {
     /// How long to wait before attempt `attempt + 1` after `error`, or `None` to give up.
     pub fn wait_after(&self, attempt: u32, error: &RequestError) -> Option<Duration> {
         if attempt >= self.max_attempts {
@@ -84,7 +84,7 @@ impl RetryPolicy {
 }
 
 /// Runs a request, trying again as the policy says. `make` builds a fresh request per attempt.
-pub async fn with_retries<T, F, Fut>(policy: &RetryPolicy, make: F) -> Result<T, RequestError>
+pub async fn with_retries<T, F, Fut>(policy: &TelegramRetry, make: F) -> Result<T, RequestError>
 where
     F: Fn() -> Fut,
     Fut: Future<Output = Result<T, RequestError>>,
@@ -173,7 +173,7 @@ pub struct TelegramSender {
     bot: Bot,
     store: Arc<dyn Store>,
     pacer: Mutex<Pacer>,
-    policy: RetryPolicy,
+    policy: TelegramRetry,
 }
 
 impl TelegramSender {
@@ -182,7 +182,7 @@ impl TelegramSender {
             bot,
             store,
             pacer: Mutex::new(Pacer::new(2)),
-            policy: RetryPolicy::default(),
+            policy: TelegramRetry::default(),
         }
     }
 
@@ -192,7 +192,7 @@ impl TelegramSender {
         chat_id: i64,
         reply: &Reply,
         keyboard: Option<InlineKeyboardMarkup>,
-    ) -> Result<Delivery, SendError> {
+    ) -> Result<ChatDelivery, TelegramSendError> {
         let delivery = self
             .deliver(chat_id, || {
                 let mut request = self.bot.send_message(ChatId(chat_id), reply.text.clone());
@@ -205,7 +205,7 @@ impl TelegramSender {
         let Some(venue) = &reply.venue else {
             return Ok(delivery);
         };
-        if delivery == Delivery::Unreachable {
+        if delivery == ChatDelivery::Unreachable {
             return Ok(delivery);
         }
         self.deliver(chat_id, || {
@@ -223,7 +223,7 @@ impl TelegramSender {
     }
 
     /// Sends a plain text message (a notice), unless the chat blocked the bot.
-    pub async fn send_text(&self, chat_id: i64, text: &str) -> Result<Delivery, SendError> {
+    pub async fn send_text(&self, chat_id: i64, text: &str) -> Result<ChatDelivery, TelegramSendError> {
         self.deliver(chat_id, || {
             self.bot
                 .send_message(ChatId(chat_id), text.to_owned())
@@ -237,7 +237,7 @@ impl TelegramSender {
         &self,
         query_id: &CallbackQueryId,
         toast: Option<&str>,
-    ) -> Result<(), SendError> {
+    ) -> Result<(), TelegramSendError> {
         with_retries(&self.policy, || {
             let mut request = self.bot.answer_callback_query(query_id.clone());
             if let Some(text) = toast {
@@ -261,13 +261,13 @@ impl TelegramSender {
         }
     }
 
-    async fn deliver<T, F, Fut>(&self, chat_id: i64, make: F) -> Result<Delivery, SendError>
+    async fn deliver<T, F, Fut>(&self, chat_id: i64, make: F) -> Result<ChatDelivery, TelegramSendError>
     where
         F: Fn() -> Fut,
         Fut: Future<Output = Result<T, RequestError>>,
     {
         if self.store.chat_blocked(chat_id).await? {
-            return Ok(Delivery::Unreachable);
+            return Ok(ChatDelivery::Unreachable);
         }
         let wait = match self.pacer.lock() {
             Ok(mut pacer) => pacer.reserve(chat_id, Instant::now()),
@@ -278,13 +278,13 @@ impl TelegramSender {
             tokio::time::sleep(wait).await;
         }
         match with_retries(&self.policy, make).await {
-            Ok(_) => Ok(Delivery::Sent),
+            Ok(_) => Ok(ChatDelivery::Sent),
             Err(RequestError::Api(error)) if is_unreachable(&error) => {
                 tracing::info!(chat = %mask_sender(&chat_id.to_string()), %error, "chat unreachable: no more messages to it");
                 self.store
                     .set_chat_blocked(chat_id, true, crate::domain::now())
                     .await?;
-                Ok(Delivery::Unreachable)
+                Ok(ChatDelivery::Unreachable)
             }
             Err(error) => Err(error.into()),
         }
@@ -326,7 +326,7 @@ mod tests {
 
     #[test]
     fn retry_after_is_honoured_a_bounded_number_of_times() {
-        let policy = RetryPolicy::default();
+        let policy = TelegramRetry::default();
         let wait = policy.wait_after(1, &retry_after(3)).unwrap();
         assert!(wait >= Duration::from_secs(3) && wait < Duration::from_secs(4));
         assert_eq!(
@@ -354,9 +354,9 @@ mod tests {
 
     #[tokio::test]
     async fn with_retries_tries_again_after_retry_after_then_succeeds() {
-        let policy = RetryPolicy {
+        let policy = TelegramRetry {
             max_retry_after: Duration::from_secs(60),
-            ..RetryPolicy::default()
+            ..TelegramRetry::default()
         };
         let calls = std::sync::atomic::AtomicU32::new(0);
         let result = with_retries(&policy, || {

@@ -19,7 +19,7 @@ use teloxide::types::{
 };
 use tokio::sync::OnceCell;
 
-use super::sender::{Delivery, SendError, TelegramSender};
+use super::sender::{ChatDelivery, TelegramSendError, TelegramSender};
 use crate::conversation::{Button, ButtonAction, Conversation, Inbound, Reply};
 use crate::domain::{Channel, Locale, Timestamp, mask_sender};
 use crate::i18n::MessageId;
@@ -297,7 +297,7 @@ impl Processor {
 
     /// Handles one update. Errors are the sending's or the store's; the conversation core
     /// handles its own.
-    pub async fn process(&self, update: &Update, now: Timestamp) -> Result<(), SendError> {
+    pub async fn process(&self, update: &Update, now: Timestamp) -> Result<(), TelegramSendError> {
         match classify(update) {
             Action::Converse { chat, text, hint } => {
                 // A chat that writes can be written to, whatever was recorded before.
@@ -374,7 +374,7 @@ impl Processor {
         text: String,
         hint: Option<Locale>,
         now: Timestamp,
-    ) -> Result<(), SendError> {
+    ) -> Result<(), TelegramSendError> {
         let inbound = Inbound {
             channel: Channel::Telegram,
             sender: chat.to_string(),
@@ -385,7 +385,7 @@ impl Processor {
             .handle_hinted_at(&inbound, hint, now)
             .await;
         for reply in &handled.replies {
-            if self.send(chat, reply, now).await? == Delivery::Unreachable {
+            if self.send(chat, reply, now).await? == ChatDelivery::Unreachable {
                 break;
             }
         }
@@ -399,7 +399,7 @@ impl Processor {
         data: Option<&str>,
         hint: Option<Locale>,
         now: Timestamp,
-    ) -> Result<(), SendError> {
+    ) -> Result<(), TelegramSendError> {
         match data.and_then(CallbackData::decode) {
             Some(CallbackData::Language(locale)) => {
                 self.sender.answer_callback(query, None).await?;
@@ -458,7 +458,7 @@ impl Processor {
         chat: i64,
         hint: Option<Locale>,
         now: Timestamp,
-    ) -> Result<Locale, SendError> {
+    ) -> Result<Locale, TelegramSendError> {
         let state = self
             .store
             .sender_state(Channel::Telegram, &chat.to_string(), now)
@@ -481,11 +481,11 @@ impl Processor {
     }
 
     /// Sends a reply whose delivery does not matter to what comes next.
-    async fn answer(&self, chat: i64, reply: &Reply, now: Timestamp) -> Result<(), SendError> {
+    async fn answer(&self, chat: i64, reply: &Reply, now: Timestamp) -> Result<(), TelegramSendError> {
         self.send(chat, reply, now).await.map(drop)
     }
 
-    async fn send(&self, chat: i64, reply: &Reply, now: Timestamp) -> Result<Delivery, SendError> {
+    async fn send(&self, chat: i64, reply: &Reply, now: Timestamp) -> Result<ChatDelivery, TelegramSendError> {
         let keyboard = self.keyboard(chat, &reply.buttons, now).await?;
         self.sender.send_reply(chat, reply, keyboard).await
     }
@@ -496,7 +496,7 @@ impl Processor {
         chat: i64,
         buttons: &[Button],
         now: Timestamp,
-    ) -> Result<Option<InlineKeyboardMarkup>, SendError> {
+    ) -> Result<Option<InlineKeyboardMarkup>, TelegramSendError> {
         if buttons.is_empty() {
             return Ok(None);
         }
