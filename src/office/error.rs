@@ -81,3 +81,19 @@ pub fn with_causes(error: &dyn std::error::Error) -> String {
 
 /// `Result` with [`OfficeError`].
 pub type OfficeResult<T> = Result<T, OfficeError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_storage_failure_shows_each_cause_once() {
+        let error = OfficeError::from(StoreError::Corrupt("bad row".to_owned()));
+        assert_eq!(
+            with_causes(&error),
+            "the database failed: stored value is invalid: bad row"
+        );
+        let conflict = OfficeError::from(StoreError::NotPending(4));
+        assert!(matches!(conflict, OfficeError::Conflict(_)), "{conflict:?}");
+    }
+}
