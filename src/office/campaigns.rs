@@ -58,6 +58,7 @@ impl Control {
         }
     }
 
+    /// The action's name, as in routes, commands and audit entries.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Pause => "pause",

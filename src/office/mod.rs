@@ -66,6 +66,7 @@ pub struct Office {
 }
 
 impl Office {
+    /// The office over this store, with these catalogues and rules.
     pub fn new(store: Arc<dyn Store>, catalog: Arc<Catalog>, rules: Rules) -> Self {
         Self {
             store,
