@@ -11,7 +11,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use maktab::admin::stats::LookupRecorder;
+use maktab::conversation::stats::LookupRecorder;
 use maktab::conversation::{Conversation, ConversationSettings, Inbound, LookupOutcome};
 use maktab::domain::Channel;
 use maktab::i18n::Catalog;

@@ -8,13 +8,13 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use maktab::admin::auth::Principal;
 use maktab::channels::sms::SmsGateway;
 use maktab::config::{GenericConfig, Secret, SmsConfig};
 use maktab::domain::{Channel, CommuneCode, Locale};
 use maktab::i18n::Catalog;
 use maktab::notices::Dispatcher;
 use maktab::notices::channels::SmsNotices;
+use maktab::office::{Office, Principal, Rules};
 use maktab::roll::{self, ImportOptions};
 use maktab::store::{self, Audience, CampaignStatus, NewNotice};
 
@@ -56,21 +56,25 @@ async fn main() {
 
     // Time to enqueue: a draft campaign filled with `enqueue` rows (not sent).
     let operator = Principal::command_line();
+    let office = Office::new(
+        Arc::clone(&store),
+        Arc::new(Catalog::load().expect("catalogues")),
+        Rules {
+            two_person_rule: false,
+            max_voters_per_station: maktab::domain::DEFAULT_MAX_VOTERS_PER_STATION,
+        },
+    );
     let audience = Audience {
         commune: CommuneCode::parse("1601").expect("code"),
         centre: None,
         station: None,
         reporters: false,
     };
-    let (big, _) = maktab::admin::changes::create_broadcast(
-        store.as_ref(),
-        &operator,
-        &audience,
-        "نص",
-        "texte",
-    )
-    .await
-    .expect("draft");
+    let big = office
+        .create_broadcast(&operator, &audience, "نص", "texte")
+        .await
+        .expect("draft")
+        .campaign;
     let rows: Vec<NewNotice> = (0..enqueue)
         .map(|k| NewNotice {
             channel: Channel::Sms,
@@ -89,7 +93,8 @@ async fn main() {
         "enqueue {enqueue} recipients: {took:.2} s ({:.0} rows/s)",
         enqueue as f64 / took
     );
-    maktab::admin::changes::control_campaign(store.as_ref(), &operator, big, "cancel")
+    office
+        .control_campaign(&operator, big, maktab::office::campaigns::Control::Cancel)
         .await
         .expect("cancel");
 
@@ -133,20 +138,17 @@ async fn main() {
     };
     let gateway = SmsGateway::from_config(&sms).expect("sms");
     let (notices, limits) = SmsNotices::from_gateway(&gateway).expect("generic provider");
-    let (campaign, preview) = maktab::admin::changes::create_broadcast(
-        store.as_ref(),
-        &operator,
-        &audience,
-        "تذكير",
-        "Rappel : vote jeudi",
-    )
-    .await
-    .expect("draft");
+    let draft = office
+        .create_broadcast(&operator, &audience, "تذكير", "Rappel : vote jeudi")
+        .await
+        .expect("draft");
+    let (campaign, preview) = (draft.campaign, draft.preview);
     println!(
         "preview: {:?} recipients, {} SMS segments",
         preview.recipients, preview.sms_segments
     );
-    maktab::admin::changes::confirm_broadcast(store.as_ref(), &operator, campaign)
+    office
+        .confirm_broadcast(&operator, campaign)
         .await
         .expect("confirm");
     let dispatcher = Dispatcher::new(

@@ -19,9 +19,13 @@
 //!   the conversation core).
 //! - [`roll`]: CSV import of the map and roll with validation, and the demo data set.
 //! - [`store`]: the storage traits and their SQLite and PostgreSQL implementations.
-//! - [`admin`]: the admin API: scoped tokens, imports over HTTP, audit log, statistics,
-//!   Prometheus metrics and the OpenAPI document.
-//! - [`server`]: the HTTP router, health probes and graceful shutdown.
+//! - [`office`]: every office action (imports, change sets, campaigns, reports and clerks,
+//!   tokens, statistics, the audit log) as one transport-free function, with authorization
+//!   (role, commune scope, two-person rule) decided there once.
+//! - [`admin`]: the admin API over the office: bearer tokens, JSON handlers and the OpenAPI
+//!   document.
+//! - [`metrics`]: the Prometheus registry and the middleware that times every request.
+//! - [`server`]: wires the parts into one router; health probes and graceful shutdown.
 //! - [`config`], [`cli`]: configuration and the command line.
 
 pub mod admin;
@@ -31,7 +35,9 @@ pub mod config;
 pub mod conversation;
 pub mod domain;
 pub mod i18n;
+pub mod metrics;
 pub mod notices;
+pub mod office;
 pub mod reports;
 pub mod roll;
 pub mod server;

@@ -9,7 +9,7 @@ fn main() -> ExitCode {
     match maktab::cli::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            eprintln!("error: {}", maktab::cli::describe_error(&error));
             ExitCode::FAILURE
         }
     }

@@ -16,17 +16,19 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tower_http::timeout::TimeoutLayer;
 
+use crate::admin::AdminState;
 use crate::admin::error::ApiError;
-use crate::admin::metrics::{self, Metrics, MetricsState};
-use crate::admin::stats::LookupRecorder;
 use crate::channels::sms::{self, SmsGateway};
 use crate::channels::telegram::Telegram;
 use crate::config::Config;
 use crate::conversation::Conversation;
+use crate::conversation::stats::LookupRecorder;
 use crate::domain::Channel;
 use crate::i18n::{Catalog, CatalogError};
+use crate::metrics::{self, Metrics, MetricsState};
 use crate::notices::channels::{TelegramNotices, sms_lane};
 use crate::notices::{ChannelLimits, Dispatcher, OutboxBell, RetryPolicy};
+use crate::office::{Office, Rules};
 use crate::store::Store;
 
 /// Limits and switches the handlers need from the configuration.
@@ -105,6 +107,17 @@ impl App {
         }
     }
 
+    fn admin_state(&self) -> AdminState {
+        let rules = Rules {
+            two_person_rule: self.settings.two_person_rule,
+            max_voters_per_station: self.settings.max_voters_per_station,
+        };
+        AdminState {
+            office: Office::new(Arc::clone(&self.store), Arc::clone(&self.catalog), rules),
+            import_max_bytes: self.settings.import_max_bytes,
+        }
+    }
+
     fn metrics_state(&self) -> MetricsState {
         MetricsState {
             metrics: Arc::clone(&self.metrics),
@@ -126,10 +139,10 @@ pub fn router(app: App) -> Router {
         ));
     let mut router = Router::new()
         .merge(probes)
-        .merge(crate::admin::router())
         .merge(sms::routes())
         .fallback(not_found)
-        .with_state(app.clone());
+        .with_state(app.clone())
+        .merge(crate::admin::router(app.admin_state()));
     if app.settings.metrics_on_main_listener {
         router = router.merge(metrics_router(&app));
     }

@@ -9,10 +9,10 @@ mod common;
 use std::sync::Arc;
 
 use common::*;
-use maktab::admin::auth::{self, Principal};
 use maktab::config::Config;
 use maktab::conversation::Inbound;
 use maktab::domain::{Channel, CommuneCode, Role};
+use maktab::office::Principal;
 use maktab::store::AuditQuery;
 
 struct Tokens {
@@ -26,12 +26,16 @@ struct Tokens {
 
 async fn tokens(db: &TestDb) -> Tokens {
     let operator = Principal::command_line();
-    let store = db.store.as_ref();
+    let office = office(&db.store);
     let commune = |code: &str| vec![CommuneCode::parse(code).unwrap()];
-    let create = |name: &'static str, role, communes, expires| async move {
-        auth::create_token(store, &operator_clone(), name, role, communes, expires)
-            .await
-            .unwrap()
+    let create = |name: &'static str, role, communes, expires| {
+        let office = office.clone();
+        async move {
+            office
+                .create_token(&operator_clone(), name, role, communes, expires)
+                .await
+                .unwrap()
+        }
     };
     let national = create("national authority", Role::National, vec![], None).await;
     let alger = create(
@@ -51,11 +55,7 @@ async fn tokens(db: &TestDb) -> Tokens {
     .await;
     let expired = create("expired", Role::National, vec![], Some(0)).await;
     let revoked = create("revoked", Role::National, vec![], None).await;
-    assert!(
-        auth::revoke_token(store, &operator, revoked.id)
-            .await
-            .unwrap()
-    );
+    assert!(office.revoke_token(&operator, revoked.id).await.is_ok());
     Tokens {
         national: national.token,
         alger: alger.token,

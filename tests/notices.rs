@@ -271,10 +271,8 @@ async fn rejecting_a_change_set_discards_it_and_a_stale_one_cannot_be_approved()
     let moved = ROLL_CSV.replace("1601,C01,1", "1601,C02,2");
     let record = db.import_roll(&moved).await.unwrap().record.unwrap();
     let id = record.change_set.unwrap();
-    let operator = maktab::admin::auth::Principal::command_line();
-    maktab::admin::changes::reject(db.store.as_ref(), &operator, id)
-        .await
-        .unwrap();
+    let operator = maktab::office::Principal::command_line();
+    office(&db.store).reject(&operator, id).await.unwrap();
     assert_eq!(
         db.store.change_set(id).await.unwrap().unwrap().status,
         ChangeSetStatus::Rejected
@@ -286,35 +284,27 @@ async fn rejecting_a_change_set_discards_it_and_a_stale_one_cannot_be_approved()
     assert!(text.contains("المكتب رقم 1"), "unchanged: {text}");
     let second = db.import_roll(&moved).await.unwrap().record.unwrap();
     assert!(second.pending, "a new import is possible again");
-    let catalog = Catalog::load().unwrap();
-    let again =
-        maktab::admin::changes::approve(db.store.as_ref(), &catalog, &operator, id, false).await;
+    let again = office(&db.store).approve(&operator, id).await;
     assert!(again.is_err(), "a rejected change set stays rejected");
     // Two-person rule: the importer cannot approve its own change set.
-    let own = maktab::admin::changes::approve(
-        db.store.as_ref(),
-        &catalog,
-        &maktab::admin::auth::Principal {
-            name: "test".to_owned(),
-            ..operator.clone()
-        },
-        second.change_set.unwrap(),
-        true,
-    )
-    .await;
+    let two_persons = office_with(&db.store, true);
+    let own = two_persons
+        .approve(
+            &maktab::office::Principal {
+                name: "test".to_owned(),
+                ..operator.clone()
+            },
+            second.change_set.unwrap(),
+        )
+        .await;
     assert!(
-        matches!(own, Err(maktab::admin::error::ApiError::Forbidden(_))),
+        matches!(own, Err(maktab::office::OfficeError::Forbidden(_))),
         "{own:?}"
     );
-    maktab::admin::changes::approve(
-        db.store.as_ref(),
-        &catalog,
-        &operator,
-        second.change_set.unwrap(),
-        true,
-    )
-    .await
-    .unwrap();
+    two_persons
+        .approve(&operator, second.change_set.unwrap())
+        .await
+        .unwrap();
 }
 
 async fn one_notice_campaign(db: &TestDb, recipients: &[(Channel, &str)]) -> i64 {
@@ -583,26 +573,28 @@ async fn a_10000_recipient_sms_broadcast_reaches_everyone_once_without_429_at_st
     let gateway = maktab::channels::sms::SmsGateway::from_config(&sms).unwrap();
     let (notices, limits) = maktab::notices::channels::SmsNotices::from_gateway(&gateway).unwrap();
     assert_eq!(limits.per_second, 900.0);
-    let operator = maktab::admin::auth::Principal::command_line();
+    let operator = maktab::office::Principal::command_line();
     let audience = maktab::store::Audience {
         commune: maktab::domain::CommuneCode::parse("1601").unwrap(),
         centre: None,
         station: None,
         reporters: false,
     };
-    let (campaign, preview) = maktab::admin::changes::create_broadcast(
-        db.store.as_ref(),
-        &operator,
-        &audience,
-        "تذكير: الاقتراع يوم الخميس",
-        "Rappel : le vote a lieu jeudi",
-    )
-    .await
-    .unwrap();
+    let draft = office(&db.store)
+        .create_broadcast(
+            &operator,
+            &audience,
+            "تذكير: الاقتراع يوم الخميس",
+            "Rappel : le vote a lieu jeudi",
+        )
+        .await
+        .unwrap();
+    let (campaign, preview) = (draft.campaign, draft.preview);
     assert_eq!(preview.recipients.get("sms"), Some(&(RECIPIENTS as u64)));
     assert_eq!(preview.sms_segments, RECIPIENTS as u64);
     assert_eq!(
-        maktab::admin::changes::confirm_broadcast(db.store.as_ref(), &operator, campaign)
+        office(&db.store)
+            .confirm_broadcast(&operator, campaign)
             .await
             .unwrap(),
         RECIPIENTS as u64

@@ -54,22 +54,18 @@ async fn two_instances_deliver_a_campaign_once_within_one_rate_and_the_survivor_
             .await
             .unwrap();
     }
-    let operator = maktab::admin::auth::Principal::command_line();
+    let operator = maktab::office::Principal::command_line();
     let audience = maktab::store::Audience {
         commune: maktab::domain::CommuneCode::parse("1601").unwrap(),
         centre: None,
         station: None,
         reporters: false,
     };
-    let (campaign, _) = maktab::admin::changes::create_broadcast(
-        db.store.as_ref(),
-        &operator,
-        &audience,
-        "تذكير",
-        "Rappel : vote jeudi",
-    )
-    .await
-    .unwrap();
+    let campaign = office(&db.store)
+        .create_broadcast(&operator, &audience, "تذكير", "Rappel : vote jeudi")
+        .await
+        .unwrap()
+        .campaign;
 
     let accepted: Arc<Mutex<Vec<(String, Instant)>>> = Arc::default();
     let log = Arc::clone(&accepted);
@@ -96,7 +92,8 @@ async fn two_instances_deliver_a_campaign_once_within_one_rate_and_the_survivor_
     ];
     // Both instances are up before the campaign starts.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    maktab::admin::changes::confirm_broadcast(db.store.as_ref(), &operator, campaign)
+    office(&db.store)
+        .confirm_broadcast(&operator, campaign)
         .await
         .unwrap();
 

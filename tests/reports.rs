@@ -10,11 +10,11 @@ mod common;
 use std::sync::Arc;
 
 use common::*;
-use maktab::admin::auth::{self, Principal};
 use maktab::config::Config;
 use maktab::conversation::{ButtonAction, ConversationSettings, Verification};
 use maktab::domain::{Channel, CommuneCode, Role};
 use maktab::i18n::MessageId;
+use maktab::office::Principal;
 use maktab::store::{AuditQuery, ReportQuery, ReportSourceKind, ReportStatus, Store};
 
 /// Communes with a shared name (two "Sidi Ali") and accented ones, each with a station.
@@ -391,15 +391,15 @@ async fn a_sender_files_at_most_three_reports_a_day() {
 
 /// Invites a clerk from the command line and returns the code.
 async fn invite(db: &TestDb, commune: &str) -> String {
-    maktab::admin::reports::invite_clerk(
-        db.store.as_ref(),
-        &Principal::command_line(),
-        commune,
-        Some(72),
-    )
-    .await
-    .unwrap()
-    .code
+    office(&db.store)
+        .invite_clerk(
+            &Principal::command_line(),
+            &CommuneCode::parse(commune).unwrap(),
+            Some(72),
+        )
+        .await
+        .unwrap()
+        .code
 }
 
 #[tokio::test]
@@ -590,7 +590,8 @@ async fn an_enrolled_clerk_files_reports_lists_them_and_cannot_once_revoked() {
         .await;
     talk.send(Channel::Telegram, clerk_chat, "0").await;
     let clerk = db.store.clerk_by_chat(clerk_chat).await.unwrap().unwrap();
-    maktab::admin::reports::revoke_clerk(db.store.as_ref(), &Principal::command_line(), clerk.id)
+    office(&db.store)
+        .revoke_clerk(&Principal::command_line(), clerk.id)
         .await
         .unwrap();
     assert_eq!(
@@ -736,7 +737,8 @@ async fn officers(db: &TestDb) -> Officers {
         let operator = operator.clone();
         let store = Arc::clone(&db.store);
         async move {
-            auth::create_token(store.as_ref(), &operator, name, role, communes, None)
+            office(&store)
+                .create_token(&operator, name, role, communes, None)
                 .await
                 .unwrap()
                 .token
@@ -926,13 +928,14 @@ async fn the_csv_export_round_trips_arabic_names_commas_and_quotes() {
             .await
             .unwrap();
     }
-    let (csv_bytes, rows) = maktab::admin::reports::export_reports(
-        db.store.as_ref(),
-        &Principal::command_line(),
-        &maktab::admin::reports::ReportParams::default(),
-    )
-    .await
-    .unwrap();
+    let export = office(&db.store)
+        .export_reports(
+            &Principal::command_line(),
+            &maktab::office::reports::ReportFilter::default(),
+        )
+        .await
+        .unwrap();
+    let (csv_bytes, rows) = (export.csv, export.rows);
     assert_eq!(rows, 2);
     assert!(csv_bytes.starts_with(b"\xEF\xBB\xBF"));
     let mut reader = csv::Reader::from_reader(&csv_bytes[3..]);
@@ -1063,23 +1066,21 @@ async fn officers_broadcast_to_the_open_reporters_of_their_commune() {
         station: None,
         reporters: true,
     };
-    let (id, preview) = maktab::admin::changes::create_broadcast(
-        db.store.as_ref(),
-        &Principal::command_line(),
-        &audience,
-        "فتحت مراجعة القوائم الانتخابية",
-        "La revision des listes est ouverte",
-    )
-    .await
-    .unwrap();
+    let draft = office(&db.store)
+        .create_broadcast(
+            &Principal::command_line(),
+            &audience,
+            "فتحت مراجعة القوائم الانتخابية",
+            "La revision des listes est ouverte",
+        )
+        .await
+        .unwrap();
+    let (id, preview) = (draft.campaign, draft.preview);
     assert_eq!(preview.recipients.get("sms"), Some(&1));
-    let written = maktab::admin::changes::confirm_broadcast(
-        db.store.as_ref(),
-        &Principal::command_line(),
-        id,
-    )
-    .await
-    .unwrap();
+    let written = office(&db.store)
+        .confirm_broadcast(&Principal::command_line(), id)
+        .await
+        .unwrap();
     assert_eq!(written, 1);
     let sent = db
         .store

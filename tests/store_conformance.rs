@@ -117,23 +117,19 @@ fn new_import() -> NewImport {
 /// Approves every pending change set from the command line, as an officer would; returns the
 /// campaign ids.
 async fn approve_pending(store: &Arc<dyn Store>) -> Vec<i64> {
-    let catalog = maktab::i18n::Catalog::load().unwrap();
-    let operator = maktab::admin::auth::Principal::command_line();
+    let office = office(store);
+    let operator = maktab::office::Principal::command_line();
     let mut campaigns = Vec::new();
     for change_set in store
         .change_sets(Some(ChangeSetStatus::Pending), 100)
         .await
         .unwrap()
     {
-        let (campaign, _) = maktab::admin::changes::approve(
-            store.as_ref(),
-            &catalog,
-            &operator,
-            change_set.id,
-            false,
-        )
-        .await
-        .unwrap();
+        let campaign = office
+            .approve(&operator, change_set.id)
+            .await
+            .unwrap()
+            .campaign;
         campaigns.push(campaign);
     }
     campaigns

@@ -606,14 +606,14 @@ async fn the_report_button_under_not_found_starts_the_report_in_the_chats_langua
 #[tokio::test(flavor = "multi_thread")]
 async fn a_clerk_enrols_and_files_through_the_webhook() {
     let bot = TestBot::start().await;
-    let invitation = maktab::admin::reports::invite_clerk(
-        bot.db.store.as_ref(),
-        &maktab::admin::auth::Principal::command_line(),
-        "1601",
-        None,
-    )
-    .await
-    .unwrap();
+    let invitation = office(&bot.db.store)
+        .invite_clerk(
+            &maktab::office::Principal::command_line(),
+            &maktab::domain::CommuneCode::parse("1601").unwrap(),
+            None,
+        )
+        .await
+        .unwrap();
     let steps = [
         format!("/clerk@{BOT_USERNAME} {}", invitation.code),
         "/report".to_owned(),

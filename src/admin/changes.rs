@@ -1,233 +1,110 @@
-//! Reviewing change sets and running campaigns on behalf of a principal: scope checks, the
-//! optional two-person rule, audit entries, and filling the outbox.
+//! `/api/v1/changes`: reviewing change sets, approving or rejecting them.
 
-use serde_json::json;
+use axum::Json;
+use axum::extract::{Path, State};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
-use super::auth::Principal;
-use super::error::ApiError;
-use crate::domain::{CommuneCode, Role};
-use crate::i18n::Catalog;
-use crate::notices::prepare::{self, Preview};
-use crate::store::{Audience, CampaignStatus, ChangeSet, Store, StoreError};
+use super::AdminState;
+use super::error::{ApiError, ApiResult, ErrorBody};
+use super::extract::ApiQuery;
+use crate::office::Principal;
+use crate::office::changes::{Approval, ChangeDetail, ChangeList};
+use crate::store::ChangeSetStatus;
 
-/// Refuses a change set or audience outside the principal's communes.
-fn check_scope(principal: &Principal, communes: &[CommuneCode]) -> Result<(), ApiError> {
-    if principal.role == Role::National {
-        return Ok(());
-    }
-    match communes.iter().find(|c| !principal.communes.contains(c)) {
-        Some(outside) => Err(ApiError::Forbidden(format!(
-            "this token does not cover commune {outside}"
-        ))),
-        None if communes.is_empty() => Err(ApiError::Forbidden(
-            "a national change set needs a national token".to_owned(),
-        )),
-        None => Ok(()),
-    }
+/// Change sets listed at most.
+const MAX_LISTED: u32 = 200;
+
+/// Filters of the change set list.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ChangeListParams {
+    /// pending, approved, rejected or superseded.
+    pub status: Option<String>,
 }
 
-async fn pending(store: &dyn Store, principal: &Principal, id: i64) -> Result<ChangeSet, ApiError> {
-    let change_set = store.change_set(id).await?.ok_or(ApiError::NotFound)?;
-    check_scope(principal, &change_set.communes)?;
-    Ok(change_set)
+/// `GET /api/v1/changes`.
+#[utoipa::path(get, path = "/api/v1/changes", tag = "changes", params(ChangeListParams),
+    responses((status = 200, body = ChangeList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn list_changes(
+    State(state): State<AdminState>,
+    principal: Principal,
+    ApiQuery(params): ApiQuery<ChangeListParams>,
+) -> ApiResult<Json<ChangeList>> {
+    let status = params
+        .status
+        .map(|s| s.parse::<ChangeSetStatus>().map_err(ApiError::BadRequest))
+        .transpose()?;
+    Ok(Json(
+        state
+            .office
+            .change_sets(&principal, status, MAX_LISTED)
+            .await?,
+    ))
 }
 
-fn store_error(error: StoreError) -> ApiError {
-    match error {
-        StoreError::NotPending(_) | StoreError::Superseded(_) => {
-            ApiError::Conflict(error.to_string())
-        }
-        other => other.into(),
-    }
+/// Paging of a change set's voters.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ChangeDetailParams {
+    /// Voters per page, 1 to 1000 (default 100).
+    pub limit: Option<u32>,
+    pub offset: Option<u64>,
 }
 
-/// Approves a change set: the new version becomes current and the change notices are
-/// prepared. With the two-person rule, the approver must not be the importer. Returns the
-/// campaign id and how many notices it holds.
-pub async fn approve(
-    store: &dyn Store,
-    catalog: &Catalog,
-    principal: &Principal,
-    id: i64,
-    two_person_rule: bool,
-) -> Result<(i64, u64), ApiError> {
-    let change_set = pending(store, principal, id).await?;
-    if two_person_rule && change_set.created_by == principal.name {
-        return Err(ApiError::Forbidden(
-            "the two-person rule is on: the change set must be approved by someone other than its importer".to_owned(),
-        ));
-    }
-    let audit = principal.audit(
-        &format!("changes.{}.approve", change_set.kind.as_str()),
-        change_set.communes.clone(),
-        json!({ "change_set": id, "new_version": change_set.new_version, "summary": change_set.summary }),
-    );
-    let campaign_id = store
-        .approve_change_set(id, &principal.name, crate::domain::now(), audit)
-        .await
-        .map_err(store_error)?;
-    let campaign = store
-        .campaign(campaign_id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    let notices = prepare::prepare_change_campaign(store, catalog, &campaign).await?;
-    Ok((campaign_id, notices))
-}
-
-/// Rejects a change set: its version is discarded.
-pub async fn reject(store: &dyn Store, principal: &Principal, id: i64) -> Result<(), ApiError> {
-    let change_set = pending(store, principal, id).await?;
-    let audit = principal.audit(
-        &format!("changes.{}.reject", change_set.kind.as_str()),
-        change_set.communes.clone(),
-        json!({ "change_set": id, "new_version": change_set.new_version }),
-    );
-    store
-        .reject_change_set(id, &principal.name, crate::domain::now(), audit)
-        .await
-        .map_err(store_error)
-}
-
-/// Creates a broadcast in draft and returns it with its preview. Nothing is sent until it is
-/// confirmed.
-pub async fn create_broadcast(
-    store: &dyn Store,
-    principal: &Principal,
-    audience: &Audience,
-    text_ar: &str,
-    text_fr: &str,
-) -> Result<(i64, Preview), ApiError> {
-    check_scope(principal, std::slice::from_ref(&audience.commune))?;
-    if audience.reporters && (audience.centre.is_some() || audience.station.is_some()) {
-        return Err(ApiError::BadRequest(
-            "reporters are reached by commune: no centre or station".to_owned(),
-        ));
-    }
-    if audience.station.is_some() && audience.centre.is_none() {
-        return Err(ApiError::BadRequest(
-            "a station needs its centre".to_owned(),
-        ));
-    }
-    for (language, text) in [("text_ar", text_ar), ("text_fr", text_fr)] {
-        let length = text.trim().chars().count();
-        if length == 0 || length > 600 {
-            return Err(ApiError::BadRequest(format!(
-                "{language} must be 1 to 600 characters"
-            )));
-        }
-    }
-    let (_, preview) = prepare::broadcast_notices(store, audience, text_ar, text_fr).await?;
-    let audit = principal.audit(
-        "broadcast.create",
-        vec![audience.commune.clone()],
-        json!({ "audience": audience, "preview": preview }),
-    );
-    let id = store
-        .create_broadcast(
-            audience,
-            text_ar.trim(),
-            text_fr.trim(),
-            &principal.name,
-            crate::domain::now(),
-            audit,
-        )
-        .await?;
-    Ok((id, preview))
-}
-
-/// Confirms a draft broadcast: its outbox is filled (from the audience as it is now) and it
-/// starts sending.
-pub async fn confirm_broadcast(
-    store: &dyn Store,
-    principal: &Principal,
-    id: i64,
-) -> Result<u64, ApiError> {
-    let campaign = store.campaign(id).await?.ok_or(ApiError::NotFound)?;
-    let audience: Audience = serde_json::from_value(campaign.audience.clone())
-        .map_err(|_| ApiError::Conflict("only a broadcast can be confirmed".to_owned()))?;
-    check_scope(principal, std::slice::from_ref(&audience.commune))?;
-    if campaign.status != CampaignStatus::Draft {
-        return Err(ApiError::Conflict(format!(
-            "campaign {id} is {}, not draft",
-            campaign.status
-        )));
-    }
-    let (notices, preview) = prepare::broadcast_notices(
-        store,
-        &audience,
-        campaign.text_ar.as_deref().unwrap_or_default(),
-        campaign.text_fr.as_deref().unwrap_or_default(),
-    )
-    .await?;
-    let written = store
-        .fill_campaign(id, &notices, CampaignStatus::Draft, crate::domain::now())
-        .await?;
-    let audit = principal.audit(
-        "broadcast.confirm",
-        vec![audience.commune.clone()],
-        json!({ "campaign": id, "recipients": written, "preview": preview }),
-    );
-    if !store
-        .set_campaign_status(
+/// `GET /api/v1/changes/{id}`.
+#[utoipa::path(get, path = "/api/v1/changes/{id}", tag = "changes",
+    params(("id" = i64, Path), ChangeDetailParams),
+    responses((status = 200, body = ChangeDetail), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn show_change(
+    State(state): State<AdminState>,
+    principal: Principal,
+    Path(id): Path<i64>,
+    ApiQuery(params): ApiQuery<ChangeDetailParams>,
+) -> ApiResult<Json<ChangeDetail>> {
+    let detail = state
+        .office
+        .change_set(
+            &principal,
             id,
-            &[CampaignStatus::Draft],
-            CampaignStatus::Sending,
-            Some(audit),
+            params.limit.unwrap_or(100),
+            params.offset.unwrap_or(0),
         )
-        .await?
-    {
-        return Err(ApiError::Conflict(format!(
-            "campaign {id} is no longer a draft"
-        )));
-    }
-    Ok(written)
+        .await?;
+    Ok(Json(detail))
 }
 
-/// Pauses, resumes or cancels a campaign.
-pub async fn control_campaign(
-    store: &dyn Store,
-    principal: &Principal,
-    id: i64,
-    action: &str,
-) -> Result<(), ApiError> {
-    let campaign = store.campaign(id).await?.ok_or(ApiError::NotFound)?;
-    let communes: Vec<CommuneCode> = match (
-        &campaign.change_set_id,
-        serde_json::from_value::<Audience>(campaign.audience.clone()),
-    ) {
-        (_, Ok(audience)) => vec![audience.commune],
-        (Some(change_set), _) => store
-            .change_set(*change_set)
-            .await?
-            .map(|c| c.communes)
-            .unwrap_or_default(),
-        (None, Err(_)) => Vec::new(),
-    };
-    check_scope(principal, &communes)?;
-    let (from, to): (&[CampaignStatus], CampaignStatus) = match action {
-        "pause" => (&[CampaignStatus::Sending], CampaignStatus::Paused),
-        "resume" => (&[CampaignStatus::Paused], CampaignStatus::Sending),
-        "cancel" => (
-            &[
-                CampaignStatus::Draft,
-                CampaignStatus::Sending,
-                CampaignStatus::Paused,
-            ],
-            CampaignStatus::Cancelled,
-        ),
-        _ => return Err(ApiError::NotFound),
-    };
-    let audit = principal.audit(
-        &format!("campaign.{action}"),
-        communes,
-        json!({ "campaign": id }),
-    );
-    if store.set_campaign_status(id, from, to, Some(audit)).await? {
-        Ok(())
-    } else {
-        Err(ApiError::Conflict(format!(
-            "campaign {id} is {}: cannot {action}",
-            campaign.status
-        )))
-    }
+/// `POST /api/v1/changes/{id}/approve`.
+#[utoipa::path(post, path = "/api/v1/changes/{id}/approve", tag = "changes", params(("id" = i64, Path)),
+    responses((status = 200, body = Approval), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "not pending, or superseded")),
+    security(("bearer" = [])))]
+pub async fn approve_change(
+    State(state): State<AdminState>,
+    principal: Principal,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Approval>> {
+    Ok(Json(state.office.approve(&principal, id).await?))
+}
+
+/// A decision.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Decision {
+    pub status: ChangeSetStatus,
+}
+
+/// `POST /api/v1/changes/{id}/reject`.
+#[utoipa::path(post, path = "/api/v1/changes/{id}/reject", tag = "changes", params(("id" = i64, Path)),
+    responses((status = 200, body = Decision), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn reject_change(
+    State(state): State<AdminState>,
+    principal: Principal,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Decision>> {
+    state.office.reject(&principal, id).await?;
+    Ok(Json(Decision {
+        status: ChangeSetStatus::Rejected,
+    }))
 }

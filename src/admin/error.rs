@@ -1,6 +1,7 @@
 //! The one error type of the HTTP API. Every failure becomes a JSON body `{code, message}`
 //! (plus the validation report for rejected imports); internal errors are logged and shown to
-//! the caller only as "internal error".
+//! the caller only as "internal error". Office errors become API errors in one place, the
+//! `From<OfficeError>` below.
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -8,8 +9,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::roll::{ImportError, ValidationReport};
-use crate::store::StoreError;
+use crate::office::OfficeError;
+use crate::roll::ValidationReport;
 
 /// An API failure.
 #[derive(Debug, thiserror::Error)]
@@ -95,29 +96,24 @@ impl IntoResponse for ApiError {
     }
 }
 
-impl From<StoreError> for ApiError {
-    fn from(error: StoreError) -> Self {
-        Self::Internal(error.to_string())
-    }
-}
-
 /// Marks an I/O error raised because a request body exceeded its limit.
 #[derive(Debug, thiserror::Error)]
 #[error("request body over {0} bytes")]
 pub struct BodyTooLarge(pub u64);
 
-impl From<ImportError> for ApiError {
-    fn from(error: ImportError) -> Self {
+/// The one mapping from office errors to HTTP answers.
+impl From<OfficeError> for ApiError {
+    fn from(error: OfficeError) -> Self {
         match error {
-            ImportError::Rejected(report) if report.out_of_scope > 0 => {
+            OfficeError::Forbidden(message) => Self::Forbidden(message),
+            OfficeError::NotFound(_) => Self::NotFound,
+            OfficeError::Conflict(message) => Self::Conflict(message),
+            OfficeError::Rejected(message) => Self::BadRequest(message),
+            OfficeError::ImportRejected(report) if report.out_of_scope > 0 => {
                 Self::ImportOutOfScope(report)
             }
-            ImportError::Rejected(report) => Self::ImportRejected(report),
-            ImportError::MissingColumns(_) | ImportError::NoMap => {
-                Self::BadRequest(error.to_string())
-            }
-            ImportError::ChangeSetPending(_) => Self::Conflict(error.to_string()),
-            ImportError::Io(io) => {
+            OfficeError::ImportRejected(report) => Self::ImportRejected(report),
+            OfficeError::Unreadable(io) => {
                 match io.get_ref().and_then(|e| e.downcast_ref::<BodyTooLarge>()) {
                     Some(BodyTooLarge(limit)) => Self::PayloadTooLarge(*limit),
                     None if io.kind() == std::io::ErrorKind::InvalidData => {
@@ -126,7 +122,9 @@ impl From<ImportError> for ApiError {
                     None => Self::BadRequest(format!("the upload could not be read: {io}")),
                 }
             }
-            ImportError::Store(store) => Self::Internal(store.to_string()),
+            error @ (OfficeError::Store(_) | OfficeError::Internal(_)) => {
+                Self::Internal(crate::office::error::with_causes(&error))
+            }
         }
     }
 }

@@ -1,17 +1,22 @@
 //! The admin API under `/api/v1`, for municipal election offices and the national authority:
-//! scoped bearer tokens, imports over HTTP, the append-only audit log, lookup and roll
-//! statistics, reports of citizens missing from the roll and their clerks, Prometheus metrics
-//! and the OpenAPI document.
+//! imports over HTTP, change sets and campaigns, the audit log, lookup and roll statistics,
+//! reports of citizens missing from the roll and their clerks, and the OpenAPI document.
+//!
+//! Each handler is a thin caller of the [`office`](crate::office): it reads the bearer token
+//! into a [`Principal`](crate::office::Principal), parses the request, calls the office and
+//! answers JSON. Authorization is the office's; errors become HTTP answers in one place
+//! ([`error::ApiError`]). The router owns its state, [`AdminState`].
 
+pub mod audit;
 pub mod auth;
+pub mod campaigns;
 pub mod changes;
+pub mod clerks;
 pub mod error;
+pub mod extract;
 pub mod imports;
-pub mod metrics;
-pub mod notice_routes;
 pub mod openapi;
 pub mod reports;
-pub mod routes;
 pub mod stats;
 
 use std::time::Duration;
@@ -22,17 +27,25 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use tower_http::timeout::TimeoutLayer;
 
-use crate::server::App;
+use crate::office::Office;
 
 /// Requests other than imports must finish within this.
 const API_TIMEOUT: Duration = Duration::from_secs(30);
 /// A national roll upload can take many minutes.
 const IMPORT_TIMEOUT: Duration = Duration::from_secs(2 * 3600);
 
-/// The `/api/v1` routes.
-pub fn router() -> Router<App> {
+/// What the admin handlers need.
+#[derive(Clone)]
+pub struct AdminState {
+    pub office: Office,
+    /// The largest import upload, in bytes.
+    pub import_max_bytes: u64,
+}
+
+/// The `/api/v1` routes over their state.
+pub fn router(state: AdminState) -> Router {
     let imports = Router::new()
-        .route("/api/v1/imports/{kind}", post(routes::import))
+        .route("/api/v1/imports/{kind}", post(imports::import))
         // The import handler enforces its own, configurable limit while streaming.
         .layer(DefaultBodyLimit::disable())
         .layer(TimeoutLayer::with_status_code(
@@ -40,44 +53,41 @@ pub fn router() -> Router<App> {
             IMPORT_TIMEOUT,
         ));
     let rest = Router::new()
-        .route("/api/v1/whoami", get(routes::whoami))
-        .route("/api/v1/imports", get(routes::list_imports))
-        .route("/api/v1/audit", get(routes::audit))
-        .route("/api/v1/stats/lookups", get(routes::lookup_stats))
-        .route("/api/v1/stats/roll", get(routes::roll_stats))
+        .route("/api/v1/whoami", get(auth::whoami))
+        .route("/api/v1/imports", get(imports::list_imports))
+        .route("/api/v1/audit", get(audit::audit))
+        .route("/api/v1/stats/lookups", get(stats::lookup_stats))
+        .route("/api/v1/stats/roll", get(stats::roll_stats))
         .route("/api/v1/openapi.json", get(openapi::openapi_json))
-        .route("/api/v1/changes", get(notice_routes::list_changes))
-        .route("/api/v1/changes/{id}", get(notice_routes::show_change))
+        .route("/api/v1/changes", get(changes::list_changes))
+        .route("/api/v1/changes/{id}", get(changes::show_change))
         .route(
             "/api/v1/changes/{id}/approve",
-            post(notice_routes::approve_change),
+            post(changes::approve_change),
         )
-        .route(
-            "/api/v1/changes/{id}/reject",
-            post(notice_routes::reject_change),
-        )
+        .route("/api/v1/changes/{id}/reject", post(changes::reject_change))
         .route(
             "/api/v1/campaigns",
-            get(notice_routes::list_campaigns).post(notice_routes::create_broadcast),
+            get(campaigns::list_campaigns).post(campaigns::create_broadcast),
         )
-        .route("/api/v1/campaigns/{id}", get(notice_routes::show_campaign))
+        .route("/api/v1/campaigns/{id}", get(campaigns::show_campaign))
+        .route(
+            "/api/v1/campaigns/{id}/{action}",
+            post(campaigns::campaign_action),
+        )
         .route("/api/v1/reports", get(reports::list_reports))
-        .route("/api/v1/reports/export", get(reports::export_reports_route))
-        .route("/api/v1/reports/handled", post(reports::handled_route))
+        .route("/api/v1/reports/export", get(reports::export_reports))
+        .route("/api/v1/reports/handled", post(reports::mark_handled))
         .route("/api/v1/stats/reports", get(reports::report_stats))
         .route(
             "/api/v1/clerks",
-            get(reports::list_clerks).post(reports::invite_route),
+            get(clerks::list_clerks).post(clerks::invite_clerk),
         )
-        .route("/api/v1/clerks/{id}/revoke", post(reports::revoke_route))
-        .route(
-            "/api/v1/campaigns/{id}/{action}",
-            post(notice_routes::campaign_action),
-        )
+        .route("/api/v1/clerks/{id}/revoke", post(clerks::revoke_clerk))
         .layer(DefaultBodyLimit::max(64 * 1024))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             API_TIMEOUT,
         ));
-    imports.merge(rest)
+    imports.merge(rest).with_state(state)
 }

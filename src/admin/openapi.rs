@@ -5,36 +5,36 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::auth::Principal;
-use super::routes;
+use super::{audit, auth, campaigns, changes, clerks, imports, reports, stats};
+use crate::office::Principal;
 
 /// The admin API's description.
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Maktab admin API", description = "Imports, audit log and statistics for election offices. Every route needs `Authorization: Bearer <token>` (`maktab token create`)."),
     paths(
-        routes::whoami,
-        routes::list_imports,
-        routes::import,
-        routes::audit,
-        routes::lookup_stats,
-        routes::roll_stats,
+        auth::whoami,
+        imports::list_imports,
+        imports::import,
+        audit::audit,
+        stats::lookup_stats,
+        stats::roll_stats,
         openapi_json,
-        super::notice_routes::list_changes,
-        super::notice_routes::show_change,
-        super::notice_routes::approve_change,
-        super::notice_routes::reject_change,
-        super::notice_routes::create_broadcast,
-        super::notice_routes::list_campaigns,
-        super::notice_routes::show_campaign,
-        super::notice_routes::campaign_action,
-        super::reports::list_reports,
-        super::reports::export_reports_route,
-        super::reports::handled_route,
-        super::reports::report_stats,
-        super::reports::invite_route,
-        super::reports::list_clerks,
-        super::reports::revoke_route,
+        changes::list_changes,
+        changes::show_change,
+        changes::approve_change,
+        changes::reject_change,
+        campaigns::create_broadcast,
+        campaigns::list_campaigns,
+        campaigns::show_campaign,
+        campaigns::campaign_action,
+        reports::list_reports,
+        reports::export_reports,
+        reports::mark_handled,
+        reports::report_stats,
+        clerks::invite_clerk,
+        clerks::list_clerks,
+        clerks::revoke_clerk,
     ),
     components(schemas(Principal, super::error::ErrorBody)),
     modifiers(&BearerAuth),

@@ -8,6 +8,7 @@
 
 pub mod intent;
 pub mod report;
+pub mod stats;
 
 use std::sync::Arc;
 
@@ -15,7 +16,6 @@ use fluent_bundle::FluentArgs;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::admin::stats::LookupRecorder;
 use crate::domain::{
     Channel, CommuneCode, Coordinates, Locale, NationalId, PollingPlace, StationKind, Timestamp,
     mask_sender,
@@ -23,6 +23,7 @@ use crate::domain::{
 use crate::i18n::{Catalog, MessageId};
 use crate::store::{SenderState, Store, StoreError};
 use intent::{Birth, Intent, Numbers};
+use stats::LookupRecorder;
 
 /// One message from a voter.
 #[derive(Debug, Clone)]

@@ -90,8 +90,8 @@ impl TestDb {
 
     /// Approves every pending change set from the command line, as an officer would.
     pub async fn approve_pending(&self) -> Vec<(i64, u64)> {
-        let catalog = Catalog::load().expect("catalogues load");
-        let operator = maktab::admin::auth::Principal::command_line();
+        let office = office(&self.store);
+        let operator = maktab::office::Principal::command_line();
         let mut approved = Vec::new();
         for change_set in self
             .store
@@ -99,16 +99,11 @@ impl TestDb {
             .await
             .expect("change sets")
         {
-            let done = maktab::admin::changes::approve(
-                self.store.as_ref(),
-                &catalog,
-                &operator,
-                change_set.id,
-                false,
-            )
-            .await
-            .expect("approve");
-            approved.push(done);
+            let done = office
+                .approve(&operator, change_set.id)
+                .await
+                .expect("approve");
+            approved.push((done.campaign, done.notices));
         }
         approved
     }
@@ -120,6 +115,23 @@ impl TestDb {
     pub fn talk_with(&self, settings: ConversationSettings) -> Talk {
         Talk::new(Arc::clone(&self.store), settings)
     }
+}
+
+/// The office over a test store, with the default rules (no two-person rule).
+pub fn office(store: &Arc<dyn Store>) -> maktab::office::Office {
+    office_with(store, false)
+}
+
+/// The office over a test store, with or without the two-person rule.
+pub fn office_with(store: &Arc<dyn Store>, two_person_rule: bool) -> maktab::office::Office {
+    maktab::office::Office::new(
+        Arc::clone(store),
+        Arc::new(Catalog::load().expect("catalogues load")),
+        maktab::office::Rules {
+            two_person_rule,
+            max_voters_per_station: DEFAULT_MAX_VOTERS_PER_STATION,
+        },
+    )
 }
 
 pub fn options(dry_run: bool) -> ImportOptions {

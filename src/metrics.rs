@@ -12,7 +12,7 @@ use axum::http::header::CONTENT_TYPE;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::stats::LookupRecorder;
+use crate::conversation::stats::LookupRecorder;
 use crate::store::{PoolStats, Store};
 
 /// Upper bounds of the latency histogram buckets, in seconds.

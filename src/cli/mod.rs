@@ -1,0 +1,179 @@
+//! The `maktab` command line: every command and its help text. Each command group has its
+//! file, with its arguments beside its handler; office commands are thin callers of the
+//! [`office`](crate::office), acting as [`Principal::command_line`].
+//!
+//! Errors go back to `main` as `anyhow::Error`; [`describe_error`] prints them with their
+//! whole chain of causes, so that a database failure shows what the database said.
+
+mod ask;
+mod audit;
+mod campaigns;
+mod changes;
+mod clerk;
+mod import;
+mod reports;
+mod serve;
+mod stats;
+mod telegram;
+mod token;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+pub use ask::AskArgs;
+pub use audit::AuditArgs;
+pub use campaigns::CampaignsCommand;
+pub use changes::ChangesCommand;
+pub use clerk::ClerkCommand;
+pub use import::{ImportArgs, ImportCommand};
+pub use reports::{ReportFilters, ReportsCommand};
+pub use serve::ServeArgs;
+pub use stats::StatsArgs;
+pub use telegram::TelegramCommand;
+pub use token::TokenCommand;
+
+use crate::config::Config;
+use crate::domain::CommuneCode;
+use crate::i18n::Catalog;
+use crate::office::{Office, Principal, Rules};
+use crate::store::{self, Store};
+
+/// Maktab tells voters where they vote, over SMS and Telegram, in Arabic and French.
+#[derive(Debug, Parser)]
+#[command(name = "maktab", version, propagate_version = true)]
+pub struct Cli {
+    /// Configuration file (default: ./maktab.toml if present). MAKTAB_* variables override it.
+    #[arg(long, global = true, env = "MAKTAB_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// What to do.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the service: webhooks, admin API and health probes. Applies migrations and creates
+    /// the SQLite file if missing. Stops cleanly on SIGINT or SIGTERM.
+    Serve(ServeArgs),
+    /// Load the demo data (real commune names, synthetic centres and voters) into an empty
+    /// database and print NIN and birth-date pairs to try with `maktab ask`.
+    Demo,
+    /// Run one message through the conversation core and print the replies exactly as the
+    /// voter would get them.
+    Ask(AskArgs),
+    /// Import the electoral map or the roll from a CSV file (formats in the README).
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// Operate the Telegram bot (needs MAKTAB_TELEGRAM_BOT_TOKEN and
+    /// MAKTAB_TELEGRAM_WEBHOOK_SECRET, or the [telegram] section of maktab.toml).
+    #[command(subcommand)]
+    Telegram(TelegramCommand),
+    /// Review change sets (what a re-import changes) and approve or reject them.
+    #[command(subcommand)]
+    Changes(ChangesCommand),
+    /// Follow and control notice campaigns; write broadcasts.
+    #[command(subcommand)]
+    Campaigns(CampaignsCommand),
+    /// Create, list and revoke admin API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Invite, list and revoke the clerks who file reports in the field (via the Telegram bot).
+    #[command(subcommand)]
+    Clerk(ClerkCommand),
+    /// Reports of citizens missing from the roll: list, export for the revision, mark handled.
+    #[command(subcommand)]
+    Reports(ReportsCommand),
+    /// Show the audit log (every import, dry run and token change), newest first.
+    Audit(AuditArgs),
+    /// Show lookup statistics and how full the stations are.
+    Stats(StatsArgs),
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = Config::load(cli.config.as_deref(), |name| std::env::var(name).ok())?;
+    let serving = matches!(cli.command, Command::Serve(_));
+    init_logging(&config, serving);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        match cli.command {
+            Command::Serve(args) => serve::serve(&config, args).await,
+            Command::Demo => serve::demo(&config).await,
+            Command::Ask(args) => ask::ask(&config, args).await,
+            Command::Import(command) => import::run(&config, command).await,
+            Command::Telegram(command) => telegram::run(&config, command).await,
+            Command::Changes(command) => changes::run(&config, command).await,
+            Command::Campaigns(command) => campaigns::run(&config, command).await,
+            Command::Token(command) => token::run(&config, command).await,
+            Command::Clerk(command) => clerk::run(&config, command).await,
+            Command::Reports(command) => reports::run(&config, command).await,
+            Command::Audit(args) => audit::run(&config, args).await,
+            Command::Stats(args) => stats::run(&config, args).await,
+        }
+    })
+}
+
+/// An error with its whole chain of causes, as `main` prints it.
+pub fn describe_error(error: &anyhow::Error) -> String {
+    crate::office::error::with_causes(error.as_ref())
+}
+
+/// Logs go to stderr. Outside `serve`, only warnings unless MAKTAB_LOG or RUST_LOG ask for more,
+/// so that `maktab ask` prints just the replies.
+fn init_logging(config: &Config, serving: bool) {
+    let explicit = std::env::var("MAKTAB_LOG")
+        .ok()
+        .or_else(|| std::env::var("RUST_LOG").ok());
+    let filter = match (explicit, serving) {
+        (Some(filter), _) => filter,
+        (None, true) => config.log.clone(),
+        (None, false) => "warn".to_owned(),
+    };
+    let filter = tracing_subscriber::EnvFilter::try_new(&filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// The configured database.
+async fn open(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    store::connect(&config.database_url)
+        .await
+        .with_context(|| format!("cannot open the database {}", config.database_url))
+}
+
+/// The office over the configured database, and the command line's principal.
+async fn office(config: &Config) -> anyhow::Result<(Office, Principal)> {
+    let store = open(config).await?;
+    let catalog = Catalog::load().context("message catalogues")?;
+    let office = Office::new(store, Arc::new(catalog), Rules::from_config(config));
+    Ok((office, Principal::command_line()))
+}
+
+/// Parses `--commune` values.
+fn communes(codes: &[String]) -> anyhow::Result<Vec<CommuneCode>> {
+    codes.iter().map(|code| commune(code)).collect()
+}
+
+/// Parses one `--commune` value.
+fn commune(code: &str) -> anyhow::Result<CommuneCode> {
+    CommuneCode::parse(code).with_context(|| format!("--commune {code:?}"))
+}
+
+/// A timestamp as people read it.
+fn time(timestamp: i64) -> String {
+    chrono::DateTime::from_timestamp(timestamp, 0).map_or_else(
+        || timestamp.to_string(),
+        |t| t.format("%Y-%m-%d %H:%M UTC").to_string(),
+    )
+}

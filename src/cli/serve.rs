@@ -1,0 +1,102 @@
+//! `maktab serve` and `maktab demo`: run the service, load the demo data.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Args;
+
+use super::open;
+use crate::channels::sms::SmsGateway;
+use crate::config::Config;
+use crate::roll::demo;
+use crate::server::{self, App};
+use crate::store::Store;
+
+/// Options of `maktab serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Load the demo data first if the database holds no map and no roll.
+    #[arg(long)]
+    pub demo: bool,
+}
+
+pub(super) async fn serve(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
+    let store = open(config).await?;
+    if args.demo {
+        load_demo_into(Arc::clone(&store)).await?;
+    }
+    let listener = tokio::net::TcpListener::bind(&config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    tracing::info!(address = %listener.local_addr()?, database = %config.database_url, "maktab serving");
+    let metrics_listener = match &config.metrics_listen {
+        Some(address) => {
+            let listener = tokio::net::TcpListener::bind(address)
+                .await
+                .with_context(|| format!("cannot listen on {address} for metrics"))?;
+            tracing::info!(address = %listener.local_addr()?, "metrics served on their own listener");
+            Some(listener)
+        }
+        None => None,
+    };
+    let telegram = super::telegram::bot(config)?;
+    if telegram.is_none() {
+        tracing::info!("telegram not configured: POST /webhooks/telegram answers 404");
+    }
+    let sms = SmsGateway::from_config(&config.sms)
+        .context("SMS gateway configuration")?;
+    let providers: Vec<&str> = sms.configured().iter().map(|p| p.as_str()).collect();
+    tracing::info!(?providers, "sms webhooks");
+    let app = App::new(store, config)
+        .context("message catalogues")?
+        .with_sms(sms)
+        .with_telegram(telegram);
+    server::serve(listener, metrics_listener, app, server::shutdown_signal()).await?;
+    tracing::info!("maktab stopped");
+    Ok(())
+}
+
+pub(super) async fn demo(config: &Config) -> anyhow::Result<()> {
+    let store = open(config).await?;
+    load_demo_into(store).await
+}
+
+async fn load_demo_into(store: Arc<dyn Store>) -> anyhow::Result<()> {
+    let data = demo::generate();
+    match demo::load(store, &data)
+        .await
+        .context("loading the demo data")?
+    {
+        demo::DemoLoad::Loaded { map, roll } => println!(
+            "Demo loaded: map version {} ({} communes, {} centres, {} stations), roll version {} ({} voters).",
+            map.version,
+            map.counts.communes,
+            map.counts.centres,
+            map.counts.stations,
+            roll.version,
+            roll.counts.voters
+        ),
+        demo::DemoLoad::AlreadyHasData => {
+            println!("The database already holds a map or a roll: demo data not loaded.")
+        }
+    }
+    println!("\nTry these (synthetic voters of the demo roll):");
+    for sample in &data.samples {
+        let women = if sample.women_station {
+            ", women's station"
+        } else {
+            ""
+        };
+        println!(
+            "  maktab ask \"{} {}\"    # {}, {}, station {}{women}",
+            sample.nin, sample.birth_date, sample.commune_fr, sample.centre_fr, sample.station
+        );
+    }
+    if let Some(sample) = data.samples.first() {
+        println!(
+            "  maktab ask \"رقمي {} وتاريخ ميلادي {}\"",
+            sample.nin, sample.birth_date
+        );
+    }
+    Ok(())
+}
