@@ -9,11 +9,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use maktab::channels::sms::SmsGateway;
+use maktab::channels::sms::lane::SmsNotices;
 use maktab::config::{GenericConfig, Secret, SmsConfig};
 use maktab::domain::{Channel, CommuneCode, Locale};
 use maktab::i18n::Catalog;
 use maktab::notices::Dispatcher;
-use maktab::notices::channels::SmsNotices;
 use maktab::office::{Office, Principal, Rules};
 use maktab::roll::{self, ImportOptions};
 use maktab::store::{self, Audience, CampaignStatus, NewNotice};

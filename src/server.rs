@@ -18,15 +18,16 @@ use tower_http::timeout::TimeoutLayer;
 
 use crate::admin::AdminState;
 use crate::admin::error::ApiError;
+use crate::channels::sms::lane::sms_lane;
 use crate::channels::sms::{self, SmsGateway};
 use crate::channels::telegram::Telegram;
+use crate::channels::telegram::lane::TelegramNotices;
 use crate::config::Config;
 use crate::conversation::Conversation;
 use crate::conversation::stats::LookupRecorder;
 use crate::domain::Channel;
 use crate::i18n::{Catalog, CatalogError};
 use crate::metrics::{self, Metrics, MetricsState};
-use crate::notices::channels::{TelegramNotices, sms_lane};
 use crate::notices::{ChannelLimits, Dispatcher, OutboxBell, RetryPolicy};
 use crate::office::{Office, Rules};
 use crate::store::Store;
@@ -118,6 +119,15 @@ impl App {
         }
     }
 
+    fn sms_state(&self) -> sms::SmsState {
+        sms::SmsState {
+            store: Arc::clone(&self.store),
+            conversation: self.conversation.clone(),
+            sms: Arc::clone(&self.sms),
+            bell: self.bell.clone(),
+        }
+    }
+
     fn metrics_state(&self) -> MetricsState {
         MetricsState {
             metrics: Arc::clone(&self.metrics),
@@ -139,9 +149,9 @@ pub fn router(app: App) -> Router {
         ));
     let mut router = Router::new()
         .merge(probes)
-        .merge(sms::routes())
         .fallback(not_found)
         .with_state(app.clone())
+        .merge(sms::routes(app.sms_state()))
         .merge(crate::admin::router(app.admin_state()));
     if app.settings.metrics_on_main_listener {
         router = router.merge(metrics_router(&app));

@@ -21,10 +21,10 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use maktab::channels::sms::kannel;
+use maktab::channels::sms::lane::SmsNotices;
 use maktab::config::{KannelConfig, Secret};
 use maktab::domain::{Channel, Locale, PhoneNumber};
 use maktab::i18n::Catalog;
-use maktab::notices::channels::SmsNotices;
 use maktab::notices::{ChannelLimits, Dispatcher};
 use maktab::store::{DeliveryStatus, NewReply};
 

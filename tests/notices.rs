@@ -571,7 +571,8 @@ async fn a_10000_recipient_sms_broadcast_reaches_everyone_once_without_429_at_st
         ..Default::default()
     };
     let gateway = maktab::channels::sms::SmsGateway::from_config(&sms).unwrap();
-    let (notices, limits) = maktab::notices::channels::SmsNotices::from_gateway(&gateway).unwrap();
+    let (notices, limits) =
+        maktab::channels::sms::lane::SmsNotices::from_gateway(&gateway).unwrap();
     assert_eq!(limits.per_second, 900.0);
     let operator = maktab::office::Principal::command_line();
     let audience = maktab::store::Audience {

@@ -13,13 +13,13 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use common::*;
+use maktab::channels::sms::lane::SmsNotices;
 use maktab::channels::sms::outbound::{Accepted, OutgoingSms, SendError, SmsSender};
 use maktab::channels::sms::{Provider, generic, infobip, kannel, twilio};
 use maktab::config::{GenericConfig, InfobipConfig, KannelConfig, Secret, TwilioConfig};
 use maktab::domain::{Channel, Locale, PhoneNumber};
 use maktab::i18n::Catalog;
 use maktab::i18n::sms::count_segments;
-use maktab::notices::channels::SmsNotices;
 use maktab::notices::{ChannelLimits, Dispatcher, RetryPolicy};
 use maktab::store::{DeliveryStatus, NewReply, OutboundSms, Store, StoreError};
 use tokio::time::Instant;

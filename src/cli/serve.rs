@@ -43,8 +43,7 @@ pub(super) async fn serve(config: &Config, args: ServeArgs) -> anyhow::Result<()
     if telegram.is_none() {
         tracing::info!("telegram not configured: POST /webhooks/telegram answers 404");
     }
-    let sms = SmsGateway::from_config(&config.sms)
-        .context("SMS gateway configuration")?;
+    let sms = SmsGateway::from_config(&config.sms).context("SMS gateway configuration")?;
     let providers: Vec<&str> = sms.configured().iter().map(|p| p.as_str()).collect();
     tracing::info!(?providers, "sms webhooks");
     let app = App::new(store, config)

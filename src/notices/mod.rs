@@ -6,7 +6,6 @@
 //! [`backoff`] policy.
 
 pub mod backoff;
-pub mod channels;
 pub mod dispatcher;
 pub mod prepare;
 pub mod rate;

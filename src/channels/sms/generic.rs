@@ -25,12 +25,11 @@ use sha2::Sha256;
 
 use super::outbound::{Accepted, OutgoingSms, SendError, SmsSender, exchange};
 use super::{
-    InboundSms, Provider, WebhookError, WebhookResult, converse, enqueue_reply, hex, parse_sender,
-    record_report, require_content_type, unhex,
+    InboundSms, Provider, SmsState, WebhookError, WebhookResult, converse, enqueue_reply, hex,
+    parse_sender, record_report, require_content_type, unhex,
 };
 use crate::config::{GenericConfig, Secret};
 use crate::i18n::sms::SmsEncoding;
-use crate::server::App;
 use crate::store::DeliveryStatus;
 
 /// The header that carries the signature, both ways.
@@ -106,7 +105,7 @@ pub fn parse_inbound(body: &[u8]) -> WebhookResult<InboundSms> {
 
 /// `POST /webhooks/sms/generic`.
 pub(crate) async fn inbound(
-    State(app): State<App>,
+    State(app): State<SmsState>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, WebhookError> {
@@ -153,7 +152,7 @@ struct Report {
 
 /// `POST /webhooks/sms/generic/status`.
 pub(crate) async fn status(
-    State(app): State<App>,
+    State(app): State<SmsState>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, WebhookError> {

@@ -21,11 +21,10 @@ use serde_json::json;
 
 use super::outbound::{Accepted, OutgoingSms, SendError, SmsSender, exchange};
 use super::{
-    InboundSms, Provider, WebhookError, WebhookResult, basic_auth, converse, enqueue_reply,
-    parse_sender, record_report, require_content_type, secrets_match,
+    InboundSms, Provider, SmsState, WebhookError, WebhookResult, basic_auth, converse,
+    enqueue_reply, parse_sender, record_report, require_content_type, secrets_match,
 };
 use crate::config::{InfobipConfig, Secret};
-use crate::server::App;
 use crate::store::DeliveryStatus;
 
 const JSON: &str = "application/json";
@@ -115,7 +114,7 @@ fn message(result: InboundResult) -> WebhookResult<InboundSms> {
 
 /// `POST /webhooks/sms/infobip`.
 pub(crate) async fn inbound(
-    State(app): State<App>,
+    State(app): State<SmsState>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, WebhookError> {
@@ -170,7 +169,7 @@ struct ReportError {
 
 /// `POST /webhooks/sms/infobip/status`.
 pub(crate) async fn status(
-    State(app): State<App>,
+    State(app): State<SmsState>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, WebhookError> {

@@ -34,12 +34,11 @@ use serde_json::json;
 
 use super::outbound::{Accepted, OutgoingSms, SendError, SmsSender, exchange};
 use super::{
-    InboundSms, PeerAddr, Provider, SmsSetupError, WebhookError, WebhookResult, basic_auth,
-    converse, parse_sender, secrets_match,
+    InboundSms, PeerAddr, Provider, SmsSetupError, SmsState, WebhookError, WebhookResult,
+    basic_auth, converse, parse_sender, secrets_match,
 };
 use crate::config::{KannelConfig, Secret};
 use crate::i18n::sms::{SmsEncoding, count_segments};
-use crate::server::App;
 use crate::store::DeliveryStatus;
 
 /// How Kannel's calls are authenticated.
@@ -272,7 +271,7 @@ fn utf16be(bytes: &[u8]) -> WebhookResult<String> {
 
 /// `GET|POST /webhooks/sms/kannel`: the reply goes back as the response body.
 pub(crate) async fn inbound(
-    State(app): State<App>,
+    State(app): State<SmsState>,
     PeerAddr(peer): PeerAddr,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
@@ -323,7 +322,7 @@ pub(crate) async fn inbound(
 /// `GET|POST /webhooks/sms/kannel/status?ref=ID&status=%d&reason=%A`: Kannel's delivery
 /// report (it calls the `dlr-url` with GET).
 pub(crate) async fn status(
-    State(app): State<App>,
+    State(app): State<SmsState>,
     PeerAddr(peer): PeerAddr,
     RawQuery(query): RawQuery,
     headers: HeaderMap,

@@ -13,6 +13,7 @@
 pub mod generic;
 pub mod infobip;
 pub mod kannel;
+pub mod lane;
 pub mod outbound;
 pub mod twilio;
 
@@ -34,13 +35,13 @@ use subtle::ConstantTimeEq;
 use thiserror::Error;
 
 use crate::config::SmsConfig;
-use crate::conversation::{Inbound, LookupOutcome, Reply};
+use crate::conversation::{Conversation, Inbound, LookupOutcome, Reply};
 use crate::domain::{Channel, Locale, PhoneNumber};
 use crate::i18n::MessageId;
 use crate::i18n::sms::{SegmentCount, count_segments};
-use crate::server::App;
-use crate::store::DeliveryStatus;
+use crate::notices::OutboxBell;
 use crate::store::NewReply;
+use crate::store::{DeliveryStatus, Store};
 use outbound::SmsSender;
 
 /// Webhook bodies larger than this are refused (413) before they are read in full: a real
@@ -298,8 +299,18 @@ impl SmsGateway {
     }
 }
 
-/// The SMS routes, under `/webhooks/sms`.
-pub fn routes() -> axum::Router<App> {
+/// What the SMS webhooks reach: the store, the conversation core, the providers, and the
+/// outbox's bell to ring when a reply is enqueued.
+#[derive(Clone)]
+pub struct SmsState {
+    pub store: Arc<dyn Store>,
+    pub conversation: Conversation,
+    pub sms: Arc<SmsGateway>,
+    pub bell: OutboxBell,
+}
+
+/// The SMS routes, under `/webhooks/sms`, with their state.
+pub fn routes(state: SmsState) -> axum::Router {
     axum::Router::new()
         .route(
             "/webhooks/sms/kannel",
@@ -316,6 +327,7 @@ pub fn routes() -> axum::Router<App> {
         .route("/webhooks/sms/generic", post(generic::inbound))
         .route("/webhooks/sms/generic/status", post(generic::status))
         .layer(DefaultBodyLimit::max(MAX_WEBHOOK_BODY))
+        .with_state(state)
 }
 
 /// An inbound SMS, parsed and authenticated.
@@ -341,7 +353,7 @@ pub struct SmsReply {
 /// Drops a retried message, runs a new one through the conversation core, and returns the
 /// reply to send (`None` for a retry).
 pub(crate) async fn converse(
-    app: &App,
+    app: &SmsState,
     provider: Provider,
     sms: InboundSms,
 ) -> WebhookResult<Option<SmsReply>> {
@@ -418,7 +430,7 @@ pub fn one_sms(to: PhoneNumber, replies: &[Reply]) -> Option<SmsReply> {
 /// provider's lane. The webhook answers only once this returned: from then on the reply
 /// survives a stop or a crash, and the provider does not wait on Maktab's rate or retries.
 pub(crate) async fn enqueue_reply(
-    app: &App,
+    app: &SmsState,
     provider: Provider,
     reply: &SmsReply,
 ) -> WebhookResult<()> {
@@ -451,7 +463,7 @@ pub(crate) async fn enqueue_reply(
 
 /// A reply of the SMS channel itself (not of the core), in the sender's language: their
 /// explicit choice, else the script of their message, else their last language, else Arabic.
-pub(crate) async fn catalogue_reply(app: &App, sms: &InboundSms, id: MessageId) -> SmsReply {
+pub(crate) async fn catalogue_reply(app: &SmsState, sms: &InboundSms, id: MessageId) -> SmsReply {
     let state = app
         .store
         .sender_state(Channel::Sms, sms.from.as_str(), crate::domain::now())
@@ -482,7 +494,7 @@ pub(crate) async fn catalogue_reply(app: &App, sms: &InboundSms, id: MessageId) 
 /// Applies a delivery report. An unknown message id is answered 200 all the same: the
 /// provider would otherwise retry a report Maktab can never match.
 pub(crate) async fn record_report(
-    app: &App,
+    app: &SmsState,
     provider: Provider,
     provider_message_id: &str,
     status: DeliveryStatus,

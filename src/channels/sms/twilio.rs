@@ -22,12 +22,11 @@ use sha1::Sha1;
 
 use super::outbound::{Accepted, OutgoingSms, SendError, SmsSender, exchange};
 use super::{
-    InboundSms, Provider, SmsReply, SmsSetupError, WebhookError, WebhookResult, converse,
+    InboundSms, Provider, SmsReply, SmsSetupError, SmsState, WebhookError, WebhookResult, converse,
     parse_sender, record_report, require_content_type,
 };
 use crate::config::{Secret, TwilioConfig};
 use crate::i18n::MessageId;
-use crate::server::App;
 use crate::store::DeliveryStatus;
 
 const FORM: &str = "application/x-www-form-urlencoded";
@@ -180,7 +179,7 @@ fn twiml_response(reply: Option<&SmsReply>) -> Response {
 
 /// `POST /webhooks/sms/twilio`.
 pub(crate) async fn inbound(
-    State(app): State<App>,
+    State(app): State<SmsState>,
     uri: axum::http::Uri,
     headers: HeaderMap,
     body: Bytes,
@@ -219,7 +218,7 @@ pub(crate) async fn inbound(
 /// `POST /webhooks/sms/twilio/status`: `MessageSid` and `MessageStatus` (queued, sent,
 /// delivered, undelivered, failed, ...), with `ErrorCode` on failures.
 pub(crate) async fn status(
-    State(app): State<App>,
+    State(app): State<SmsState>,
     uri: axum::http::Uri,
     headers: HeaderMap,
     body: Bytes,

@@ -13,6 +13,7 @@
 //! Dialogue state lives in Maktab's own store (the core's per-sender state), not in teloxide's
 //! storage, whose SQLite feature pulls a second `libsqlite3-sys` that conflicts with sqlx 0.9.
 
+pub mod lane;
 pub mod sender;
 pub mod setup;
 pub mod updates;

@@ -223,7 +223,11 @@ impl TelegramSender {
     }
 
     /// Sends a plain text message (a notice), unless the chat blocked the bot.
-    pub async fn send_text(&self, chat_id: i64, text: &str) -> Result<ChatDelivery, TelegramSendError> {
+    pub async fn send_text(
+        &self,
+        chat_id: i64,
+        text: &str,
+    ) -> Result<ChatDelivery, TelegramSendError> {
         self.deliver(chat_id, || {
             self.bot
                 .send_message(ChatId(chat_id), text.to_owned())
@@ -261,7 +265,11 @@ impl TelegramSender {
         }
     }
 
-    async fn deliver<T, F, Fut>(&self, chat_id: i64, make: F) -> Result<ChatDelivery, TelegramSendError>
+    async fn deliver<T, F, Fut>(
+        &self,
+        chat_id: i64,
+        make: F,
+    ) -> Result<ChatDelivery, TelegramSendError>
     where
         F: Fn() -> Fut,
         Fut: Future<Output = Result<T, RequestError>>,

@@ -481,11 +481,21 @@ impl Processor {
     }
 
     /// Sends a reply whose delivery does not matter to what comes next.
-    async fn answer(&self, chat: i64, reply: &Reply, now: Timestamp) -> Result<(), TelegramSendError> {
+    async fn answer(
+        &self,
+        chat: i64,
+        reply: &Reply,
+        now: Timestamp,
+    ) -> Result<(), TelegramSendError> {
         self.send(chat, reply, now).await.map(drop)
     }
 
-    async fn send(&self, chat: i64, reply: &Reply, now: Timestamp) -> Result<ChatDelivery, TelegramSendError> {
+    async fn send(
+        &self,
+        chat: i64,
+        reply: &Reply,
+        now: Timestamp,
+    ) -> Result<ChatDelivery, TelegramSendError> {
         let keyboard = self.keyboard(chat, &reply.buttons, now).await?;
         self.sender.send_reply(chat, reply, keyboard).await
     }

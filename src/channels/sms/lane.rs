@@ -1,19 +1,17 @@
-//! The lane senders of the real channels: SMS through each configured provider's API,
-//! Telegram through the bot's sender. Each maps its channel's outcomes onto
-//! [`SendOutcome`] so the dispatcher can retry, stop, or move on.
+//! The SMS providers' lanes of the outbox: each configured provider's sending API as the
+//! dispatcher's [`NoticeSender`], its outcomes mapped onto [`SendOutcome`] so the dispatcher
+//! can retry, stop, or move on.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use super::{ChannelLimits, NoticeSender, SendOutcome};
-use crate::channels::sms::outbound::{OutgoingSms, SendError, SmsSender};
-use crate::channels::sms::{Provider, SmsGateway};
-use crate::channels::telegram::Telegram;
-use crate::channels::telegram::sender::{ChatDelivery, TelegramSender};
+use super::outbound::{OutgoingSms, SendError, SmsSender};
+use super::{Provider, SmsGateway};
 use crate::domain::PhoneNumber;
 use crate::i18n::sms::count_segments;
-use crate::store::{Notice, Store};
+use crate::notices::{ChannelLimits, NoticeSender, SendOutcome};
+use crate::store::Notice;
 
 /// One SMS provider's lane sender: replies and notices through the provider's API, one attempt
 /// each (the outbox row is the record, with the provider's id that delivery reports update, and
@@ -80,39 +78,5 @@ impl NoticeSender for SmsNotices {
 
     fn cost(&self, body: &str) -> u32 {
         u32::try_from(count_segments(body).segments).unwrap_or(u32::MAX)
-    }
-}
-
-/// Telegram notices through the bot.
-pub struct TelegramNotices {
-    sender: TelegramSender,
-}
-
-impl TelegramNotices {
-    pub fn new(telegram: &Telegram, store: Arc<dyn Store>) -> Self {
-        Self {
-            sender: telegram.sender(store),
-        }
-    }
-}
-
-#[async_trait]
-impl NoticeSender for TelegramNotices {
-    async fn send(&self, message: &Notice) -> SendOutcome {
-        let Ok(chat_id) = message.recipient.parse::<i64>() else {
-            return SendOutcome::Permanent {
-                error: "not a Telegram chat id".to_owned(),
-                unreachable: true,
-            };
-        };
-        match self.sender.send_text(chat_id, &message.body).await {
-            Ok(ChatDelivery::Sent) => SendOutcome::Sent { provider_id: None },
-            Ok(ChatDelivery::Unreachable) => SendOutcome::Permanent {
-                error: "the chat blocked the bot".to_owned(),
-                unreachable: true,
-            },
-            // The sender already waited out `retry_after` a few times.
-            Err(error) => SendOutcome::Temporary(error.to_string()),
-        }
     }
 }
