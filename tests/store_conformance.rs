@@ -524,7 +524,8 @@ async fn sender_state_round_trips_per_channel_and_an_expired_dialogue_is_left_ou
         dialogue: Some((
             Dialogue::AwaitingBirth {
                 nin: NIN_MIXED.to_owned(),
-            },
+            }
+            .to_json(),
             expires,
         )),
         notices_opt_out: true,
@@ -2773,7 +2774,8 @@ async fn expired_dialogues_are_erased_and_live_ones_kept(store: Arc<dyn Store>) 
             dialogue: Some((
                 Dialogue::AwaitingBirth {
                     nin: NIN_MIXED.to_owned(),
-                },
+                }
+                .to_json(),
                 expires,
             )),
             ..SenderState::default()

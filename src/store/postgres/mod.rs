@@ -7,11 +7,17 @@
 mod admin;
 mod changes;
 mod notices;
-mod reports;
 mod roll;
-mod senders;
 mod sms;
 mod telegram;
+
+/// The SQL both backends share, compiled here against PostgreSQL (see `store/shared/mod.rs`).
+#[path = "../shared/mod.rs"]
+mod shared;
+
+/// The store and database `shared` is compiled against.
+type Backend = PostgresStore;
+type Db = sqlx::Postgres;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -48,6 +54,12 @@ impl PostgresStore {
             .await?;
         sqlx::migrate!("migrations/postgres").run(&pool).await?;
         Ok(Self { pool })
+    }
+
+    /// Starts a write transaction. PostgreSQL locks rows as statements write them, so this
+    /// is a plain `begin`; it bears SQLite's name so that the shared SQL reads the same.
+    pub(super) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>> {
+        Ok(self.pool.begin().await?)
     }
 }
 

@@ -5,11 +5,17 @@
 mod admin;
 mod changes;
 mod notices;
-mod reports;
 mod roll;
-mod senders;
 mod sms;
 mod telegram;
+
+/// The SQL both backends share, compiled here against SQLite (see `store/shared/mod.rs`).
+#[path = "../shared/mod.rs"]
+mod shared;
+
+/// The store and database `shared` is compiled against.
+type Backend = SqliteStore;
+type Db = sqlx::Sqlite;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -75,15 +81,15 @@ impl SqliteStore {
 
     async fn discard_staging(&self, import_id: i64) -> Result<()> {
         let mut tx = self.begin_write().await?;
-        sqlx::query("delete from roll_voters where roll_version = ?")
+        sqlx::query("delete from roll_voters where roll_version = $1")
             .bind(import_id)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("delete from roll_staging where import_id = ?")
+        sqlx::query("delete from roll_staging where import_id = $1")
             .bind(import_id)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("delete from imports where id = ? and status = 'staging'")
+        sqlx::query("delete from imports where id = $1 and status = 'staging'")
             .bind(import_id)
             .execute(&mut *tx)
             .await?;

@@ -1,81 +1,30 @@
-//! The Telegram channel's tables in SQLite: inbox of accepted updates, blocked chats, offers.
+//! The Telegram inbox's claim in SQLite; the rest of the channel's tables is in
+//! `store/shared/telegram.rs`.
 
-use async_trait::async_trait;
-use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
 
-use super::{SqliteStore, corrupt};
-use crate::domain::{NationalId, Timestamp};
-use crate::store::{Acceptance, PendingUpdate, Result, TelegramStore};
+use super::SqliteStore;
+use crate::domain::Timestamp;
+use crate::store::Result;
 
-#[async_trait]
-impl TelegramStore for SqliteStore {
-    async fn accept_update(
-        &self,
-        update_id: i64,
-        chat_id: Option<i64>,
-        body: &str,
-        now: Timestamp,
-        holder: &str,
-        lease_seconds: i64,
-    ) -> Result<Acceptance> {
-        let mut tx = self.begin_write().await?;
-        // The same record `SenderStore::first_delivery` keeps, written in the inbox's
-        // transaction: an id marked seen always has its update stored.
-        let seen = sqlx::query(
-            "insert into inbound_seen (source, message_id, received_at) values ('telegram', ?, ?)
-             on conflict (source, message_id) do nothing",
-        )
-        .bind(update_id.to_string())
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        if seen.rows_affected() == 0 {
-            return Ok(Acceptance::Duplicate);
-        }
-        let stored = sqlx::query(
-            "insert into telegram_updates (update_id, chat_id, body, received_at, claimed_by, lease_until)
-             values (?1, ?2, ?3, ?4, ?5, ?4 + ?6)
-             on conflict (update_id) do nothing",
-        )
-        .bind(update_id)
-        .bind(chat_id)
-        .bind(body)
-        .bind(now)
-        .bind(holder)
-        .bind(lease_seconds)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        // Still in the inbox (its seen-record was pruned while it waited): already queued.
-        if stored.rows_affected() == 0 {
-            return Ok(Acceptance::Duplicate);
-        }
-        Ok(Acceptance::Accepted)
-    }
-
-    async fn pending_updates(&self) -> Result<Vec<PendingUpdate>> {
-        let rows =
-            sqlx::query("select update_id, chat_id from telegram_updates order by update_id")
-                .fetch_all(&self.pool)
-                .await?;
-        pending(&rows)
-    }
-
-    async fn claim_updates(
+impl SqliteStore {
+    /// Claims inbox rows (see `TelegramStore::claim_updates`). SQLite has no `for update
+    /// skip locked` and needs none: this one statement runs under its single write lock, so
+    /// two claims never take the same row.
+    pub(super) async fn claim_update_rows(
         &self,
         holder: &str,
         now: Timestamp,
         lease_seconds: i64,
         limit: u32,
-    ) -> Result<Vec<PendingUpdate>> {
-        // One statement under SQLite's single write lock: two claims never take the same row.
-        let rows = sqlx::query(
-            "update telegram_updates set claimed_by = ?1, lease_until = ?2 + ?3
+    ) -> Result<Vec<SqliteRow>> {
+        Ok(sqlx::query(
+            "update telegram_updates set claimed_by = $1, lease_until = $2 + $3
              where update_id in (
                  select update_id from telegram_updates
-                 where claimed_by is null or lease_until < ?2
+                 where claimed_by is null or lease_until < $2
                  order by update_id
-                 limit ?4)
+                 limit $4)
              returning update_id, chat_id",
         )
         .bind(holder)
@@ -83,137 +32,6 @@ impl TelegramStore for SqliteStore {
         .bind(lease_seconds)
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
-        .await?;
-        pending(&rows)
-    }
-
-    async fn renew_updates(&self, holder: &str, now: Timestamp, lease_seconds: i64) -> Result<u64> {
-        let done =
-            sqlx::query("update telegram_updates set lease_until = ?1 + ?2 where claimed_by = ?3")
-                .bind(now)
-                .bind(lease_seconds)
-                .bind(holder)
-                .execute(&self.pool)
-                .await?;
-        Ok(done.rows_affected())
-    }
-
-    async fn release_updates(&self, holder: &str) -> Result<u64> {
-        let done = sqlx::query(
-            "update telegram_updates set claimed_by = null, lease_until = null where claimed_by = ?",
-        )
-        .bind(holder)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected())
-    }
-
-    async fn pending_update(&self, update_id: i64) -> Result<Option<String>> {
-        Ok(
-            sqlx::query_scalar("select body from telegram_updates where update_id = ?")
-                .bind(update_id)
-                .fetch_optional(&self.pool)
-                .await?,
-        )
-    }
-
-    async fn finish_update(&self, update_id: i64) -> Result<()> {
-        sqlx::query("delete from telegram_updates where update_id = ?")
-            .bind(update_id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    async fn set_chat_blocked(&self, chat_id: i64, blocked: bool, now: Timestamp) -> Result<()> {
-        if blocked {
-            sqlx::query(
-                "insert into telegram_chats (chat_id, blocked, updated_at) values (?, 1, ?)
-                 on conflict (chat_id) do update set blocked = 1, updated_at = excluded.updated_at",
-            )
-            .bind(chat_id)
-            .bind(now)
-            .execute(&self.pool)
-            .await?;
-        } else {
-            // Called for every message a chat sends: a plain update, which writes nothing for
-            // the usual chat that never blocked the bot.
-            sqlx::query(
-                "update telegram_chats set blocked = 0, updated_at = ? where chat_id = ? and blocked = 1",
-            )
-            .bind(now)
-            .bind(chat_id)
-            .execute(&self.pool)
-            .await?;
-        }
-        Ok(())
-    }
-
-    async fn chat_blocked(&self, chat_id: i64) -> Result<bool> {
-        let blocked: Option<bool> =
-            sqlx::query_scalar("select blocked from telegram_chats where chat_id = ?")
-                .bind(chat_id)
-                .fetch_optional(&self.pool)
-                .await?;
-        Ok(blocked.unwrap_or(false))
-    }
-
-    async fn save_offer(
-        &self,
-        chat_id: i64,
-        nin: &NationalId,
-        expires_at: Timestamp,
-    ) -> Result<i64> {
-        Ok(sqlx::query_scalar(
-            "insert into telegram_offers (chat_id, nin, expires_at) values (?, ?, ?)
-             on conflict (chat_id, nin) do update set expires_at = excluded.expires_at
-             returning id",
-        )
-        .bind(chat_id)
-        .bind(nin.as_str())
-        .bind(expires_at)
-        .fetch_one(&self.pool)
         .await?)
     }
-
-    async fn offer(
-        &self,
-        chat_id: i64,
-        offer_id: i64,
-        now: Timestamp,
-    ) -> Result<Option<NationalId>> {
-        let nin: Option<String> = sqlx::query_scalar(
-            "select nin from telegram_offers where id = ? and chat_id = ? and expires_at > ?",
-        )
-        .bind(offer_id)
-        .bind(chat_id)
-        .bind(now)
-        .fetch_optional(&self.pool)
-        .await?;
-        nin.map(|nin| NationalId::parse(&nin).map_err(corrupt))
-            .transpose()
-    }
-
-    async fn prune_offers(&self, now: Timestamp) -> Result<u64> {
-        let done = sqlx::query("delete from telegram_offers where expires_at <= ?")
-            .bind(now)
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected())
-    }
-}
-
-/// Inbox rows as pending updates, oldest first (`returning` gives no order guarantee).
-fn pending(rows: &[sqlx::sqlite::SqliteRow]) -> Result<Vec<PendingUpdate>> {
-    let mut updates = rows
-        .iter()
-        .map(|row| {
-            Ok(PendingUpdate {
-                update_id: row.try_get("update_id")?,
-                chat_id: row.try_get("chat_id")?,
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
-    updates.sort_by_key(|update| update.update_id);
-    Ok(updates)
 }

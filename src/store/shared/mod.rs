@@ -1,0 +1,22 @@
+//! The storage code both backends run as written: the SQL that SQLite and PostgreSQL read
+//! alike, with the Rust that binds its parameters and reads its rows.
+//!
+//! SQLite (from 3.23, and through sqlx 0.9) reads PostgreSQL's `$1` placeholders and the
+//! literals `true` and `false`, so most statements need no second copy. This folder is
+//! compiled twice: `sqlite/mod.rs` and `postgres/mod.rs` each declare it as their own
+//! `shared` module (`#[path = "../shared/mod.rs"]`) next to two names, `Backend` (the
+//! store) and `Db` (its sqlx database). Each copy is ordinary code over concrete types, so it
+//! needs neither sqlx's generic bounds (an `Executor` bound, and `Encode`, `Decode` and
+//! `Type` for every value bound or read, on every function) nor a macro that rustfmt and the
+//! compiler's messages cannot see into.
+//!
+//! What the dialects really write differently stays in the backend's own folder, called from
+//! here by the same name in both (`claim_update_rows`, `prune_versions`, ...), with a comment
+//! there saying why it differs.
+
+mod reports;
+mod senders;
+mod telegram;
+
+use super::admin::insert_audit;
+use super::{Backend, Db, corrupt};
