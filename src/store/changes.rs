@@ -108,12 +108,18 @@ pub struct PlaceChange {
 }
 
 impl PlaceChange {
-    /// Whether voters assigned to this place must be told (their place now reads differently).
+    /// The changes after which voters assigned to the place must be told (their place now
+    /// reads differently). `ChangeStore::change_recipients` selects its voters by this list.
+    pub const CONCERNING_VOTERS: [&'static str; 4] = [
+        "centre_renamed",
+        "centre_address_changed",
+        "centre_moved",
+        "station_kind_changed",
+    ];
+
+    /// Whether voters assigned to this place must be told.
     pub fn concerns_voters(&self) -> bool {
-        matches!(
-            self.change.as_str(),
-            "centre_renamed" | "centre_address_changed" | "centre_moved" | "station_kind_changed"
-        )
+        Self::CONCERNING_VOTERS.contains(&self.change.as_str())
     }
 }
 

@@ -11,6 +11,35 @@ mod roll;
 mod sms;
 mod telegram;
 
+/// Orders text by its bytes, as SQLite does, whatever the database's locale (whose
+/// collation may skip the `+` and `-` that begin phone numbers and group chat ids).
+macro_rules! byte_order {
+    () => {
+        " collate \"C\""
+    };
+}
+
+/// Locks the rows a `select` reads until the transaction ends.
+macro_rules! for_update {
+    () => {
+        " for update"
+    };
+}
+
+/// Reads a text parameter as JSON (`jsonb` has no implicit cast from `text`).
+macro_rules! as_jsonb {
+    () => {
+        "::jsonb"
+    };
+}
+
+/// Reads an ISO `YYYY-MM-DD` text as a `date` (the roll's dates are `date` here).
+macro_rules! as_date {
+    () => {
+        "::date"
+    };
+}
+
 /// The SQL both backends share, compiled here against PostgreSQL (see `store/shared/mod.rs`).
 #[path = "../shared/mod.rs"]
 mod shared;
@@ -18,6 +47,8 @@ mod shared;
 /// The store and database `shared` is compiled against.
 type Backend = PostgresStore;
 type Db = sqlx::Postgres;
+/// An SQL `integer` column: 32 bits in PostgreSQL.
+type Integer = i32;
 
 use std::str::FromStr;
 use std::time::Duration;

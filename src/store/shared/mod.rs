@@ -12,11 +12,16 @@
 //!
 //! What the dialects really write differently stays in the backend's own folder, called from
 //! here by the same name in both (`claim_update_rows`, `prune_versions`, ...), with a comment
-//! there saying why it differs.
+//! there saying why it differs. A few words inside a statement differ too: each backend's
+//! `mod.rs` defines them as macros expanding to a string literal (`byte_order!()`,
+//! `for_update!()`, `as_jsonb!()`, `as_date!()`), which `concat!` splices into the shared
+//! statement, and `Integer`, the Rust type of an SQL `integer` column.
 
+mod changes;
 mod reports;
 mod senders;
 mod telegram;
 
 use super::admin::insert_audit;
-use super::{Backend, Db, corrupt};
+use super::changes::change_set_communes;
+use super::{Backend, Db, Integer, corrupt};

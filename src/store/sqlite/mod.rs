@@ -9,6 +9,35 @@ mod roll;
 mod sms;
 mod telegram;
 
+/// Orders text by its bytes: SQLite's default collation (`binary`) already does.
+macro_rules! byte_order {
+    () => {
+        ""
+    };
+}
+
+/// Locks the rows a `select` reads until the transaction ends: SQLite has no row locks, and
+/// needs none under the write lock `begin immediate` took.
+macro_rules! for_update {
+    () => {
+        ""
+    };
+}
+
+/// Reads a parameter as JSON: SQLite keeps JSON as text.
+macro_rules! as_jsonb {
+    () => {
+        ""
+    };
+}
+
+/// Reads an ISO `YYYY-MM-DD` text as a date: SQLite keeps dates as that text.
+macro_rules! as_date {
+    () => {
+        ""
+    };
+}
+
 /// The SQL both backends share, compiled here against SQLite (see `store/shared/mod.rs`).
 #[path = "../shared/mod.rs"]
 mod shared;
@@ -16,6 +45,8 @@ mod shared;
 /// The store and database `shared` is compiled against.
 type Backend = SqliteStore;
 type Db = sqlx::Sqlite;
+/// An SQL `integer` column: 64 bits in SQLite.
+type Integer = i64;
 
 use std::str::FromStr;
 use std::time::Duration;
