@@ -87,6 +87,11 @@ pub enum StoreError {
 /// `Result` with [`StoreError`].
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// A stored value that does not parse: the database was changed behind Maktab's back.
+fn corrupt(what: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(what.to_string())
+}
+
 /// Everything Maktab stores: the union of the area traits. Each backend implements every area.
 #[async_trait]
 pub trait Store:

@@ -8,13 +8,9 @@ use sqlx::{ColumnIndex, Decode, Row, Type};
 
 use super::{
     Clerk, FollowUpContact, RegisteredReporter, Report, ReportCount, ReportSource,
-    ReportSourceKind, ReportStatus, Result, StoreError,
+    ReportSourceKind, ReportStatus, Result, corrupt,
 };
 use crate::domain::{BirthDate, Channel, CommuneCode, Locale, NationalId};
-
-fn corrupt(what: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt(what.to_string())
-}
 
 pub(super) fn clerk_from_row<'r, R>(row: &'r R) -> Result<Clerk>
 where

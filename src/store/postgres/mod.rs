@@ -53,10 +53,9 @@ type Integer = i32;
 use std::str::FromStr;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
-use super::{PoolStats, Result, Store, StoreError};
+use super::{Result, StoreError, corrupt};
 
 /// Connections per instance unless the URL says otherwise (`?max_connections=N`). Lookups
 /// are short primary-key reads; 16 per instance keeps a few instances well under
@@ -118,27 +117,6 @@ fn split_pool_size(url: &str) -> Result<(String, u32)> {
         format!("{base}?{}", kept.join("&"))
     };
     Ok((url, max_connections))
-}
-
-/// A stored value that does not parse: the database was changed behind Maktab's back.
-fn corrupt(what: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt(what.to_string())
-}
-
-#[async_trait]
-impl Store for PostgresStore {
-    async fn ping(&self) -> Result<()> {
-        sqlx::query("select 1").execute(&self.pool).await?;
-        Ok(())
-    }
-
-    fn pool_stats(&self) -> PoolStats {
-        PoolStats {
-            size: self.pool.size(),
-            idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),
-            max: self.pool.options().get_max_connections(),
-        }
-    }
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@
 //! compiler's messages cannot see into.
 //!
 //! What the dialects really write differently stays in the backend's own folder, called from
-//! here by the same name in both (`claim_update_rows`, `prune_versions`, ...), with a comment
+//! here by the same name in both (`CLAIM_UPDATES`, `lock_current_versions`, ...), with a comment
 //! there saying why it differs. A few words inside a statement differ too: each backend's
 //! `mod.rs` defines them as macros expanding to a string literal (`byte_order!()`,
 //! `for_update!()`, `as_jsonb!()`, `as_date!()`), which `concat!` splices into the shared
@@ -24,4 +24,22 @@ mod telegram;
 
 use super::admin::insert_audit;
 use super::changes::change_set_communes;
+use super::telegram::CLAIM_UPDATES;
 use super::{Backend, Db, Integer, corrupt};
+use crate::store::{PoolStats, Result, Store};
+
+#[async_trait::async_trait]
+impl Store for Backend {
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("select 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    fn pool_stats(&self) -> PoolStats {
+        PoolStats {
+            size: self.pool.size(),
+            idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),
+            max: self.pool.options().get_max_connections(),
+        }
+    }
+}

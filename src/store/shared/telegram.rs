@@ -1,12 +1,12 @@
 //! The Telegram channel's tables: inbox of accepted updates, blocked chats, offers. With several instances behind one webhook URL, an update Telegram retries may land
 //! on another PostgreSQL instance: the `inbound_seen` insert in the inbox's transaction lets
 //! exactly one of them accept it, and the rows' leases let exactly one of them resume what
-//! another instance left. Only the claim is written per backend (`claim_update_rows`).
+//! another instance left. Only the claim's statement is written per backend (`CLAIM_UPDATES`).
 
 use async_trait::async_trait;
 use sqlx::Row;
 
-use super::{Backend, Db, corrupt};
+use super::{Backend, CLAIM_UPDATES, Db, corrupt};
 use crate::domain::{NationalId, Timestamp};
 use crate::store::{Acceptance, PendingUpdate, Result, TelegramStore};
 
@@ -71,8 +71,12 @@ impl TelegramStore for Backend {
         lease_seconds: i64,
         limit: u32,
     ) -> Result<Vec<PendingUpdate>> {
-        let rows = self
-            .claim_update_rows(holder, now, lease_seconds, limit)
+        let rows = sqlx::query(CLAIM_UPDATES)
+            .bind(holder)
+            .bind(now)
+            .bind(lease_seconds)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
             .await?;
         pending(&rows)
     }

@@ -51,12 +51,11 @@ type Integer = i64;
 use std::str::FromStr;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
-use super::{PoolStats, Result, Store, StoreError};
+use super::{Result, corrupt};
 
 /// Maktab's data in one SQLite file.
 #[derive(Clone)]
@@ -126,26 +125,5 @@ impl SqliteStore {
             .await?;
         tx.commit().await?;
         Ok(())
-    }
-}
-
-/// A stored value that does not parse: the database was changed behind Maktab's back.
-fn corrupt(what: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt(what.to_string())
-}
-
-#[async_trait]
-impl Store for SqliteStore {
-    async fn ping(&self) -> Result<()> {
-        sqlx::query("select 1").execute(&self.pool).await?;
-        Ok(())
-    }
-
-    fn pool_stats(&self) -> PoolStats {
-        PoolStats {
-            size: self.pool.size(),
-            idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),
-            max: self.pool.options().get_max_connections(),
-        }
     }
 }
