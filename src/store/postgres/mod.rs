@@ -40,6 +40,13 @@ macro_rules! as_date {
     };
 }
 
+/// A `date` column as ISO `YYYY-MM-DD` text, whatever the session's `DateStyle`.
+macro_rules! iso_date {
+    ($column:literal) => {
+        concat!("to_char(", $column, ", 'YYYY-MM-DD')")
+    };
+}
+
 /// The SQL both backends share, compiled here against PostgreSQL (see `store/shared/mod.rs`).
 #[path = "../shared/mod.rs"]
 mod shared;
@@ -90,6 +97,17 @@ impl PostgresStore {
     /// is a plain `begin`; it bears SQLite's name so that the shared SQL reads the same.
     pub(super) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>> {
         Ok(self.pool.begin().await?)
+    }
+
+    /// Starts a read-only transaction whose reads all see one snapshot.
+    pub(super) async fn begin_snapshot(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("set transaction isolation level repeatable read, read only")
+            .execute(&mut *tx)
+            .await?;
+        Ok(tx)
     }
 }
 

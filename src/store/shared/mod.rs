@@ -11,19 +11,21 @@
 //! compiler's messages cannot see into.
 //!
 //! What the dialects really write differently stays in the backend's own folder, called from
-//! here by the same name in both (`CLAIM_UPDATES`, `lock_current_versions`, ...), with a comment
+//! here by the same name in both (`CLAIM_UPDATES`, `lock_current_versions`, `write_roll`,
+//! ...), with a comment
 //! there saying why it differs. A few words inside a statement differ too: each backend's
 //! `mod.rs` defines them as macros expanding to a string literal (`byte_order!()`,
-//! `for_update!()`, `as_jsonb!()`, `as_date!()`), which `concat!` splices into the shared
+//! `for_update!()`, `as_jsonb!()`, `as_date!()`, `iso_date!(column)`), which `concat!` splices into the shared
 //! statement, and `Integer`, the Rust type of an SQL `integer` column.
 
 mod changes;
 mod reports;
+mod roll;
 mod senders;
 mod telegram;
 
 use super::admin::insert_audit;
-use super::changes::change_set_communes;
+use super::changes::{change_set_communes, communes_column};
 use super::telegram::CLAIM_UPDATES;
 use super::{Backend, Db, Integer, corrupt};
 use crate::store::{PoolStats, Result, Store};

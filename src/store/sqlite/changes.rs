@@ -1,12 +1,23 @@
-//! What SQLite writes its own way for change sets; the rest is `store/shared/changes.rs`.
+//! What SQLite writes its own way for change sets (their communes, the lock of an approval);
+//! the rest is `store/shared/changes.rs`.
 
-use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, SqliteConnection};
 
 use super::SqliteStore;
+use crate::domain::CommuneCode;
 use crate::store::Result;
 
-/// A change set's communes: comma-separated text, SQLite having no arrays.
+/// A change set's communes as stored: comma-separated text, SQLite having no arrays.
+pub(super) fn communes_column(communes: &[CommuneCode]) -> String {
+    communes
+        .iter()
+        .map(CommuneCode::as_str)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// A change set's communes, read back.
 pub(super) fn change_set_communes(row: &SqliteRow) -> Result<Vec<String>> {
     Ok(row
         .try_get::<&str, _>("communes")?
@@ -17,11 +28,9 @@ pub(super) fn change_set_communes(row: &SqliteRow) -> Result<Vec<String>> {
 }
 
 impl SqliteStore {
-    /// Orders an approval against imports. Nothing to do here: the transaction's
-    /// `begin immediate` already holds SQLite's single write lock.
-    pub(super) async fn lock_current_versions(
-        _tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
-    ) -> Result<()> {
+    /// Orders imports and approvals against each other. Nothing to do here: the
+    /// transaction's `begin immediate` already holds SQLite's single write lock.
+    pub(super) async fn lock_current_versions(_conn: &mut SqliteConnection) -> Result<()> {
         Ok(())
     }
 }

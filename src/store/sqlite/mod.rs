@@ -38,6 +38,13 @@ macro_rules! as_date {
     };
 }
 
+/// A `date` column as ISO `YYYY-MM-DD` text: SQLite keeps dates as that text.
+macro_rules! iso_date {
+    ($column:literal) => {
+        $column
+    };
+}
+
 /// The SQL both backends share, compiled here against SQLite (see `store/shared/mod.rs`).
 #[path = "../shared/mod.rs"]
 mod shared;
@@ -107,6 +114,12 @@ impl SqliteStore {
     /// connection wrote in between; taking the lock up front makes it wait its turn instead.
     pub(super) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
         Ok(self.pool.begin_with("begin immediate").await?)
+    }
+
+    /// Starts a transaction whose reads all see one snapshot: in WAL mode a deferred
+    /// transaction's first read fixes the snapshot the later ones see.
+    pub(super) async fn begin_snapshot(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        Ok(self.pool.begin().await?)
     }
 
     async fn discard_staging(&self, import_id: i64) -> Result<()> {
