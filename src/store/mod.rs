@@ -11,7 +11,6 @@ mod admin;
 mod changes;
 mod notices;
 mod postgres;
-mod report_rows;
 mod reports;
 mod roll;
 mod senders;

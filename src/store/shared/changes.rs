@@ -10,7 +10,7 @@ use std::str::FromStr;
 use async_trait::async_trait;
 use sqlx::Row;
 
-use super::{Backend, Db, Integer, change_set_communes, corrupt, insert_audit};
+use super::{Backend, Connection, DbRow, Integer, change_set_communes, corrupt, insert_audit};
 use crate::domain::{
     Bilingual, Centre, CentreCode, Channel, Commune, CommuneCode, Coordinates, Locale, NationalId,
     PollingPlace, StationKind, StationNumber, StationRef, Timestamp,
@@ -19,8 +19,6 @@ use crate::store::{
     ChangeRecipient, ChangeSet, ChangeSetStatus, ChangeStore, ImportKind, NewAuditEntry,
     PlaceChange, Result, StoreError, VoterChange, VoterChangeKind,
 };
-
-type DbRow = <Db as sqlx::Database>::Row;
 
 /// The columns of a change set, for `change_set_from_row`, then `$rest`.
 macro_rules! select_change_sets {
@@ -59,10 +57,10 @@ fn change_set_from_row(row: &DbRow) -> Result<ChangeSet> {
 }
 
 /// One change set, its row locked until the transaction ends.
-async fn lock_change_set(tx: &mut sqlx::Transaction<'_, Db>, id: i64) -> Result<Option<ChangeSet>> {
+async fn lock_change_set(conn: &mut Connection, id: i64) -> Result<Option<ChangeSet>> {
     sqlx::query(select_change_sets!("where id = $1", for_update!()))
         .bind(id)
-        .fetch_optional(&mut **tx)
+        .fetch_optional(conn)
         .await?
         .as_ref()
         .map(change_set_from_row)

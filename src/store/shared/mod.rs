@@ -19,6 +19,7 @@
 //! statement, and `Integer`, the Rust type of an SQL `integer` column.
 
 mod changes;
+mod report_rows;
 mod reports;
 mod roll;
 mod senders;
@@ -29,6 +30,10 @@ use super::changes::{change_set_communes, communes_column};
 use super::telegram::CLAIM_UPDATES;
 use super::{Backend, Db, Integer, corrupt};
 use crate::store::{PoolStats, Result, Store};
+
+/// A row, and a connection, of this backend's database.
+type DbRow = <Db as sqlx::Database>::Row;
+type Connection = <Db as sqlx::Database>::Connection;
 
 #[async_trait::async_trait]
 impl Store for Backend {

@@ -1,5 +1,5 @@
 //! Reports of citizens missing from the roll, and clerks.
-//! Rows are read into their types by `store/report_rows.rs`, shared by both backends.
+//! Rows are read into their types by `report_rows.rs`.
 
 use std::collections::HashMap;
 
@@ -7,12 +7,12 @@ use async_trait::async_trait;
 use serde_json::json;
 use sqlx::QueryBuilder;
 
-use super::{Backend, Db, insert_audit};
-use crate::domain::{CommuneCode, Timestamp};
-use crate::store::report_rows::{
+use super::report_rows::{
     clerk_from_row, contact_from_row, count_from_row, registered_from_row, report_from_row,
     source_from_row,
 };
+use super::{Backend, Db, insert_audit};
+use crate::domain::{CommuneCode, Timestamp};
 use crate::store::{
     Clerk, EnrolRefusal, Filed, FollowUpContact, NewAuditEntry, NewReport, RegisteredReporter,
     Report, ReportCount, ReportQuery, ReportSource, ReportStore, Result,

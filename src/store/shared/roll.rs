@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use sqlx::Row;
 use tokio::sync::mpsc;
 
-use super::{Backend, Db, Integer, communes_column, corrupt};
+use super::{Backend, Connection, DbRow, Integer, communes_column, corrupt};
 use crate::domain::{
     Bilingual, BirthDate, Centre, CentreCode, Commune, CommuneCode, Coordinates, ElectoralMap,
     NationalId, PollingPlace, Station, StationKind, StationNumber, StationRef, Timestamp,
@@ -17,9 +17,6 @@ use crate::store::{
     ImportCounts, ImportKind, ImportRecord, MapVersion, NewImport, PlaceChange, RegisteredVoter,
     Result, RollBatch, RollStore, StationLoad, StoreError,
 };
-
-type DbRow = <Db as sqlx::Database>::Row;
-type Connection = <Db as sqlx::Database>::Connection;
 
 impl Backend {
     async fn current_version(&self, kind: ImportKind) -> Result<Option<i64>> {

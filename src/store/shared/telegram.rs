@@ -6,7 +6,7 @@
 use async_trait::async_trait;
 use sqlx::Row;
 
-use super::{Backend, CLAIM_UPDATES, Db, corrupt};
+use super::{Backend, CLAIM_UPDATES, DbRow, corrupt};
 use crate::domain::{NationalId, Timestamp};
 use crate::store::{Acceptance, PendingUpdate, Result, TelegramStore};
 
@@ -198,7 +198,7 @@ impl TelegramStore for Backend {
 }
 
 /// Inbox rows as pending updates, oldest first (`returning` gives no order guarantee).
-fn pending(rows: &[<Db as sqlx::Database>::Row]) -> Result<Vec<PendingUpdate>> {
+fn pending(rows: &[DbRow]) -> Result<Vec<PendingUpdate>> {
     let mut updates = rows
         .iter()
         .map(|row| {

@@ -47,6 +47,10 @@ macro_rules! iso_date {
 
 /// The SQL both backends share, compiled here against SQLite (see `store/shared/mod.rs`).
 #[path = "../shared/mod.rs"]
+#[allow(
+    clippy::duplicate_mod,
+    reason = "compiled once per backend, on purpose: see store/shared/mod.rs"
+)]
 mod shared;
 
 /// The store and database `shared` is compiled against.
