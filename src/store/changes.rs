@@ -180,3 +180,40 @@ pub trait ChangeStore: Send + Sync {
     /// new place.
     async fn change_recipients(&self, id: i64) -> Result<Vec<ChangeRecipient>>;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(kind: &str) -> PlaceChange {
+        PlaceChange {
+            change: kind.to_owned(),
+            commune: "1601".to_owned(),
+            centre: "C01".to_owned(),
+            station: None,
+            old: None,
+            new: None,
+        }
+    }
+
+    #[test]
+    fn voters_are_told_when_their_place_reads_differently_not_when_places_come_or_go() {
+        for kind in [
+            "centre_renamed",
+            "centre_address_changed",
+            "centre_moved",
+            "station_kind_changed",
+        ] {
+            assert!(change(kind).concerns_voters(), "{kind}");
+        }
+        // Added and removed places move voters, which the roll's change set tells them.
+        for kind in [
+            "centre_added",
+            "centre_removed",
+            "station_added",
+            "station_removed",
+        ] {
+            assert!(!change(kind).concerns_voters(), "{kind}");
+        }
+    }
+}
