@@ -6,6 +6,13 @@
 //! implemented for SQLite (the embedded default) and PostgreSQL (several instances behind one
 //! database), chosen at start-up from the database URL. Nothing backend-specific leaks past
 //! the traits; `tests/store_conformance.rs` holds both to the same behaviour.
+//!
+//! # Layout
+//!
+//! Each area's file here holds its types and trait. `shared/` holds the SQL both databases
+//! read alike (`$1` placeholders, `true`/`false`), written once and compiled once per
+//! backend; `sqlite/` and `postgres/` hold each backend's connection and only what its
+//! dialect writes differently (bulk writes, row locks, arrays), saying why.
 
 mod admin;
 mod changes;
