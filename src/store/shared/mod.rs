@@ -10,13 +10,13 @@
 //! `Type` for every value bound or read, on every function) nor a macro that rustfmt and the
 //! compiler's messages cannot see into.
 //!
-//! What the dialects really write differently stays in the backend's own folder, called from
-//! here by the same name in both (`CLAIM_UPDATES`, `lock_current_versions`, `write_roll`,
-//! ...), with a comment
+//! What the dialects really write differently stays in the backend's own folder, named the
+//! same in both (`CLAIM_UPDATES`, `lock_current_versions`, `write_roll`, ...), with a comment
 //! there saying why it differs. A few words inside a statement differ too: each backend's
 //! `mod.rs` defines them as macros expanding to a string literal (`byte_order!()`,
-//! `for_update!()`, `as_jsonb!()`, `as_date!()`, `iso_date!(column)`), which `concat!` splices into the shared
-//! statement, and `Integer`, the Rust type of an SQL `integer` column.
+//! `for_update!()`, `as_jsonb!()`, `as_date!()`, `iso_date!(column)`), which `concat!`
+//! splices into the shared statement, and `Integer`, the Rust type of an SQL `integer`
+//! column.
 
 mod changes;
 mod report_rows;
