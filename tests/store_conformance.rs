@@ -1,7 +1,9 @@
 //! One storage contract, two databases: every method of [`Store`] and its area traits,
-//! written once against `Arc<dyn Store>` and run on SQLite (always) and on PostgreSQL (when
-//! `MAKTAB_TEST_POSTGRES_URL` names a server; required when `CI` is set). Each test gets a
-//! fresh database, so the suite runs in parallel.
+//! written once against `Arc<dyn Store>` and run on SQLite (always) and on PostgreSQL. The
+//! PostgreSQL runs are ignored unless asked for (`cargo test -- --include-ignored`, as CI
+//! does), and then need `MAKTAB_TEST_POSTGRES_URL` to name a server: `cargo test` counts
+//! them as ignored rather than passing them without running. Each test gets a fresh
+//! database, so the suite runs in parallel.
 // Tests fail loudly: unwrapping is the point here.
 #![allow(clippy::unwrap_used)]
 
@@ -22,11 +24,14 @@ use serde_json::json;
 use tokio::sync::mpsc;
 
 /// Runs each listed scenario once per database, as `sqlite::NAME` and `postgres::NAME`.
+/// Attributes written before a scenario's name apply to its SQLite run only (an `ignore` for
+/// a known SQLite drift).
 macro_rules! conformance {
-    ($($scenario:ident),* $(,)?) => {
+    ($($(#[$sqlite_only:meta])* $scenario:ident),* $(,)?) => {
         mod sqlite {
             $(
                 #[tokio::test]
+                $(#[$sqlite_only])*
                 async fn $scenario() {
                     let db = super::TestDb::empty().await;
                     super::$scenario(std::sync::Arc::clone(&db.store)).await;
@@ -36,10 +41,11 @@ macro_rules! conformance {
         mod postgres {
             $(
                 #[tokio::test]
+                #[ignore = "needs PostgreSQL: set MAKTAB_TEST_POSTGRES_URL"]
                 async fn $scenario() {
-                    let Some((db, _database)) = super::TestDb::postgres().await else {
-                        return;
-                    };
+                    let (db, _database) = super::TestDb::postgres()
+                        .await
+                        .expect("needs PostgreSQL: set MAKTAB_TEST_POSTGRES_URL");
                     super::$scenario(std::sync::Arc::clone(&db.store)).await;
                 }
             )*
@@ -60,6 +66,8 @@ conformance!(
     counters_count_per_key_and_window_without_losing_concurrent_increments,
     tokens_are_created_listed_and_revoked_once_each_with_an_audit_entry,
     the_audit_log_filters_by_action_prefix_actor_communes_and_time_and_pages_by_id,
+    #[ignore = "audit filter drift: fixed on the trust branch"]
+    the_audit_action_filter_takes_like_wildcards_literally_and_minds_case,
     lookup_counts_add_up_across_flushes_and_filter_by_time_channel_and_commune,
     a_roll_replacing_the_current_one_waits_as_a_change_set_until_approved,
     a_rejected_change_set_discards_its_version_and_leaves_the_current_one,
@@ -521,7 +529,8 @@ async fn sender_state_round_trips_per_channel_and_an_expired_dialogue_is_left_ou
         dialogue: Some((
             Dialogue::AwaitingBirth {
                 nin: NIN_MIXED.to_owned(),
-            },
+            }
+            .to_json(),
             expires,
         )),
         notices_opt_out: true,
@@ -912,6 +921,59 @@ async fn the_audit_log_filters_by_action_prefix_actor_communes_and_time_and_page
         .await
         .unwrap();
     assert_eq!(ids(next), [second, first]);
+}
+
+/// The action filter is a prefix of whole dotted segments, compared as written: `%` and `_`
+/// in it are characters, not LIKE's wildcards, and case counts. The two backends drifted here
+/// (issue 12): SQLite dropped `%` and let `_` match any character, and its LIKE ignores case,
+/// so `changes_roll` found `changes.roll.approve` rows on SQLite and none on PostgreSQL.
+async fn the_audit_action_filter_takes_like_wildcards_literally_and_minds_case(
+    store: Arc<dyn Store>,
+) {
+    let mut ids = std::collections::HashMap::new();
+    for action in [
+        "changes.roll.approve",
+        "changes_roll.approve",
+        "CHANGES.ROLL.approve",
+        "import.roll",
+        "import%.roll",
+    ] {
+        let id = store
+            .append_audit(audit(START, "officer", action, &[]))
+            .await
+            .unwrap();
+        ids.insert(action, id);
+    }
+    let matching = async |filter: &str| -> Vec<i64> {
+        store
+            .audit_entries(&AuditQuery {
+                action: Some(filter.to_owned()),
+                limit: 10,
+                ..AuditQuery::default()
+            })
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|entry| entry.id)
+            .collect()
+    };
+    assert_eq!(
+        matching("changes_roll").await,
+        [ids["changes_roll.approve"]],
+        "`_` is an underscore, not any character"
+    );
+    assert_eq!(
+        matching("changes.roll").await,
+        [ids["changes.roll.approve"]],
+        "case counts"
+    );
+    assert_eq!(
+        matching("import%").await,
+        [ids["import%.roll"]],
+        "`%` is a percent sign, not any text"
+    );
+    assert_eq!(matching("import").await, [ids["import.roll"]]);
+    assert_eq!(matching("%").await, Vec::<i64>::new());
 }
 
 async fn lookup_counts_add_up_across_flushes_and_filter_by_time_channel_and_commune(
@@ -2902,7 +2964,8 @@ async fn expired_dialogues_are_erased_and_live_ones_kept(store: Arc<dyn Store>) 
             dialogue: Some((
                 Dialogue::AwaitingBirth {
                     nin: NIN_MIXED.to_owned(),
-                },
+                }
+                .to_json(),
                 expires,
             )),
             ..SenderState::default()

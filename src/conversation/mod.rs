@@ -143,6 +143,15 @@ impl Dialogue {
     pub fn from_json(json: &str) -> Result<Self, serde_json::Error> {
         serde_json::from_str(json)
     }
+
+    /// The sender's pending dialogue, read from the stored form the store keeps opaque.
+    fn of(state: &SenderState) -> Result<Option<Self>, StoreError> {
+        state
+            .dialogue
+            .as_ref()
+            .map(|(json, _)| Self::from_json(json).map_err(|e| StoreError::Corrupt(e.to_string())))
+            .transpose()
+    }
 }
 
 /// What the person asking must prove besides the NIN.
@@ -295,10 +304,7 @@ impl Conversation {
             _ => {}
         }
         let locale = state.locale.or(locale_hint).unwrap_or(Locale::Ar);
-        let dialogue = state
-            .dialogue
-            .as_ref()
-            .map(|(dialogue, _)| dialogue.clone());
+        let dialogue = Dialogue::of(&state)?;
         let handled = match (dialogue, intent) {
             (_, Intent::ClerkEnrol(code)) => self.enrol_clerk(inbound, &code, locale, now).await?,
             (_, Intent::ClerkReport) => {
@@ -358,9 +364,9 @@ impl Conversation {
     ) -> Result<Handled, StoreError> {
         // A date sent alone completes the NIN given before it, also after a "not found"
         // (the voter corrects the date they typed).
-        let pending = match &state.dialogue {
-            Some((Dialogue::AwaitingBirth { nin } | Dialogue::ReportOffered { nin, .. }, _)) => {
-                NationalId::parse(nin).ok()
+        let pending = match Dialogue::of(state)? {
+            Some(Dialogue::AwaitingBirth { nin } | Dialogue::ReportOffered { nin, .. }) => {
+                NationalId::parse(&nin).ok()
             }
             _ => None,
         };
@@ -390,7 +396,8 @@ impl Conversation {
                 state.dialogue = Some((
                     Dialogue::AwaitingBirth {
                         nin: nin.as_str().to_owned(),
-                    },
+                    }
+                    .to_json(),
                     expires_at,
                 ));
                 return Ok(self.simple(locale, message));

@@ -142,7 +142,8 @@ impl Conversation {
             Dialogue::ReportOffered {
                 nin: nin.as_str().to_owned(),
                 birth_date,
-            },
+            }
+            .to_json(),
             now + self.settings.dialogue_ttl_seconds,
         ));
     }
@@ -167,7 +168,7 @@ impl Conversation {
 
     fn keep_draft(&self, state: &mut SenderState, draft: ReportDraft, now: Timestamp) {
         state.dialogue = Some((
-            Dialogue::Reporting(draft),
+            Dialogue::Reporting(draft).to_json(),
             now + self.settings.dialogue_ttl_seconds,
         ));
     }

@@ -108,12 +108,18 @@ pub struct PlaceChange {
 }
 
 impl PlaceChange {
-    /// Whether voters assigned to this place must be told (their place now reads differently).
+    /// The changes after which voters assigned to the place must be told (their place now
+    /// reads differently). `ChangeStore::change_recipients` selects its voters by this list.
+    pub const CONCERNING_VOTERS: [&'static str; 4] = [
+        "centre_renamed",
+        "centre_address_changed",
+        "centre_moved",
+        "station_kind_changed",
+    ];
+
+    /// Whether voters assigned to this place must be told.
     pub fn concerns_voters(&self) -> bool {
-        matches!(
-            self.change.as_str(),
-            "centre_renamed" | "centre_address_changed" | "centre_moved" | "station_kind_changed"
-        )
+        Self::CONCERNING_VOTERS.contains(&self.change.as_str())
     }
 }
 
@@ -173,4 +179,41 @@ pub trait ChangeStore: Send + Sync {
     /// Subscribers (not opted out) of the voters an approved change set affects, with their
     /// new place.
     async fn change_recipients(&self, id: i64) -> Result<Vec<ChangeRecipient>>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(kind: &str) -> PlaceChange {
+        PlaceChange {
+            change: kind.to_owned(),
+            commune: "1601".to_owned(),
+            centre: "C01".to_owned(),
+            station: None,
+            old: None,
+            new: None,
+        }
+    }
+
+    #[test]
+    fn voters_are_told_when_their_place_reads_differently_not_when_places_come_or_go() {
+        for kind in [
+            "centre_renamed",
+            "centre_address_changed",
+            "centre_moved",
+            "station_kind_changed",
+        ] {
+            assert!(change(kind).concerns_voters(), "{kind}");
+        }
+        // Added and removed places move voters, which the roll's change set tells them.
+        for kind in [
+            "centre_added",
+            "centre_removed",
+            "station_added",
+            "station_removed",
+        ] {
+            assert!(!change(kind).concerns_voters(), "{kind}");
+        }
+    }
 }

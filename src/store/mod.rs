@@ -6,13 +6,19 @@
 //! implemented for SQLite (the embedded default) and PostgreSQL (several instances behind one
 //! database), chosen at start-up from the database URL. Nothing backend-specific leaks past
 //! the traits; `tests/store_conformance.rs` holds both to the same behaviour.
+//!
+//! # Layout
+//!
+//! Each area's file here holds its types and trait. `shared/` holds the SQL both databases
+//! read alike (`$1` placeholders, `true`/`false`), written once and compiled once per
+//! backend; `sqlite/` and `postgres/` hold each backend's connection and only what its
+//! dialect writes differently (bulk writes, row locks, arrays), saying why.
 
 mod admin;
 mod changes;
 mod notices;
 mod outbox_sql;
 mod postgres;
-mod report_rows;
 mod reports;
 mod roll;
 mod senders;
@@ -87,6 +93,11 @@ pub enum StoreError {
 
 /// `Result` with [`StoreError`].
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A stored value that does not parse: the database was changed behind Maktab's back.
+fn corrupt(what: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(what.to_string())
+}
 
 /// Everything Maktab stores: the union of the area traits. Each backend implements every area.
 #[async_trait]

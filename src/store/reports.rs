@@ -226,6 +226,19 @@ impl Clerk {
     pub fn is_active(&self) -> bool {
         self.enrolled_at.is_some() && self.revoked_at.is_none()
     }
+
+    /// Why this clerk's invitation cannot be used at `now`, if it cannot. A revoked
+    /// invitation says so even once it has expired too: the officer who asks learns that
+    /// someone revoked it, which is the more useful of the two answers.
+    pub fn enrol_refusal(&self, now: Timestamp) -> Option<EnrolRefusal> {
+        if self.revoked_at.is_some() {
+            Some(EnrolRefusal::Revoked)
+        } else if self.invite_expires_at.is_none_or(|expires| expires <= now) {
+            Some(EnrolRefusal::Expired)
+        } else {
+            None
+        }
+    }
 }
 
 /// Why an enrolment was refused. One answer for all to the person enrolling (so codes cannot
@@ -317,4 +330,49 @@ pub trait ReportStore: Send + Sync {
         at: Timestamp,
         audit: NewAuditEntry,
     ) -> Result<bool>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn invited(expires_at: Option<Timestamp>, revoked_at: Option<Timestamp>) -> Clerk {
+        Clerk {
+            id: 1,
+            commune: CommuneCode::parse("1601").unwrap(),
+            invited_by: "officer".to_owned(),
+            invited_at: 0,
+            invite_expires_at: expires_at,
+            chat: None,
+            enrolled_at: None,
+            revoked_at,
+            revoked_by: revoked_at.map(|_| "officer".to_owned()),
+        }
+    }
+
+    #[test]
+    fn an_invitation_is_usable_until_it_expires() {
+        assert_eq!(invited(Some(100), None).enrol_refusal(99), None);
+        assert_eq!(
+            invited(Some(100), None).enrol_refusal(100),
+            Some(EnrolRefusal::Expired)
+        );
+        // A used invitation has no expiry left.
+        assert_eq!(
+            invited(None, None).enrol_refusal(0),
+            Some(EnrolRefusal::Expired)
+        );
+    }
+
+    #[test]
+    fn a_revoked_invitation_is_refused_as_revoked_even_once_expired() {
+        assert_eq!(
+            invited(Some(100), Some(50)).enrol_refusal(10),
+            Some(EnrolRefusal::Revoked)
+        );
+        assert_eq!(
+            invited(Some(100), Some(50)).enrol_refusal(200),
+            Some(EnrolRefusal::Revoked)
+        );
+    }
 }

@@ -3,7 +3,6 @@
 use async_trait::async_trait;
 
 use super::Result;
-use crate::conversation::Dialogue;
 use crate::domain::{Channel, Locale, NationalId, Timestamp};
 
 /// What Maktab remembers of one sender on one channel.
@@ -13,8 +12,9 @@ pub struct SenderState {
     pub locale: Option<Locale>,
     /// Whether `locale` was an explicit choice (it then wins over detection).
     pub locale_explicit: bool,
-    /// The pending dialogue and when it expires; expired dialogues are not returned.
-    pub dialogue: Option<(Dialogue, Timestamp)>,
+    /// The pending dialogue, in the form the conversation stored it (opaque to the store),
+    /// and when it expires; expired dialogues are not returned.
+    pub dialogue: Option<(String, Timestamp)>,
     /// The sender said STOP: no notices of any kind until START.
     pub notices_opt_out: bool,
 }

@@ -7,19 +7,66 @@
 mod admin;
 mod changes;
 mod notices;
-mod reports;
 mod roll;
-mod senders;
 mod sms;
 mod telegram;
+
+/// Orders text by its bytes, as SQLite does, whatever the database's locale (whose
+/// collation may skip the `+` and `-` that begin phone numbers and group chat ids).
+macro_rules! byte_order {
+    () => {
+        " collate \"C\""
+    };
+}
+
+/// Locks the rows a `select` reads until the transaction ends.
+macro_rules! for_update {
+    () => {
+        " for update"
+    };
+}
+
+/// Reads a text parameter as JSON (`jsonb` has no implicit cast from `text`).
+macro_rules! as_jsonb {
+    () => {
+        "::jsonb"
+    };
+}
+
+/// Reads an ISO `YYYY-MM-DD` text as a `date` (the roll's dates are `date` here).
+macro_rules! as_date {
+    () => {
+        "::date"
+    };
+}
+
+/// A `date` column as ISO `YYYY-MM-DD` text, whatever the session's `DateStyle`.
+macro_rules! iso_date {
+    ($column:literal) => {
+        concat!("to_char(", $column, ", 'YYYY-MM-DD')")
+    };
+}
+
+/// The SQL both backends share, compiled here against PostgreSQL (see `store/shared/mod.rs`).
+#[path = "../shared/mod.rs"]
+#[allow(
+    clippy::duplicate_mod,
+    reason = "compiled once per backend, on purpose: see store/shared/mod.rs"
+)]
+mod shared;
+
+/// The store and database `shared` is compiled against.
+type Backend = PostgresStore;
+type Db = sqlx::Postgres;
+/// An SQL `integer` column: 32 bits in PostgreSQL.
+type Integer = i32;
 
 use std::str::FromStr;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
-use super::{PoolStats, Result, Store, StoreError};
+use super::{Result, StoreError, corrupt};
 
 /// Connections per instance unless the URL says otherwise (`?max_connections=N`). Lookups
 /// are short primary-key reads; 16 per instance keeps a few instances well under
@@ -49,6 +96,23 @@ impl PostgresStore {
         sqlx::migrate!("migrations/postgres").run(&pool).await?;
         Ok(Self { pool })
     }
+
+    /// Starts a write transaction. PostgreSQL locks rows as statements write them, so this
+    /// is a plain `begin`; it bears SQLite's name so that the shared SQL reads the same.
+    pub(super) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>> {
+        Ok(self.pool.begin().await?)
+    }
+
+    /// Starts a read-only transaction whose reads all see one snapshot.
+    pub(super) async fn begin_snapshot(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("set transaction isolation level repeatable read, read only")
+            .execute(&mut *tx)
+            .await?;
+        Ok(tx)
+    }
 }
 
 /// Takes Maktab's own `max_connections` parameter out of the URL, leaving PostgreSQL's.
@@ -75,27 +139,6 @@ fn split_pool_size(url: &str) -> Result<(String, u32)> {
         format!("{base}?{}", kept.join("&"))
     };
     Ok((url, max_connections))
-}
-
-/// A stored value that does not parse: the database was changed behind Maktab's back.
-fn corrupt(what: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt(what.to_string())
-}
-
-#[async_trait]
-impl Store for PostgresStore {
-    async fn ping(&self) -> Result<()> {
-        sqlx::query("select 1").execute(&self.pool).await?;
-        Ok(())
-    }
-
-    fn pool_stats(&self) -> PoolStats {
-        PoolStats {
-            size: self.pool.size(),
-            idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),
-            max: self.pool.options().get_max_connections(),
-        }
-    }
 }
 
 #[cfg(test)]

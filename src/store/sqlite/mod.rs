@@ -5,21 +5,68 @@
 mod admin;
 mod changes;
 mod notices;
-mod reports;
 mod roll;
-mod senders;
 mod sms;
 mod telegram;
+
+/// Orders text by its bytes: SQLite's default collation (`binary`) already does.
+macro_rules! byte_order {
+    () => {
+        ""
+    };
+}
+
+/// Locks the rows a `select` reads until the transaction ends: SQLite has no row locks, and
+/// needs none under the write lock `begin immediate` took.
+macro_rules! for_update {
+    () => {
+        ""
+    };
+}
+
+/// Reads a parameter as JSON: SQLite keeps JSON as text.
+macro_rules! as_jsonb {
+    () => {
+        ""
+    };
+}
+
+/// Reads an ISO `YYYY-MM-DD` text as a date: SQLite keeps dates as that text.
+macro_rules! as_date {
+    () => {
+        ""
+    };
+}
+
+/// A `date` column as ISO `YYYY-MM-DD` text: SQLite keeps dates as that text.
+macro_rules! iso_date {
+    ($column:literal) => {
+        $column
+    };
+}
+
+/// The SQL both backends share, compiled here against SQLite (see `store/shared/mod.rs`).
+#[path = "../shared/mod.rs"]
+#[allow(
+    clippy::duplicate_mod,
+    reason = "compiled once per backend, on purpose: see store/shared/mod.rs"
+)]
+mod shared;
+
+/// The store and database `shared` is compiled against.
+type Backend = SqliteStore;
+type Db = sqlx::Sqlite;
+/// An SQL `integer` column: 64 bits in SQLite.
+type Integer = i64;
 
 use std::str::FromStr;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
-use super::{PoolStats, Result, Store, StoreError};
+use super::{Result, corrupt};
 
 /// Maktab's data in one SQLite file.
 #[derive(Clone)]
@@ -73,42 +120,27 @@ impl SqliteStore {
         Ok(self.pool.begin_with("begin immediate").await?)
     }
 
+    /// Starts a transaction whose reads all see one snapshot: in WAL mode a deferred
+    /// transaction's first read fixes the snapshot the later ones see.
+    pub(super) async fn begin_snapshot(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        Ok(self.pool.begin().await?)
+    }
+
     async fn discard_staging(&self, import_id: i64) -> Result<()> {
         let mut tx = self.begin_write().await?;
-        sqlx::query("delete from roll_voters where roll_version = ?")
+        sqlx::query("delete from roll_voters where roll_version = $1")
             .bind(import_id)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("delete from roll_staging where import_id = ?")
+        sqlx::query("delete from roll_staging where import_id = $1")
             .bind(import_id)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("delete from imports where id = ? and status = 'staging'")
+        sqlx::query("delete from imports where id = $1 and status = 'staging'")
             .bind(import_id)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
         Ok(())
-    }
-}
-
-/// A stored value that does not parse: the database was changed behind Maktab's back.
-fn corrupt(what: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt(what.to_string())
-}
-
-#[async_trait]
-impl Store for SqliteStore {
-    async fn ping(&self) -> Result<()> {
-        sqlx::query("select 1").execute(&self.pool).await?;
-        Ok(())
-    }
-
-    fn pool_stats(&self) -> PoolStats {
-        PoolStats {
-            size: self.pool.size(),
-            idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),
-            max: self.pool.options().get_max_connections(),
-        }
     }
 }

@@ -1,29 +1,18 @@
-//! Rows of the report and clerk tables read into their types, once for both backends: the
-//! tables have the same columns and types (integers are 64-bit, text is text) in SQLite and
-//! PostgreSQL, so only the row type differs.
+//! Rows of the report and clerk tables read into their types: the tables have the same
+//! columns and types (integers are 64-bit, text is text) in SQLite and PostgreSQL.
 
 use std::str::FromStr;
 
-use sqlx::{ColumnIndex, Decode, Row, Type};
+use sqlx::Row;
 
-use super::{
-    Clerk, FollowUpContact, RegisteredReporter, Report, ReportCount, ReportSource,
-    ReportSourceKind, ReportStatus, Result, StoreError,
-};
+use super::{DbRow, corrupt};
 use crate::domain::{BirthDate, Channel, CommuneCode, Locale, NationalId};
+use crate::store::{
+    Clerk, FollowUpContact, RegisteredReporter, Report, ReportCount, ReportSource,
+    ReportSourceKind, ReportStatus, Result,
+};
 
-fn corrupt(what: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt(what.to_string())
-}
-
-pub(super) fn clerk_from_row<'r, R>(row: &'r R) -> Result<Clerk>
-where
-    R: Row,
-    &'static str: ColumnIndex<R>,
-    i64: Decode<'r, R::Database> + Type<R::Database>,
-    String: Decode<'r, R::Database> + Type<R::Database>,
-    &'r str: Decode<'r, R::Database> + Type<R::Database>,
-{
+pub(super) fn clerk_from_row(row: &DbRow) -> Result<Clerk> {
     Ok(Clerk {
         id: row.try_get("id")?,
         commune: CommuneCode::parse(row.try_get("commune_code")?).map_err(corrupt)?,
@@ -38,14 +27,7 @@ where
 }
 
 /// A report without its sources (read separately).
-pub(super) fn report_from_row<'r, R>(row: &'r R) -> Result<Report>
-where
-    R: Row,
-    &'static str: ColumnIndex<R>,
-    i64: Decode<'r, R::Database> + Type<R::Database>,
-    String: Decode<'r, R::Database> + Type<R::Database>,
-    &'r str: Decode<'r, R::Database> + Type<R::Database>,
-{
+pub(super) fn report_from_row(row: &DbRow) -> Result<Report> {
     Ok(Report {
         id: row.try_get("id")?,
         nin: NationalId::parse(row.try_get("nin")?).map_err(corrupt)?,
@@ -63,14 +45,7 @@ where
 }
 
 /// A source with the id of its report.
-pub(super) fn source_from_row<'r, R>(row: &'r R) -> Result<(i64, ReportSource)>
-where
-    R: Row,
-    &'static str: ColumnIndex<R>,
-    i64: Decode<'r, R::Database> + Type<R::Database>,
-    String: Decode<'r, R::Database> + Type<R::Database>,
-    &'r str: Decode<'r, R::Database> + Type<R::Database>,
-{
+pub(super) fn source_from_row(row: &DbRow) -> Result<(i64, ReportSource)> {
     Ok((
         row.try_get("report_id")?,
         ReportSource {
@@ -83,13 +58,7 @@ where
 }
 
 /// A follow-up contact (columns `channel`, `recipient`, `locale`).
-pub(super) fn contact_from_row<'r, R>(row: &'r R) -> Result<FollowUpContact>
-where
-    R: Row,
-    &'static str: ColumnIndex<R>,
-    String: Decode<'r, R::Database> + Type<R::Database>,
-    &'r str: Decode<'r, R::Database> + Type<R::Database>,
-{
+pub(super) fn contact_from_row(row: &DbRow) -> Result<FollowUpContact> {
     Ok(FollowUpContact {
         channel: Channel::from_str(row.try_get("channel")?).map_err(corrupt)?,
         recipient: row.try_get("recipient")?,
@@ -98,13 +67,7 @@ where
 }
 
 /// Reports of one commune, source and status (column `reports` is the count).
-pub(super) fn count_from_row<'r, R>(row: &'r R) -> Result<ReportCount>
-where
-    R: Row,
-    &'static str: ColumnIndex<R>,
-    i64: Decode<'r, R::Database> + Type<R::Database>,
-    &'r str: Decode<'r, R::Database> + Type<R::Database>,
-{
+pub(super) fn count_from_row(row: &DbRow) -> Result<ReportCount> {
     Ok(ReportCount {
         commune: CommuneCode::parse(row.try_get("commune_code")?).map_err(corrupt)?,
         source: ReportSourceKind::from_str(row.try_get("source")?).map_err(corrupt)?,
@@ -114,14 +77,7 @@ where
 }
 
 /// A reporter of a resolved report (columns `id`, `nin` and the contact's).
-pub(super) fn registered_from_row<'r, R>(row: &'r R) -> Result<RegisteredReporter>
-where
-    R: Row,
-    &'static str: ColumnIndex<R>,
-    i64: Decode<'r, R::Database> + Type<R::Database>,
-    String: Decode<'r, R::Database> + Type<R::Database>,
-    &'r str: Decode<'r, R::Database> + Type<R::Database>,
-{
+pub(super) fn registered_from_row(row: &DbRow) -> Result<RegisteredReporter> {
     Ok(RegisteredReporter {
         report_id: row.try_get("id")?,
         nin: NationalId::parse(row.try_get("nin")?).map_err(corrupt)?,

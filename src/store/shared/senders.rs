@@ -1,17 +1,18 @@
-//! Senders in SQLite: language, pending dialogue, and the abuse-limit counters.
+//! Senders: language, pending dialogue, and the abuse-limit counters. Each method is one
+//! statement, so concurrent PostgreSQL instances never lose an update: counters are an upsert
+//! that returns the new count.
 
 use std::str::FromStr;
 
 use async_trait::async_trait;
 use sqlx::Row;
 
-use super::{SqliteStore, corrupt};
-use crate::conversation::Dialogue;
+use super::{Backend, corrupt};
 use crate::domain::{Channel, Locale, NationalId, Timestamp};
 use crate::store::{Result, SenderState, SenderStore};
 
 #[async_trait]
-impl SenderStore for SqliteStore {
+impl SenderStore for Backend {
     async fn sender_state(
         &self,
         channel: Channel,
@@ -19,7 +20,8 @@ impl SenderStore for SqliteStore {
         now: Timestamp,
     ) -> Result<SenderState> {
         let row = sqlx::query(
-            "select locale, locale_explicit, dialogue, dialogue_expires_at, notices_opt_out from senders where channel = ? and sender = ?",
+            "select locale, locale_explicit, dialogue, dialogue_expires_at, notices_opt_out
+             from senders where channel = $1 and sender = $2",
         )
         .bind(channel.as_str())
         .bind(sender)
@@ -35,8 +37,8 @@ impl SenderStore for SqliteStore {
             .map_err(corrupt)?;
         let expires_at: Option<Timestamp> = row.try_get("dialogue_expires_at")?;
         let dialogue = match (row.try_get::<Option<&str>, _>("dialogue")?, expires_at) {
-            (Some(json), Some(expires_at)) if expires_at > now => {
-                Some((Dialogue::from_json(json).map_err(corrupt)?, expires_at))
+            (Some(dialogue), Some(expires_at)) if expires_at > now => {
+                Some((dialogue.to_owned(), expires_at))
             }
             _ => None,
         };
@@ -56,12 +58,12 @@ impl SenderStore for SqliteStore {
         now: Timestamp,
     ) -> Result<()> {
         let (dialogue, expires_at) = match &state.dialogue {
-            Some((dialogue, expires_at)) => (Some(dialogue.to_json()), Some(*expires_at)),
+            Some((dialogue, expires_at)) => (Some(dialogue.as_str()), Some(*expires_at)),
             None => (None, None),
         };
         sqlx::query(
             "insert into senders (channel, sender, locale, locale_explicit, dialogue, dialogue_expires_at, notices_opt_out, updated_at)
-             values (?, ?, ?, ?, ?, ?, ?, ?)
+             values ($1, $2, $3, $4, $5, $6, $7, $8)
              on conflict (channel, sender) do update set
                  locale = excluded.locale, locale_explicit = excluded.locale_explicit,
                  dialogue = excluded.dialogue, dialogue_expires_at = excluded.dialogue_expires_at,
@@ -88,7 +90,7 @@ impl SenderStore for SqliteStore {
         now: Timestamp,
     ) -> Result<()> {
         sqlx::query(
-            "insert into subscriptions (channel, sender, nin, created_at) values (?, ?, ?, ?)
+            "insert into subscriptions (channel, sender, nin, created_at) values ($1, $2, $3, $4)
              on conflict (channel, sender, nin) do nothing",
         )
         .bind(channel.as_str())
@@ -102,7 +104,7 @@ impl SenderStore for SqliteStore {
 
     async fn subscriptions(&self, channel: Channel, sender: &str) -> Result<Vec<NationalId>> {
         let nins: Vec<String> = sqlx::query_scalar(
-            "select nin from subscriptions where channel = ? and sender = ? order by created_at, nin",
+            "select nin from subscriptions where channel = $1 and sender = $2 order by created_at, nin",
         )
         .bind(channel.as_str())
         .bind(sender)
@@ -114,8 +116,10 @@ impl SenderStore for SqliteStore {
     }
 
     async fn first_delivery(&self, source: &str, message_id: &str, now: Timestamp) -> Result<bool> {
+        // Two instances receiving the same retried webhook race on the primary key: exactly
+        // one insert succeeds, the other sees zero rows affected.
         let inserted = sqlx::query(
-            "insert into inbound_seen (source, message_id, received_at) values (?, ?, ?)
+            "insert into inbound_seen (source, message_id, received_at) values ($1, $2, $3)
              on conflict (source, message_id) do nothing",
         )
         .bind(source)
@@ -127,7 +131,7 @@ impl SenderStore for SqliteStore {
     }
 
     async fn prune_inbound_seen(&self, before: Timestamp) -> Result<u64> {
-        let done = sqlx::query("delete from inbound_seen where received_at < ?")
+        let done = sqlx::query("delete from inbound_seen where received_at < $1")
             .bind(before)
             .execute(&self.pool)
             .await?;
@@ -136,8 +140,8 @@ impl SenderStore for SqliteStore {
 
     async fn increment_counter(&self, key: &str, window_start: Timestamp) -> Result<u64> {
         let count: i64 = sqlx::query_scalar(
-            "insert into rate_counters (key, window_start, count) values (?, ?, 1)
-             on conflict (key, window_start) do update set count = count + 1
+            "insert into rate_counters (key, window_start, count) values ($1, $2, 1)
+             on conflict (key, window_start) do update set count = rate_counters.count + 1
              returning count",
         )
         .bind(key)
@@ -149,7 +153,7 @@ impl SenderStore for SqliteStore {
 
     async fn counter(&self, key: &str, window_start: Timestamp) -> Result<u64> {
         let count: Option<i64> = sqlx::query_scalar(
-            "select count from rate_counters where key = ? and window_start = ?",
+            "select count from rate_counters where key = $1 and window_start = $2",
         )
         .bind(key)
         .bind(window_start)
@@ -159,7 +163,7 @@ impl SenderStore for SqliteStore {
     }
 
     async fn prune_counters(&self, before: Timestamp) -> Result<u64> {
-        let done = sqlx::query("delete from rate_counters where window_start < ?")
+        let done = sqlx::query("delete from rate_counters where window_start < $1")
             .bind(before)
             .execute(&self.pool)
             .await?;
@@ -169,7 +173,7 @@ impl SenderStore for SqliteStore {
     async fn forget_expired_dialogues(&self, now: Timestamp) -> Result<u64> {
         let done = sqlx::query(
             "update senders set dialogue = null, dialogue_expires_at = null
-             where dialogue_expires_at < ?",
+             where dialogue_expires_at < $1",
         )
         .bind(now)
         .execute(&self.pool)

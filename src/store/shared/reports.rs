@@ -1,19 +1,18 @@
-//! Reports of citizens missing from the roll, and clerks, in SQLite.
-//! Rows are read into their types by `store/report_rows.rs`, shared by both backends.
+//! Reports of citizens missing from the roll, and clerks.
+//! Rows are read into their types by `report_rows.rs`.
 
 use std::collections::HashMap;
 
 use async_trait::async_trait;
 use serde_json::json;
-use sqlx::{QueryBuilder, Sqlite};
+use sqlx::QueryBuilder;
 
-use super::SqliteStore;
-use super::admin::insert_audit;
-use crate::domain::{CommuneCode, Timestamp};
-use crate::store::report_rows::{
+use super::report_rows::{
     clerk_from_row, contact_from_row, count_from_row, registered_from_row, report_from_row,
     source_from_row,
 };
+use super::{Backend, Db, insert_audit};
+use crate::domain::{CommuneCode, Timestamp};
 use crate::store::{
     Clerk, EnrolRefusal, Filed, FollowUpContact, NewAuditEntry, NewReport, RegisteredReporter,
     Report, ReportCount, ReportQuery, ReportSource, ReportStore, Result,
@@ -22,9 +21,9 @@ use crate::store::{
 /// Report ids per statement when reading their sources.
 const SOURCES_CHUNK: usize = 1000;
 
-fn push_communes(sql: &mut QueryBuilder<Sqlite>, column: &str, communes: &[CommuneCode]) {
+fn push_communes(sql: &mut QueryBuilder<Db>, column: &str, communes: &[CommuneCode]) {
     if communes.is_empty() {
-        sql.push(" and 0");
+        sql.push(" and false");
         return;
     }
     sql.push(format!(" and {column} in ("));
@@ -35,13 +34,13 @@ fn push_communes(sql: &mut QueryBuilder<Sqlite>, column: &str, communes: &[Commu
     sql.push(")");
 }
 
-impl SqliteStore {
+impl Backend {
     /// Reports with their sources, read in chunks of ids (a national export holds more
     /// reports than a statement may have parameters).
     async fn with_sources(&self, mut reports: Vec<Report>) -> Result<Vec<Report>> {
         let mut sources: HashMap<i64, Vec<ReportSource>> = HashMap::new();
         for chunk in reports.chunks(SOURCES_CHUNK) {
-            let mut sql = QueryBuilder::<Sqlite>::new(
+            let mut sql = QueryBuilder::<Db>::new(
                 "select report_id, source, clerk_id, channel, created_at from report_sources where report_id in (",
             );
             let mut ids = sql.separated(", ");
@@ -62,12 +61,12 @@ impl SqliteStore {
 }
 
 #[async_trait]
-impl ReportStore for SqliteStore {
+impl ReportStore for Backend {
     async fn file_report(&self, report: &NewReport, now: Timestamp) -> Result<Filed> {
         let mut tx = self.begin_write().await?;
         let inserted: Option<i64> = sqlx::query_scalar(
             "insert into reports (nin, birth_date, commune_code, full_name, status, created_at, updated_at)
-             values (?, ?, ?, ?, 'open', ?, ?) on conflict (nin) do nothing returning id",
+             values ($1, $2, $3, $4, 'open', $5, $6) on conflict (nin) do nothing returning id",
         )
         .bind(report.nin.as_str())
         .bind(report.birth_date.to_iso())
@@ -80,14 +79,14 @@ impl ReportStore for SqliteStore {
         let (report_id, new_report) = match inserted {
             Some(id) => (id, true),
             None => {
-                let id: i64 = sqlx::query_scalar("select id from reports where nin = ?")
+                let id: i64 = sqlx::query_scalar("select id from reports where nin = $1")
                     .bind(report.nin.as_str())
                     .fetch_one(&mut *tx)
                     .await?;
                 sqlx::query(
-                    "update reports set status = 'open', birth_date = ?, commune_code = ?, full_name = ?,
+                    "update reports set status = 'open', birth_date = $1, commune_code = $2, full_name = $3,
                          handled_at = null, handled_by = null, resolved_at = null, resolved_change_set = null
-                     where id = ? and status = 'resolved'",
+                     where id = $4 and status = 'resolved'",
                 )
                 .bind(report.birth_date.to_iso())
                 .bind(report.commune.as_str())
@@ -95,7 +94,7 @@ impl ReportStore for SqliteStore {
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
-                sqlx::query("update reports set updated_at = ? where id = ?")
+                sqlx::query("update reports set updated_at = $1 where id = $2")
                     .bind(now)
                     .bind(id)
                     .execute(&mut *tx)
@@ -106,7 +105,7 @@ impl ReportStore for SqliteStore {
         let contact = report.follow_up.as_ref();
         sqlx::query(
             "insert into report_sources (report_id, source, clerk_id, channel, recipient, locale, created_at)
-             values (?, ?, ?, ?, ?, ?, ?) on conflict do nothing",
+             values ($1, $2, $3, $4, $5, $6, $7) on conflict do nothing",
         )
         .bind(report_id)
         .bind(report.source.as_str())
@@ -125,7 +124,7 @@ impl ReportStore for SqliteStore {
     }
 
     async fn reports(&self, query: &ReportQuery) -> Result<Vec<Report>> {
-        let mut sql = QueryBuilder::<Sqlite>::new("select * from reports where 1 = 1");
+        let mut sql = QueryBuilder::<Db>::new("select * from reports where 1 = 1");
         if let Some(communes) = &query.communes {
             push_communes(&mut sql, "commune_code", communes);
         }
@@ -147,7 +146,7 @@ impl ReportStore for SqliteStore {
         }
         if let Some(ids) = &query.ids {
             if ids.is_empty() {
-                sql.push(" and 0");
+                sql.push(" and false");
             } else {
                 sql.push(" and id in (");
                 let mut list = sql.separated(", ");
@@ -172,7 +171,7 @@ impl ReportStore for SqliteStore {
     }
 
     async fn report(&self, id: i64) -> Result<Option<Report>> {
-        let Some(row) = sqlx::query("select * from reports where id = ?")
+        let Some(row) = sqlx::query("select * from reports where id = $1")
             .bind(id)
             .fetch_optional(&self.pool)
             .await?
@@ -194,7 +193,7 @@ impl ReportStore for SqliteStore {
         }
         let mut tx = self.begin_write().await?;
         let mut sql =
-            QueryBuilder::<Sqlite>::new("update reports set status = 'handled', handled_at = ");
+            QueryBuilder::<Db>::new("update reports set status = 'handled', handled_at = ");
         sql.push_bind(at)
             .push(", handled_by = ")
             .push_bind(by.to_owned())
@@ -213,7 +212,7 @@ impl ReportStore for SqliteStore {
     }
 
     async fn report_counts(&self, communes: Option<&[CommuneCode]>) -> Result<Vec<ReportCount>> {
-        let mut sql = QueryBuilder::<Sqlite>::new(
+        let mut sql = QueryBuilder::<Db>::new(
             "select r.commune_code, s.source, r.status, count(distinct r.id) as reports
              from reports r join report_sources s on s.report_id = r.id where 1 = 1",
         );
@@ -234,8 +233,8 @@ impl ReportStore for SqliteStore {
             "select s.channel, s.recipient, min(s.locale) as locale
              from reports r join report_sources s on s.report_id = r.id
              left join senders snd on snd.channel = s.channel and snd.sender = s.recipient
-             where r.commune_code = ? and r.status in ('open', 'handled') and s.channel is not null
-               and coalesce(snd.notices_opt_out, 0) = 0
+             where r.commune_code = $1 and r.status in ('open', 'handled') and s.channel is not null
+               and not coalesce(snd.notices_opt_out, false)
              group by s.channel, s.recipient order by s.channel, s.recipient",
         )
         .bind(commune.as_str())
@@ -251,8 +250,8 @@ impl ReportStore for SqliteStore {
             "select r.id, r.nin, s.channel, s.recipient, min(s.locale) as locale
              from reports r join report_sources s on s.report_id = r.id
              left join senders snd on snd.channel = s.channel and snd.sender = s.recipient
-             where r.resolved_change_set = ? and s.channel is not null
-               and coalesce(snd.notices_opt_out, 0) = 0
+             where r.resolved_change_set = $1 and s.channel is not null
+               and not coalesce(snd.notices_opt_out, false)
              group by r.id, r.nin, s.channel, s.recipient order by r.id, s.channel, s.recipient",
         )
         .bind(change_set_id)
@@ -275,7 +274,7 @@ impl ReportStore for SqliteStore {
         let mut tx = self.begin_write().await?;
         let id: i64 = sqlx::query_scalar(
             "insert into clerks (commune_code, invite_hash, invite_expires_at, invited_by, invited_at)
-             values (?, ?, ?, ?, ?) returning id",
+             values ($1, $2, $3, $4, $5) returning id",
         )
         .bind(commune.as_str())
         .bind(code_hash)
@@ -300,7 +299,7 @@ impl ReportStore for SqliteStore {
         now: Timestamp,
     ) -> Result<std::result::Result<Clerk, EnrolRefusal>> {
         let mut tx = self.begin_write().await?;
-        let Some(row) = sqlx::query("select * from clerks where invite_hash = ?")
+        let Some(row) = sqlx::query("select * from clerks where invite_hash = $1")
             .bind(code_hash)
             .fetch_optional(&mut *tx)
             .await?
@@ -308,29 +307,23 @@ impl ReportStore for SqliteStore {
             return Ok(Err(EnrolRefusal::UnknownCode));
         };
         let invited = clerk_from_row(&row)?;
-        if invited.revoked_at.is_some() {
-            return Ok(Err(EnrolRefusal::Revoked));
-        }
-        if invited
-            .invite_expires_at
-            .is_none_or(|expires| expires <= now)
-        {
-            return Ok(Err(EnrolRefusal::Expired));
+        if let Some(refusal) = invited.enrol_refusal(now) {
+            return Ok(Err(refusal));
         }
         // A chat enrolled before (a clerk posted to another commune) keeps one enrolment: the
         // old one ends here.
         sqlx::query(
-            "update clerks set chat = null, revoked_at = coalesce(revoked_at, ?),
+            "update clerks set chat = null, revoked_at = coalesce(revoked_at, $1),
                  revoked_by = coalesce(revoked_by, 're-enrolled')
-             where chat = ?",
+             where chat = $2",
         )
         .bind(now)
         .bind(chat)
         .execute(&mut *tx)
         .await?;
         let row = sqlx::query(
-            "update clerks set chat = ?, enrolled_at = ?, invite_hash = null, invite_expires_at = null
-             where id = ? and invite_hash = ? returning *",
+            "update clerks set chat = $1, enrolled_at = $2, invite_hash = null, invite_expires_at = null
+             where id = $3 and invite_hash = $4 returning *",
         )
         .bind(chat)
         .bind(now)
@@ -338,7 +331,7 @@ impl ReportStore for SqliteStore {
         .bind(code_hash)
         .fetch_optional(&mut *tx)
         .await?;
-        // Another chat used the code in the meantime.
+        // Another chat used the code in the meantime (the row lock made this update wait).
         let Some(row) = row else {
             return Ok(Err(EnrolRefusal::UnknownCode));
         };
@@ -360,7 +353,7 @@ impl ReportStore for SqliteStore {
 
     async fn clerk_by_chat(&self, chat: &str) -> Result<Option<Clerk>> {
         sqlx::query(
-            "select * from clerks where chat = ? and enrolled_at is not null and revoked_at is null",
+            "select * from clerks where chat = $1 and enrolled_at is not null and revoked_at is null",
         )
         .bind(chat)
         .fetch_optional(&self.pool)
@@ -371,7 +364,7 @@ impl ReportStore for SqliteStore {
     }
 
     async fn clerk(&self, id: i64) -> Result<Option<Clerk>> {
-        sqlx::query("select * from clerks where id = ?")
+        sqlx::query("select * from clerks where id = $1")
             .bind(id)
             .fetch_optional(&self.pool)
             .await?
@@ -381,7 +374,7 @@ impl ReportStore for SqliteStore {
     }
 
     async fn clerks(&self, communes: Option<&[CommuneCode]>) -> Result<Vec<Clerk>> {
-        let mut sql = QueryBuilder::<Sqlite>::new("select * from clerks where 1 = 1");
+        let mut sql = QueryBuilder::<Db>::new("select * from clerks where 1 = 1");
         if let Some(communes) = communes {
             push_communes(&mut sql, "commune_code", communes);
         }
@@ -403,8 +396,8 @@ impl ReportStore for SqliteStore {
     ) -> Result<bool> {
         let mut tx = self.begin_write().await?;
         let done = sqlx::query(
-            "update clerks set revoked_at = ?, revoked_by = ?, invite_hash = null, invite_expires_at = null
-             where id = ? and revoked_at is null",
+            "update clerks set revoked_at = $1, revoked_by = $2, invite_hash = null, invite_expires_at = null
+             where id = $3 and revoked_at is null",
         )
         .bind(at)
         .bind(by)

@@ -1,0 +1,630 @@
+//! The electoral map and roll: versioned tables, read and switched the same way on both
+//! backends. How many rows are written at once is each backend's own (`roll.rs` of each):
+//! SQLite stages a roll in chunks and writes a map row by row, because its single write
+//! lock would stop every other write for a whole import; PostgreSQL streams a roll with
+//! `COPY` in one transaction and passes a map's rows as arrays.
+
+use async_trait::async_trait;
+use sqlx::Row;
+use tokio::sync::mpsc;
+
+use super::{Backend, Connection, DbRow, Integer, communes_column, corrupt};
+use crate::domain::{
+    Bilingual, BirthDate, Centre, CentreCode, Commune, CommuneCode, Coordinates, ElectoralMap,
+    NationalId, PollingPlace, Station, StationKind, StationNumber, StationRef, Timestamp,
+};
+use crate::store::{
+    ImportCounts, ImportKind, ImportRecord, MapVersion, NewImport, PlaceChange, RegisteredVoter,
+    Result, RollBatch, RollStore, StationLoad, StoreError,
+};
+
+impl Backend {
+    async fn current_version(&self, kind: ImportKind) -> Result<Option<i64>> {
+        Ok(
+            sqlx::query_scalar("select import_id from current_versions where kind = $1")
+                .bind(kind.as_str())
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Keeps the current and the previous version of a kind; older ones go. The current
+    /// version is never removed, even if imports committed out of id order.
+    pub(crate) async fn prune_versions(&self, kind: ImportKind) -> Result<()> {
+        let keep: Vec<i64> = sqlx::query_scalar(
+            "select id from imports where kind = $1 and status = 'accepted' order by id desc limit 2",
+        )
+        .bind(kind.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        let Some(&oldest_kept) = keep.last() else {
+            return Ok(());
+        };
+        let statements: &[&'static str] = match kind {
+            ImportKind::Roll => &["delete from roll_voters where roll_version < $1
+                 and roll_version is distinct from (select import_id from current_versions where kind = 'roll')"],
+            ImportKind::Map => &[
+                "delete from map_communes where map_version < $1
+                 and map_version is distinct from (select import_id from current_versions where kind = 'map')",
+                "delete from map_centres where map_version < $1
+                 and map_version is distinct from (select import_id from current_versions where kind = 'map')",
+                "delete from map_stations where map_version < $1
+                 and map_version is distinct from (select import_id from current_versions where kind = 'map')",
+            ],
+        };
+        let mut tx = self.begin_write().await?;
+        for statement in statements {
+            sqlx::query(*statement)
+                .bind(oldest_kept)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(crate) async fn import_record(&self, id: i64) -> Result<ImportRecord> {
+        let row = sqlx::query(
+            "select id, kind, status, created_at, source, actor, communes, centres, stations, voters,
+                    (select max(c.id) from change_sets c where c.new_version = imports.id) as change_set
+             from imports where id = $1",
+        )
+        .bind(id)
+        .fetch_one(&self.pool)
+        .await?;
+        import_from_row(&row)
+    }
+
+    /// Completes the roll written so far, inside a write transaction: it becomes the current
+    /// roll if there is none yet, otherwise a pending version with a change set of the voters
+    /// added, removed and moved.
+    pub(crate) async fn accept_roll(
+        conn: &mut Connection,
+        version: i64,
+        counts: ImportCounts,
+        map_version: i64,
+        replaced_communes: &[CommuneCode],
+        actor: &str,
+        at: Timestamp,
+    ) -> Result<()> {
+        // Serialises the switch of versions with map imports and other roll imports (they
+        // write `current_versions`), so the map check and the carry-over below see the latest
+        // committed versions.
+        Self::lock_current_versions(conn).await?;
+        let current_map: Option<i64> =
+            sqlx::query_scalar("select import_id from current_versions where kind = 'map'")
+                .fetch_optional(&mut *conn)
+                .await?;
+        if current_map != Some(map_version) {
+            return Err(StoreError::MapChanged);
+        }
+        // Communes the file does not cover keep their voters. A NIN the file assigns anew (a
+        // voter who moved commune) keeps the file's row: the carried copy is skipped.
+        let carried = Self::carry_over(conn, version, replaced_communes).await?;
+        let counts = if carried == 0 {
+            counts
+        } else {
+            let row = sqlx::query(
+                "select count(*) as voters, count(distinct commune_code) as communes,
+                        count(distinct commune_code || '/' || centre_code) as centres,
+                        count(distinct commune_code || '/' || centre_code || '/' || station) as stations
+                 from roll_voters where roll_version = $1",
+            )
+            .bind(version)
+            .fetch_one(&mut *conn)
+            .await?;
+            let get = |name: &str| -> Result<u64> {
+                u64::try_from(row.try_get::<i64, _>(name)?).map_err(corrupt)
+            };
+            ImportCounts {
+                communes: get("communes")?,
+                centres: get("centres")?,
+                stations: get("stations")?,
+                voters: get("voters")?,
+            }
+        };
+        sqlx::query(
+            "update imports set status = 'accepted', map_version = $1, communes = $2, centres = $3, stations = $4, voters = $5
+             where id = $6",
+        )
+        .bind(map_version)
+        .bind(count(counts.communes))
+        .bind(count(counts.centres))
+        .bind(count(counts.stations))
+        .bind(count(counts.voters))
+        .bind(version)
+        .execute(&mut *conn)
+        .await?;
+        let base: Option<i64> =
+            sqlx::query_scalar("select import_id from current_versions where kind = 'roll'")
+                .fetch_optional(&mut *conn)
+                .await?;
+        match base {
+            None => make_current(conn, ImportKind::Roll, version).await,
+            Some(base) => {
+                sqlx::query("update imports set status = 'pending' where id = $1")
+                    .bind(version)
+                    .execute(&mut *conn)
+                    .await?;
+                let change_set = insert_change_set(
+                    conn,
+                    ImportKind::Roll,
+                    base,
+                    version,
+                    actor,
+                    at,
+                    replaced_communes,
+                )
+                .await?;
+                let summary = diff_rolls(conn, change_set, base, version).await?;
+                sqlx::query(concat!(
+                    "update change_sets set summary = $1",
+                    as_jsonb!(),
+                    " where id = $2"
+                ))
+                .bind(summary.to_string())
+                .bind(change_set)
+                .execute(&mut *conn)
+                .await?;
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Records a pending change set from `base` to `new`; its summary is filled in by the caller.
+async fn insert_change_set(
+    conn: &mut Connection,
+    kind: ImportKind,
+    base: i64,
+    new: i64,
+    actor: &str,
+    at: Timestamp,
+    communes: &[CommuneCode],
+) -> Result<i64> {
+    Ok(sqlx::query_scalar(concat!(
+        "insert into change_sets (kind, base_version, new_version, status, created_at, created_by, communes, summary)
+         values ($1, $2, $3, 'pending', $4, $5, $6, '{}'",
+        as_jsonb!(),
+        ") returning id"
+    ))
+    .bind(kind.as_str())
+    .bind(base)
+    .bind(new)
+    .bind(at)
+    .bind(actor)
+    .bind(communes_column(communes))
+    .fetch_one(conn)
+    .await?)
+}
+
+/// Lists the voters added, removed and moved between two roll versions, and summarises the
+/// flows between stations (a station split shows as one station sending voters to another
+/// while keeping some).
+async fn diff_rolls(
+    conn: &mut Connection,
+    change_set: i64,
+    base: i64,
+    new: i64,
+) -> Result<serde_json::Value> {
+    sqlx::query(
+        "insert into change_set_voters (change_set_id, nin, change, old_commune, old_centre, old_station, new_commune, new_centre, new_station)
+         select $1, n.nin, case when o.nin is null then 'added' else 'moved' end,
+                o.commune_code, o.centre_code, o.station, n.commune_code, n.centre_code, n.station
+         from roll_voters n left join roll_voters o on o.roll_version = $2 and o.nin = n.nin
+         where n.roll_version = $3
+           and (o.nin is null or o.commune_code <> n.commune_code or o.centre_code <> n.centre_code or o.station <> n.station)",
+    )
+    .bind(change_set)
+    .bind(base)
+    .bind(new)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "insert into change_set_voters (change_set_id, nin, change, old_commune, old_centre, old_station)
+         select $1, o.nin, 'removed', o.commune_code, o.centre_code, o.station
+         from roll_voters o
+         where o.roll_version = $2
+           and not exists (select 1 from roll_voters n where n.roll_version = $3 and n.nin = o.nin)",
+    )
+    .bind(change_set)
+    .bind(base)
+    .bind(new)
+    .execute(&mut *conn)
+    .await?;
+    let mut counts = serde_json::Map::new();
+    for row in sqlx::query(
+        "select change, count(*) as n from change_set_voters where change_set_id = $1 group by change",
+    )
+    .bind(change_set)
+    .fetch_all(&mut *conn)
+    .await?
+    {
+        counts.insert(
+            row.try_get::<String, _>("change")?,
+            row.try_get::<i64, _>("n")?.into(),
+        );
+    }
+    let flows: Vec<serde_json::Value> = sqlx::query(
+        "select old_commune || '/' || old_centre || '/' || old_station as source,
+                new_commune || '/' || new_centre || '/' || new_station as target, count(*) as voters
+         from change_set_voters where change_set_id = $1 and change = 'moved'
+         group by source, target order by voters desc limit 200",
+    )
+    .bind(change_set)
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|row| -> Result<serde_json::Value> {
+        Ok(serde_json::json!({
+            "from": row.try_get::<String, _>("source")?,
+            "to": row.try_get::<String, _>("target")?,
+            "voters": row.try_get::<i64, _>("voters")?,
+        }))
+    })
+    .collect::<Result<_>>()?;
+    Ok(serde_json::json!({
+        "voters_added": counts.get("added").cloned().unwrap_or(0.into()),
+        "voters_removed": counts.get("removed").cloned().unwrap_or(0.into()),
+        "voters_moved": counts.get("moved").cloned().unwrap_or(0.into()),
+        "flows": flows,
+    }))
+}
+
+/// A count for an `integer`/`bigint` column.
+pub(crate) fn count(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+async fn make_current(conn: &mut Connection, kind: ImportKind, version: i64) -> Result<()> {
+    sqlx::query(
+        "insert into current_versions (kind, import_id) values ($1, $2)
+         on conflict (kind) do update set import_id = excluded.import_id",
+    )
+    .bind(kind.as_str())
+    .bind(version)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+fn import_from_row(row: &DbRow) -> Result<ImportRecord> {
+    let kind = match row.try_get::<&str, _>("kind")? {
+        "map" => ImportKind::Map,
+        "roll" => ImportKind::Roll,
+        other => return Err(corrupt(format!("import kind {other:?}"))),
+    };
+    let unsigned = |name: &str| -> Result<u64> {
+        let n: i64 = row.try_get(name)?;
+        u64::try_from(n).map_err(|_| corrupt(format!("{name} = {n}")))
+    };
+    Ok(ImportRecord {
+        version: row.try_get("id")?,
+        kind,
+        created_at: row.try_get("created_at")?,
+        source: row.try_get("source")?,
+        actor: row.try_get("actor")?,
+        counts: ImportCounts {
+            communes: unsigned("communes")?,
+            centres: unsigned("centres")?,
+            stations: unsigned("stations")?,
+            voters: unsigned("voters")?,
+        },
+        pending: row.try_get::<&str, _>("status")? == "pending",
+        change_set: row.try_get("change_set")?,
+    })
+}
+
+fn commune_code(row: &DbRow, column: &str) -> Result<CommuneCode> {
+    CommuneCode::parse(row.try_get(column)?).map_err(corrupt)
+}
+
+/// A commune of `map_communes` (columns `code`, `name_ar`, `name_fr`).
+fn commune_from_row(row: &DbRow) -> Result<Commune> {
+    Ok(Commune {
+        code: commune_code(row, "code")?,
+        name: Bilingual {
+            ar: row.try_get("name_ar")?,
+            fr: row.try_get("name_fr")?,
+        },
+    })
+}
+
+fn centre_code(row: &DbRow, column: &str) -> Result<CentreCode> {
+    CentreCode::parse(row.try_get(column)?).map_err(corrupt)
+}
+
+fn station_number(row: &DbRow, column: &str) -> Result<StationNumber> {
+    let n: Integer = row.try_get(column)?;
+    u16::try_from(n)
+        .map_err(corrupt)
+        .and_then(|n| StationNumber::new(n).map_err(corrupt))
+}
+
+fn station_kind(row: &DbRow, column: &str) -> Result<StationKind> {
+    StationKind::parse(row.try_get(column)?).map_err(corrupt)
+}
+
+fn coordinates(row: &DbRow) -> Result<Option<Coordinates>> {
+    let latitude: Option<f64> = row.try_get("latitude")?;
+    let longitude: Option<f64> = row.try_get("longitude")?;
+    Ok(latitude
+        .zip(longitude)
+        .map(|(latitude, longitude)| Coordinates {
+            latitude,
+            longitude,
+        }))
+}
+
+fn centre_from_row(row: &DbRow) -> Result<Centre> {
+    Ok(Centre {
+        commune: commune_code(row, "commune_code")?,
+        code: centre_code(row, "centre_code")?,
+        name: Bilingual {
+            ar: row.try_get("centre_ar")?,
+            fr: row.try_get("centre_fr")?,
+        },
+        address: Bilingual {
+            ar: row.try_get("address_ar")?,
+            fr: row.try_get("address_fr")?,
+        },
+        coordinates: coordinates(row)?,
+    })
+}
+
+#[async_trait]
+impl RollStore for Backend {
+    async fn communes(&self) -> Result<Vec<Commune>> {
+        sqlx::query(concat!(
+            "select m.code, m.name_ar, m.name_fr from map_communes m
+             join current_versions c on c.kind = 'map' and m.map_version = c.import_id
+             order by m.code",
+            byte_order!()
+        ))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(commune_from_row)
+        .collect()
+    }
+
+    async fn current_map(&self) -> Result<Option<MapVersion>> {
+        // One snapshot for the three reads, so a map imported meanwhile is not half seen.
+        let mut tx = self.begin_snapshot().await?;
+        let version: Option<i64> =
+            sqlx::query_scalar("select import_id from current_versions where kind = 'map'")
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some(version) = version else {
+            return Ok(None);
+        };
+        let communes = sqlx::query(concat!(
+            "select code, name_ar, name_fr from map_communes where map_version = $1 order by code",
+            byte_order!()
+        ))
+        .bind(version)
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(commune_from_row)
+        .collect::<Result<Vec<_>>>()?;
+        let centres = sqlx::query(concat!(
+            "select commune_code, code as centre_code, name_ar as centre_ar, name_fr as centre_fr,
+                    address_ar, address_fr, latitude, longitude
+             from map_centres where map_version = $1
+             order by commune_code",
+            byte_order!(),
+            ", code",
+            byte_order!()
+        ))
+        .bind(version)
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(centre_from_row)
+        .collect::<Result<Vec<_>>>()?;
+        let stations = sqlx::query(concat!(
+            "select commune_code, centre_code, number, kind from map_stations where map_version = $1
+             order by commune_code",
+            byte_order!(),
+            ", centre_code",
+            byte_order!(),
+            ", number"
+        ))
+        .bind(version)
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(Station {
+                at: StationRef {
+                    commune: commune_code(row, "commune_code")?,
+                    centre: centre_code(row, "centre_code")?,
+                    station: station_number(row, "number")?,
+                },
+                kind: station_kind(row, "kind")?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+        tx.commit().await?;
+        Ok(Some(MapVersion {
+            version,
+            map: ElectoralMap {
+                communes,
+                centres,
+                stations,
+            },
+        }))
+    }
+
+    async fn current_import(&self, kind: ImportKind) -> Result<Option<ImportRecord>> {
+        match self.current_version(kind).await? {
+            Some(id) => Ok(Some(self.import_record(id).await?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn imports(&self, limit: u32) -> Result<Vec<ImportRecord>> {
+        sqlx::query(
+            "select id, kind, status, created_at, source, actor, communes, centres, stations, voters,
+                    (select max(c.id) from change_sets c where c.new_version = imports.id) as change_set
+             from imports where status in ('accepted', 'pending') order by id desc limit $1",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(import_from_row)
+        .collect()
+    }
+
+    async fn station_loads(&self) -> Result<Vec<StationLoad>> {
+        let Some(version) = self.current_version(ImportKind::Roll).await? else {
+            return Ok(Vec::new());
+        };
+        sqlx::query(
+            "select commune_code, centre_code, station, count(*) as voters,
+                    sum(case when sex = 'M' then 1 else 0 end) as men
+             from roll_voters where roll_version = $1
+             group by commune_code, centre_code, station",
+        )
+        .bind(version)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|row| {
+            let voters: i64 = row.try_get("voters")?;
+            let men: i64 = row.try_get("men")?;
+            Ok(StationLoad {
+                at: StationRef {
+                    commune: commune_code(row, "commune_code")?,
+                    centre: centre_code(row, "centre_code")?,
+                    station: station_number(row, "station")?,
+                },
+                voters: u64::try_from(voters).map_err(corrupt)?,
+                men: u64::try_from(men).map_err(corrupt)?,
+            })
+        })
+        .collect()
+    }
+
+    async fn import_map(
+        &self,
+        import: NewImport,
+        map: &ElectoralMap,
+        counts: ImportCounts,
+        changes: &[PlaceChange],
+    ) -> Result<ImportRecord> {
+        let mut tx = self.begin_write().await?;
+        // As for a roll: orders this import against other map and roll imports and against
+        // approvals, so the base version read here is still current at commit.
+        Self::lock_current_versions(&mut tx).await?;
+        let base: Option<i64> =
+            sqlx::query_scalar("select import_id from current_versions where kind = 'map'")
+                .fetch_optional(&mut *tx)
+                .await?;
+        let version: i64 = sqlx::query_scalar(
+            "insert into imports (kind, status, created_at, source, actor, communes, centres, stations, voters)
+             values ('map', $1, $2, $3, $4, $5, $6, $7, 0) returning id",
+        )
+        .bind(if base.is_some() { "pending" } else { "accepted" })
+        .bind(import.at)
+        .bind(&import.source)
+        .bind(&import.actor)
+        .bind(count(counts.communes))
+        .bind(count(counts.centres))
+        .bind(count(counts.stations))
+        .fetch_one(&mut *tx)
+        .await?;
+        Self::insert_map(&mut tx, version, map).await?;
+        match base {
+            None => make_current(&mut tx, ImportKind::Map, version).await?,
+            Some(base) => {
+                let change_set = insert_change_set(
+                    &mut tx,
+                    ImportKind::Map,
+                    base,
+                    version,
+                    &import.actor,
+                    import.at,
+                    &import.communes,
+                )
+                .await?;
+                Self::insert_place_changes(&mut tx, change_set, changes).await?;
+                let mut by_change = serde_json::Map::new();
+                for change in changes {
+                    let entry = by_change.entry(change.change.clone()).or_insert(0.into());
+                    *entry = (entry.as_u64().unwrap_or(0) + 1).into();
+                }
+                sqlx::query(concat!(
+                    "update change_sets set summary = $1",
+                    as_jsonb!(),
+                    " where id = $2"
+                ))
+                .bind(
+                    serde_json::json!({ "places": changes.len(), "by_change": by_change })
+                        .to_string(),
+                )
+                .bind(change_set)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        self.prune_versions(ImportKind::Map).await?;
+        self.import_record(version).await
+    }
+
+    async fn import_roll(
+        &self,
+        import: NewImport,
+        batches: mpsc::Receiver<RollBatch>,
+    ) -> Result<ImportRecord> {
+        let version = self.write_roll(&import, batches).await?;
+        self.prune_versions(ImportKind::Roll).await?;
+        self.import_record(version).await
+    }
+
+    async fn find_voter(&self, nin: &NationalId) -> Result<Option<RegisteredVoter>> {
+        let row = sqlx::query(concat!(
+            "select ",
+            iso_date!("v.birth_date"),
+            " as birth_date, v.commune_code, v.centre_code, v.station,
+                    m.name_ar as commune_ar, m.name_fr as commune_fr,
+                    c.name_ar as centre_ar, c.name_fr as centre_fr, c.address_ar, c.address_fr,
+                    c.latitude, c.longitude, s.kind
+             from current_versions cr
+             join roll_voters v on v.roll_version = cr.import_id and v.nin = $1
+             join current_versions cm on cm.kind = 'map'
+             join map_communes m on m.map_version = cm.import_id and m.code = v.commune_code
+             join map_centres c on c.map_version = cm.import_id and c.commune_code = v.commune_code
+                  and c.code = v.centre_code
+             join map_stations s on s.map_version = cm.import_id and s.commune_code = v.commune_code
+                  and s.centre_code = v.centre_code and s.number = v.station
+             where cr.kind = 'roll'"
+        ))
+        .bind(nin.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let birth_date = BirthDate::from_iso(row.try_get("birth_date")?).map_err(corrupt)?;
+        let centre = centre_from_row(&row)?;
+        Ok(Some(RegisteredVoter {
+            birth_date,
+            place: PollingPlace {
+                commune: Commune {
+                    code: centre.commune.clone(),
+                    name: Bilingual {
+                        ar: row.try_get("commune_ar")?,
+                        fr: row.try_get("commune_fr")?,
+                    },
+                },
+                centre,
+                station: station_number(&row, "station")?,
+                kind: station_kind(&row, "kind")?,
+            },
+        }))
+    }
+}
