@@ -22,7 +22,7 @@ use crate::domain::{
 };
 use crate::i18n::{Catalog, MessageId};
 use crate::store::{SenderState, Store, StoreError};
-use intent::{Birth, Intent, Numbers};
+use intent::{Birth, BirthProblem, Intent, Numbers};
 
 /// One message from a voter.
 #[derive(Debug, Clone)]
@@ -122,6 +122,9 @@ pub struct Handled {
 pub enum Dialogue {
     /// The sender gave a NIN; the birth date or year is to come.
     AwaitingBirth { nin: String },
+    /// The sender gave a birth date (ISO) or year with a NIN of the wrong length: the NIN is
+    /// to come, and the birth is kept for it.
+    AwaitingNin { birth: String },
     /// A lookup found nothing: SIGNALER now reports the sender missing from the roll, with
     /// this NIN (and birth date, ISO, if a full one was given).
     ReportOffered {
@@ -280,20 +283,36 @@ impl Conversation {
             .sender_state(inbound.channel, &inbound.sender, now)
             .await?;
         let mut state = stored.clone();
-        let intent = intent::parse(&inbound.text);
-        match intent {
+        let intent = intent::parse_on(&inbound.text, date_of(now));
+        let in_report = matches!(state.dialogue, Some((Dialogue::Reporting(_), _)));
+        let mut locale_now = None;
+        match &intent {
             Intent::ChooseLanguage(locale) => {
-                state.locale = Some(locale);
+                state.locale = Some(*locale);
                 state.locale_explicit = true;
             }
-            _ if !state.locale_explicit => {
+            // Running text tells the language, and changes it unless the sender chose one.
+            // Keywords, names and communes (the answers of a report) and lone words ("Oran",
+            // "NIN") do not switch it: they are written alike by speakers of both languages.
+            Intent::Numbers(_) | Intent::Unrecognised
+                if !in_report && !state.locale_explicit && is_running_text(&inbound.text) =>
+            {
                 if let Some(locale) = detected {
                     state.locale = Some(locale);
                 }
             }
+            // For a sender the service knows nothing about, any word is the best guess for
+            // this one reply, but a guess from a keyword or a name is not kept.
+            _ if state.locale.is_none() && !intent::is_neutral_keyword(&inbound.text) => {
+                locale_now = detected;
+            }
             _ => {}
         }
-        let locale = state.locale.or(locale_hint).unwrap_or(Locale::Ar);
+        let locale = state
+            .locale
+            .or(locale_now)
+            .or(locale_hint)
+            .unwrap_or(Locale::Ar);
         let dialogue = state
             .dialogue
             .as_ref()
@@ -318,7 +337,8 @@ impl Conversation {
                     .await?
             }
             (Some(Dialogue::ReportOffered { nin, birth_date }), Intent::Report) => {
-                self.start_self_report(&mut state, &nin, birth_date, locale, now)
+                self.start_self_report(inbound, &mut state, &nin, birth_date, locale, now)
+                    .await?
             }
             (_, Intent::Report) => self.simple(locale, MessageId::ReportNeedsLookup),
             (_, Intent::Help) => self.simple(locale, MessageId::Help),
@@ -355,35 +375,69 @@ impl Conversation {
         locale: Locale,
         now: Timestamp,
     ) -> Result<Handled, StoreError> {
+        if numbers.several_nins {
+            return Ok(self.simple(locale, MessageId::NinOneAtATime));
+        }
         // A date sent alone completes the NIN given before it, also after a "not found"
-        // (the voter corrects the date they typed).
-        let pending = match &state.dialogue {
+        // (the voter corrects the date they typed); a NIN sent alone completes the date kept
+        // from a message whose NIN was mistyped.
+        let (pending_nin, pending_birth) = match &state.dialogue {
             Some((Dialogue::AwaitingBirth { nin } | Dialogue::ReportOffered { nin, .. }, _)) => {
-                NationalId::parse(nin).ok()
+                (NationalId::parse(nin).ok(), None)
             }
-            _ => None,
+            Some((Dialogue::AwaitingNin { birth }, _)) => (None, stored_birth(birth)),
+            _ => (None, None),
         };
+        let birth = numbers.birth.or(if numbers.bad_birth.is_none() {
+            pending_birth
+        } else {
+            None
+        });
         let nin = match (numbers.nin, numbers.bad_nin) {
             (Some(nin), _) => nin,
-            (None, Some(error)) => return Ok(self.nin_wrong_length(locale, error)),
-            (None, None) => match pending {
-                Some(nin) => nin,
-                None => return Ok(self.simple(locale, MessageId::NinFirst)),
-            },
+            (None, error) => {
+                if let Some(problem) = numbers.bad_birth {
+                    return Ok(self.simple(
+                        locale,
+                        birth_problem_message(self.settings.verification, problem),
+                    ));
+                }
+                if let (Some(nin), None) = (pending_nin, error) {
+                    nin
+                } else {
+                    // Keep a good date for the NIN to come, so the voter resends only that.
+                    if let Some(birth) = birth {
+                        state.dialogue = Some((
+                            Dialogue::AwaitingNin {
+                                birth: match birth {
+                                    Birth::Date(date) => date.to_iso(),
+                                    Birth::Year(year) => year.to_string(),
+                                },
+                            },
+                            now + self.settings.dialogue_ttl_seconds,
+                        ));
+                    }
+                    return Ok(match error {
+                        Some(error) => self.nin_wrong_length(locale, error),
+                        None => self.simple(locale, MessageId::NinFirst),
+                    });
+                }
+            }
         };
         let verification = self.settings.verification;
-        let birth = match (verification, numbers.birth) {
+        let birth = match (verification, birth) {
             (Verification::None, _) => None,
             (Verification::BirthDate, Some(Birth::Date(date))) => Some(Birth::Date(date)),
             (Verification::BirthYear, Some(Birth::Date(date))) => Some(Birth::Year(date.year())),
             (Verification::BirthYear, Some(Birth::Year(year))) => Some(Birth::Year(year)),
             (Verification::BirthDate, Some(Birth::Year(_))) | (_, None) => {
-                let attempted = numbers.birth.is_some() || numbers.bad_birth;
-                let message = match (verification, attempted) {
-                    (Verification::BirthYear, true) => MessageId::YearInvalid,
-                    (Verification::BirthYear, false) => MessageId::AskBirthYear,
-                    (_, true) => MessageId::DateInvalid,
-                    (_, false) => MessageId::AskBirthDate,
+                let attempted = numbers.birth.is_some();
+                let message = match (verification, numbers.bad_birth, attempted) {
+                    (_, Some(problem), _) => birth_problem_message(verification, problem),
+                    (Verification::BirthYear, None, true) => MessageId::YearInvalid,
+                    (Verification::BirthYear, None, false) => MessageId::AskBirthYear,
+                    (_, None, true) => MessageId::DateInvalid,
+                    (_, None, false) => MessageId::AskBirthDate,
                 };
                 let expires_at = now + self.settings.dialogue_ttl_seconds;
                 state.dialogue = Some((
@@ -446,6 +500,7 @@ impl Conversation {
         if lookups > self.settings.max_lookups_per_sender_per_hour {
             let mut args = FluentArgs::new();
             args.set("minutes", (hour + HOUR - now + 59) / 60);
+            args.set("channel", inbound.channel.as_str());
             return Ok((
                 self.outcome(
                     self.single(locale, MessageId::RateLimitedSender, args),
@@ -584,6 +639,41 @@ impl Conversation {
     }
 }
 
+/// The reply to a date that was written but cannot be used.
+fn birth_problem_message(verification: Verification, problem: BirthProblem) -> MessageId {
+    match (verification, problem) {
+        (_, BirthProblem::AmbiguousCentury) => MessageId::DateYearAmbiguous,
+        (Verification::BirthYear, BirthProblem::Unreadable) => MessageId::YearInvalid,
+        (_, BirthProblem::Unreadable) => MessageId::DateInvalid,
+    }
+}
+
+/// A birth kept in a dialogue: an ISO date or a year.
+fn stored_birth(stored: &str) -> Option<Birth> {
+    match crate::domain::BirthDate::from_iso(stored) {
+        Ok(date) => Some(Birth::Date(date)),
+        Err(_) => stored.parse().ok().map(Birth::Year),
+    }
+}
+
+/// The calendar day of a timestamp (UTC), which decides the century of a two-digit year.
+fn date_of(now: Timestamp) -> chrono::NaiveDate {
+    chrono::DateTime::from_timestamp(now, 0)
+        .unwrap_or_default()
+        .date_naive()
+}
+
+/// Whether a message is running text, which tells its writer's language: at least two words
+/// of letters, leaving out slash commands. A lone word ("Oran", "NIN", "Bonjour") may be a
+/// name or an acronym written alike in both languages.
+fn is_running_text(text: &str) -> bool {
+    text.split(|c: char| !c.is_alphabetic() && c != '/' && c != '\'')
+        .filter(|word| !word.starts_with('/'))
+        .filter(|word| word.chars().filter(|c| c.is_alphabetic()).count() >= 2)
+        .count()
+        >= 2
+}
+
 /// The language of a message's words. A slash command (`/stop`, `/help@MaktabBot`) is written
 /// in Latin letters whatever the sender's language, so it says nothing about it.
 fn detect_language(text: &str) -> Option<Locale> {
@@ -616,5 +706,15 @@ mod tests {
         assert_eq!(detect_language("/aide svp"), Some(Locale::Fr));
         assert_eq!(detect_language("مولود في 15/03/1990"), Some(Locale::Ar));
         assert_eq!(detect_language("né le 15/03/1990"), Some(Locale::Fr));
+    }
+
+    #[test]
+    fn only_two_words_or_more_are_running_text() {
+        assert!(is_running_text("mon NIN est 109870123456789012"));
+        assert!(is_running_text("رقمي 109870123456789012 شكرا"));
+        assert!(!is_running_text("Oran"));
+        assert!(!is_running_text("NIN 109870123456789012"));
+        assert!(!is_running_text("/start fr"));
+        assert!(!is_running_text("109870123456789012 15/03/1990"));
     }
 }

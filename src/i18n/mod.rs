@@ -58,6 +58,10 @@ message_ids! {
     /// A number that is not 18 digits long (`$count`).
     NinWrongLength = "nin-wrong-length",
     DateInvalid = "date-invalid",
+    /// A two-digit year that fits a voter in two centuries: the full year is asked.
+    DateYearAmbiguous = "date-year-ambiguous",
+    /// Two different NINs in one message.
+    NinOneAtATime = "nin-one-at-a-time",
     YearInvalid = "year-invalid",
     /// A birth date arrived with no NIN before it.
     NinFirst = "nin-first",
