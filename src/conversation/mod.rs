@@ -285,33 +285,40 @@ impl Conversation {
         let mut state = stored.clone();
         let intent = intent::parse_on(&inbound.text, date_of(now));
         let in_report = matches!(state.dialogue, Some((Dialogue::Reporting(_), _)));
+        // The language is the sender's until they choose another. Only running text changes
+        // it; keywords, slash commands, names and communes (the answers of a report) are
+        // written alike by speakers of both languages and do not.
         let mut locale_now = None;
         match &intent {
             Intent::ChooseLanguage(locale) => {
                 state.locale = Some(*locale);
                 state.locale_explicit = true;
             }
-            // Running text tells the language, and changes it unless the sender chose one.
-            // Keywords, names and communes (the answers of a report) and lone words ("Oran",
-            // "NIN") do not switch it: they are written alike by speakers of both languages.
-            Intent::Numbers(_) | Intent::Unrecognised
-                if !in_report && !state.locale_explicit && is_running_text(&inbound.text) =>
-            {
-                if let Some(locale) = detected {
-                    state.locale = Some(locale);
+            _ if state.locale_explicit => {}
+            _ if in_report => {
+                if state.locale.is_none() {
+                    locale_now = detected;
                 }
             }
-            // For a sender the service knows nothing about, any word is the best guess for
-            // this one reply, but a guess from a keyword or a name is not kept.
-            _ if state.locale.is_none() && !intent::is_neutral_keyword(&inbound.text) => {
-                locale_now = detected;
+            Intent::Numbers(_) | Intent::Unrecognised if is_running_text(&inbound.text) => {
+                state.locale = detected.or(state.locale);
+            }
+            // A sender the service knows nothing about: a keyword in one language (AIDE,
+            // OUI, توقف) is the best guess and is kept; one spelled alike in both (STOP, OK)
+            // only colours this reply, after the channel's hint.
+            _ if state.locale.is_none() => {
+                if intent::is_neutral_keyword(&inbound.text) {
+                    locale_now = detected;
+                } else {
+                    state.locale = detected;
+                }
             }
             _ => {}
         }
         let locale = state
             .locale
-            .or(locale_now)
             .or(locale_hint)
+            .or(locale_now)
             .unwrap_or(Locale::Ar);
         let dialogue = state
             .dialogue
@@ -663,15 +670,20 @@ fn date_of(now: Timestamp) -> chrono::NaiveDate {
         .date_naive()
 }
 
-/// Whether a message is running text, which tells its writer's language: at least two words
-/// of letters, leaving out slash commands. A lone word ("Oran", "NIN", "Bonjour") may be a
-/// name or an acronym written alike in both languages.
+/// Whether a message is running text, which tells its writer's language: words of letters
+/// other than slash commands, short capitalised acronyms (`NIN`, `CNI`) and the name of a
+/// commune alone ("Oran", "Ain Benian" are written alike by speakers of both languages).
 fn is_running_text(text: &str) -> bool {
-    text.split(|c: char| !c.is_alphabetic() && c != '/' && c != '\'')
+    let words: Vec<&str> = text
+        .split(|c: char| !c.is_alphabetic() && c != '/' && c != '\'' && c != '’')
         .filter(|word| !word.starts_with('/'))
-        .filter(|word| word.chars().filter(|c| c.is_alphabetic()).count() >= 2)
-        .count()
-        >= 2
+        .filter(|word| word.chars().any(char::is_alphabetic))
+        .filter(|word| {
+            let acronym = word.chars().count() <= 4 && word.chars().all(|c| c.is_ascii_uppercase());
+            !acronym
+        })
+        .collect();
+    !words.is_empty() && !crate::reports::communes::is_commune_name(&words.join(" "))
 }
 
 /// The language of a message's words. A slash command (`/stop`, `/help@MaktabBot`) is written
@@ -709,12 +721,15 @@ mod tests {
     }
 
     #[test]
-    fn only_two_words_or_more_are_running_text() {
+    fn words_are_running_text_but_acronyms_commands_and_commune_names_are_not() {
         assert!(is_running_text("mon NIN est 109870123456789012"));
-        assert!(is_running_text("رقمي 109870123456789012 شكرا"));
+        assert!(is_running_text("رقمي 109870123456789012"));
+        assert!(is_running_text("bonjour"));
         assert!(!is_running_text("Oran"));
+        assert!(!is_running_text("ain benian"));
+        assert!(!is_running_text("وهران"));
         assert!(!is_running_text("NIN 109870123456789012"));
-        assert!(!is_running_text("/start fr"));
+        assert!(!is_running_text("/start"));
         assert!(!is_running_text("109870123456789012 15/03/1990"));
     }
 }

@@ -84,6 +84,12 @@ pub fn national_count() -> usize {
     NATIONAL.len()
 }
 
+/// Whether `text` is the name of a commune of the national list (in either language).
+pub fn is_commune_name(text: &str) -> bool {
+    let wanted = key(text);
+    !wanted.is_empty() && NATIONAL.iter().any(|c| c.keys.contains(&wanted))
+}
+
 /// The comparable form of a name: folded, without the Arabic article at the start of a word,
 /// and without spaces, hyphens or apostrophes ("Aïn-Bénian" and "ain benian" are one key).
 pub fn key(name: &str) -> String {
@@ -114,22 +120,40 @@ pub fn directory(map: &[Commune]) -> Vec<Candidate> {
             *postal.entry(code.as_str()).or_default() += 1;
         }
     }
+    let mut map_names: HashMap<String, usize> = HashMap::new();
+    for commune in map {
+        for name in HashSet::from([key(&commune.name.ar), key(&commune.name.fr)]) {
+            *map_names.entry(name).or_default() += 1;
+        }
+    }
     let mut taken = vec![false; national.len()];
     let mut candidates: Vec<Candidate> = Vec::with_capacity(map.len() + national.len());
     for commune in map {
         let keys = [key(&commune.name.ar), key(&commune.name.fr)];
         // The same commune in the national list: by postal code used as the map's code, or by
-        // a name that only one commune of the country bears.
+        // name within the wilaya that the map's code starts with (the national commune codes
+        // are the wilaya's two digits then the commune's), or by a name that only one commune
+        // of the country bears.
+        let wilaya = commune.code.as_str().get(..2);
         let same = national
             .iter()
             .position(|n| n.postal_code.as_deref() == Some(commune.code.as_str()))
             .or_else(|| {
                 national.iter().position(|n| {
+                    Some(n.wilaya_code.as_str()) == wilaya
+                        && n.keys.iter().any(|k| keys.contains(k))
+                })
+            })
+            .or_else(|| {
+                national.iter().position(|n| {
                     n.keys.iter().any(|k| {
-                        keys.contains(k) && names.get(k.as_str()).is_some_and(|count| *count == 1)
+                        keys.contains(k)
+                            && names.get(k.as_str()).is_some_and(|count| *count == 1)
+                            && map_names.get(k.as_str()).is_some_and(|count| *count == 1)
                     })
                 })
-            });
+            })
+            .filter(|i| !taken[*i]);
         if let Some(i) = same {
             taken[i] = true;
         }
