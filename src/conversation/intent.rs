@@ -216,7 +216,7 @@ pub fn parse_on(text: &str, today: NaiveDate) -> Intent {
 /// which tells nothing of the sender's language.
 pub fn is_neutral_keyword(text: &str) -> bool {
     let keyword = fold_keyword(text);
-    keyword.starts_with('/') || NEUTRAL.iter().any(|k| *k == keyword)
+    text.trim_start().starts_with('/') || NEUTRAL.iter().any(|k| *k == keyword)
 }
 
 /// The clerks' Telegram commands (`/clerk CODE`, `/report`, `/myreports`), with or without
@@ -245,7 +245,10 @@ fn fold_keyword(text: &str) -> String {
     };
     let mut folded = format!(
         " {} ",
-        trim(&crate::domain::fold(text.trim())).replace('’', "'")
+        trim(&crate::domain::fold(text.trim()))
+            .replace('’', "'")
+            // "aidez-moi": the courtesy word is hyphenated to the keyword.
+            .replace('-', " ")
     );
     for polite in POLITE {
         // Whole words only: "moi" goes, "moins" stays.
