@@ -501,12 +501,15 @@ fn shape(chars: &[char], groups: &[Group]) -> Option<Shape> {
     }
 }
 
+/// The best cut of `cluster[..i]`: its score, its leftover groups, and where its last piece
+/// starts with that piece's shape (`None`: a leftover group), as a back pointer.
+type Best = (u32, usize, Option<(usize, Option<Shape>)>);
+
 /// Cuts a cluster into the pieces whose shapes score best together (dynamic programming over
 /// the groups); runs that fit no shape are malformed NIN attempts, or noise when short.
 fn interpret(chars: &[char], cluster: &[Group], today: NaiveDate) -> Vec<Piece> {
     let n = cluster.len();
-    // best[i]: (score, leftover groups, pieces) for cluster[..i], as a back pointer.
-    let mut best: Vec<(u32, usize, Option<(usize, Option<Shape>)>)> = vec![(0, 0, None); n + 1];
+    let mut best: Vec<Best> = vec![(0, 0, None); n + 1];
     for end in 1..=n {
         // A leftover group.
         let (score, left, _) = best[end - 1];

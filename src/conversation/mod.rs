@@ -295,11 +295,8 @@ impl Conversation {
                 state.locale_explicit = true;
             }
             _ if state.locale_explicit => {}
-            _ if in_report => {
-                if state.locale.is_none() {
-                    locale_now = detected;
-                }
-            }
+            _ if in_report && state.locale.is_none() => locale_now = detected,
+            _ if in_report => {}
             Intent::Numbers(_) | Intent::Unrecognised if is_running_text(&inbound.text) => {
                 state.locale = detected.or(state.locale);
             }

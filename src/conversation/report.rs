@@ -413,17 +413,26 @@ impl Conversation {
             },
             ReportStage::Commune | ReportStage::ChooseCommune => {
                 let all = communes::directory(&self.store.communes().await?);
-                let chosen = if draft.stage == ReportStage::ChooseCommune {
-                    crate::domain::normalize_digits(text)
-                        .trim()
-                        .parse::<usize>()
-                        .ok()
-                        .and_then(|n| n.checked_sub(1))
-                        .and_then(|i| draft.choices.get(i))
-                        .and_then(|code| all.iter().find(|c| c.code.as_str() == code))
-                        .map(|c| CommuneMatch::One(c.clone()))
-                } else {
-                    None
+                let number = crate::domain::normalize_digits(text)
+                    .trim()
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| *n < 100);
+                let offered: Vec<Candidate> = draft
+                    .choices
+                    .iter()
+                    .filter_map(|code| all.iter().find(|c| c.code.as_str() == code))
+                    .cloned()
+                    .collect();
+                let chosen = match (draft.stage, number) {
+                    (ReportStage::ChooseCommune, Some(n)) => Some(
+                        n.checked_sub(1)
+                            .and_then(|i| offered.get(i))
+                            .map(|c| CommuneMatch::One(c.clone()))
+                            // A number that was not offered: the same choice again.
+                            .unwrap_or_else(|| CommuneMatch::Several(offered.clone())),
+                    ),
+                    _ => None,
                 };
                 match chosen.unwrap_or_else(|| communes::find(&all, text)) {
                     CommuneMatch::One(commune) => {
