@@ -707,6 +707,152 @@ mod tests {
         assert!(found.nin.is_some() && found.birth.is_none() && found.bad_birth.is_some());
     }
 
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, 3).unwrap()
+    }
+
+    fn numbers_on(text: &str) -> Numbers {
+        match parse_on(text, today()) {
+            Intent::Numbers(numbers) => numbers,
+            other => panic!("{text:?} gave {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_short_nin_beside_a_separated_date_is_a_short_nin_and_a_date() {
+        let found = numbers_on("NIN 3000000000 02/04/1995");
+        assert_eq!(
+            found.bad_nin,
+            Some(NationalIdError::TooShort { digits: 10 })
+        );
+        assert_eq!(found.birth, date("02/04/1995"));
+        assert_eq!(found.nin, None);
+    }
+
+    #[test]
+    fn two_nins_are_seen_as_two_whatever_separates_them() {
+        for text in [
+            "109870123456789012 209870123456789099",
+            "109870123456789012 et 209870123456789099",
+            "109870123456789012 15/03/1990 209870123456789099 20/01/1970",
+        ] {
+            assert!(numbers_on(text).several_nins, "{text}");
+        }
+        assert!(!numbers_on("109870123456789012 109870123456789012").several_nins);
+    }
+
+    #[test]
+    fn dates_as_people_write_them() {
+        for text in [
+            "15/03/90",
+            "15-3-1990",
+            "15 mars 1990",
+            "15 MARS 90",
+            "le 15 mars 1990",
+            "15 مارس 1990",
+            "١٥ مارس ١٩٩٠",
+            "150390",
+            "15/O3/199O",
+            "l5/03/1990",
+        ] {
+            assert_eq!(numbers_on(text).birth, date("15/03/1990"), "{text}");
+        }
+        assert_eq!(numbers_on("1er avril 1944").birth, date("01/04/1944"));
+        assert_eq!(numbers_on("25 avr. 1944").birth, date("25/04/1944"));
+        assert_eq!(numbers_on("25 أفريل 1944").birth, date("25/04/1944"));
+        assert_eq!(numbers_on("2 juil 2001").birth, date("02/07/2001"));
+        assert_eq!(
+            numbers_on("01/01/07").bad_birth,
+            Some(BirthProblem::AmbiguousCentury)
+        );
+        assert_eq!(
+            numbers_on("25/04/194").bad_birth,
+            Some(BirthProblem::Unreadable)
+        );
+    }
+
+    #[test]
+    fn letters_for_digits_only_inside_digit_groups() {
+        let found = numbers_on("1O987O123456789O12");
+        assert_eq!(found.nin.unwrap().as_str(), NIN);
+        assert_eq!(parse_on("Oran lol", today()), Intent::Unrecognised);
+        assert_eq!(parse_on("COOL", today()), Intent::Unrecognised);
+    }
+
+    #[test]
+    fn courtesy_words_around_keywords() {
+        for text in ["AIDE MOI", "aide svp", "aidez-moi", "مساعدة من فضلك"] {
+            assert_eq!(parse(text), Intent::Help, "{text}");
+        }
+        for text in [
+            "STOP svp",
+            "arrête",
+            "Arrêt s'il vous plaît",
+            "توقف من فضلك",
+        ] {
+            assert_eq!(parse(text), Intent::StopNotices, "{text}");
+        }
+        assert_eq!(parse("oui merci"), Intent::Yes);
+        assert_eq!(parse("moins"), Intent::Unrecognised);
+        assert!(is_neutral_keyword("STOP"));
+        assert!(is_neutral_keyword("/aide"));
+        assert!(!is_neutral_keyword("AIDE"));
+    }
+
+    fn in_script(text: &str, script: usize) -> String {
+        let zero = [0x30u32, 0x0660, 0x06F0][script];
+        text.chars()
+            .map(|c| match c.to_digit(10) {
+                Some(d) if c.is_ascii_digit() => char::from_u32(zero + d).unwrap(),
+                _ => c,
+            })
+            .collect()
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_nin_and_date_in_any_layout_script_and_order_are_both_found(
+            nin in "[0-9]{18}",
+            days in 0i64..(70 * 365),
+            layout in 0usize..7,
+            script in 0usize..3,
+            date_first in proptest::bool::ANY,
+        ) {
+            // 1930 to 1999: a two-digit year is then never ambiguous in 2026.
+            let born = NaiveDate::from_ymd_opt(1930, 1, 1).unwrap() + chrono::Duration::days(days);
+            let months = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet",
+                "août", "septembre", "octobre", "novembre", "décembre"];
+            let month_ar = ["جانفي", "فيفري", "مارس", "أفريل", "ماي", "جوان", "جويلية", "أوت",
+                "سبتمبر", "أكتوبر", "نوفمبر", "ديسمبر"];
+            let month = chrono::Datelike::month0(&born) as usize;
+            let typed = match layout {
+                0 => born.format("%d/%m/%Y").to_string(),
+                1 => born.format("%-d-%-m-%Y").to_string(),
+                2 => born.format("%d.%m.%y").to_string(),
+                3 => born.format("%d%m%Y").to_string(),
+                4 => born.format("%Y-%m-%d").to_string(),
+                5 => format!("{} {} {}", born.format("%-d"), months[month], born.format("%Y")),
+                _ => format!("{} {} {}", born.format("%d"), month_ar[month], born.format("%y")),
+            };
+            let text = if date_first {
+                format!("{typed} {nin}")
+            } else {
+                format!("NIN {nin} né le {typed}")
+            };
+            let found = numbers_on(&in_script(&text, script));
+            proptest::prop_assert_eq!(found.nin.map(|n| n.as_str().to_owned()), Some(nin));
+            proptest::prop_assert_eq!(
+                found.birth,
+                Some(Birth::Date(BirthDate::from_date(born).unwrap()))
+            );
+        }
+
+        #[test]
+        fn arbitrary_text_never_panics(text in "\\PC*") {
+            let _ = parse_on(&text, today());
+        }
+    }
+
     #[test]
     fn small_numbers_are_noise() {
         assert_eq!(parse("bureau 2"), Intent::Unrecognised);
