@@ -515,7 +515,8 @@ async fn an_enrolled_clerk_files_reports_lists_them_and_cannot_once_revoked() {
         message(&talk.send(Channel::Telegram, clerk_chat, "/report").await),
         MessageId::ClerkNotEnrolled
     );
-    let code = invite(&db, "1608").await;
+    // The clerk of the voter's own commune: only there does the roll check answer.
+    let code = invite(&db, "1601").await;
     talk.send(Channel::Telegram, clerk_chat, &format!("/clerk {code}"))
         .await;
 
@@ -580,7 +581,7 @@ async fn an_enrolled_clerk_files_reports_lists_them_and_cannot_once_revoked() {
 
     let reports = all_reports(db.store.as_ref()).await;
     assert_eq!(reports.len(), 1);
-    assert_eq!(reports[0].commune.as_str(), "1608", "the clerk's commune");
+    assert_eq!(reports[0].commune.as_str(), "1601", "the clerk's commune");
     assert_eq!(reports[0].sources[0].kind, ReportSourceKind::Clerk);
     assert!(filed.replies[0].text.contains(&reports[0].id.to_string()));
 

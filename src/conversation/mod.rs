@@ -177,6 +177,10 @@ pub struct ConversationSettings {
     pub max_failures_per_nin_per_day: u64,
     /// How long a half-finished dialogue waits for the next message.
     pub dialogue_ttl_seconds: i64,
+    /// Roll checks one clerk may make per clock hour while filing reports (whether the
+    /// citizen is already on the roll of the clerk's commune); beyond it reports are filed
+    /// without the check.
+    pub max_clerk_checks_per_hour: u64,
 }
 
 impl Default for ConversationSettings {
@@ -186,6 +190,7 @@ impl Default for ConversationSettings {
             max_lookups_per_sender_per_hour: 10,
             max_failures_per_nin_per_day: 5,
             dialogue_ttl_seconds: 15 * 60,
+            max_clerk_checks_per_hour: 30,
         }
     }
 }

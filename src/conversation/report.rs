@@ -8,7 +8,7 @@ use fluent_bundle::FluentArgs;
 use serde::{Deserialize, Serialize};
 
 use super::intent::{Birth, BirthProblem, Intent};
-use super::{Conversation, Dialogue, Handled, Inbound, counter_key};
+use super::{Conversation, Dialogue, Handled, Inbound, LookupOutcome, counter_key};
 use crate::domain::{BirthDate, Channel, CommuneCode, Locale, NationalId, PhoneNumber, Timestamp};
 use crate::i18n::MessageId;
 use crate::i18n::sms::count_segments;
@@ -492,7 +492,7 @@ impl Conversation {
         };
         if clerk
             && next == ReportStage::FullName
-            && let Some(found) = self.already_registered(&draft, locale).await?
+            && let Some(found) = self.already_registered(&draft, locale, now).await?
         {
             state.dialogue = None;
             return Ok(found);
@@ -502,13 +502,19 @@ impl Conversation {
         Ok(self.simple(locale, message))
     }
 
-    /// For a clerk: the citizen's place if the roll already holds their NIN and birth date.
-    /// The clerk has the citizen and their card in front of them, so this is the lookup the
-    /// citizen could make themselves; it saves a report that would change nothing.
+    /// For a clerk: the citizen's place if the roll of the clerk's own commune already holds
+    /// their NIN and birth date, which saves a report that would change nothing.
+    ///
+    /// The check is a lookup and is limited like one, so that it cannot walk the roll: a
+    /// per-clerk budget per hour, the per-NIN lock of failed verifications, and every failure
+    /// counted against the NIN. A voter of another commune, a wrong birth date, an unknown
+    /// NIN, a locked NIN and a spent budget all read the same: the report goes on, and the
+    /// revision of the lists sorts it out.
     async fn already_registered(
         &self,
         draft: &ReportDraft,
         locale: Locale,
+        now: Timestamp,
     ) -> Result<Option<Handled>, StoreError> {
         let nin = draft
             .nin
@@ -518,14 +524,37 @@ impl Conversation {
             .birth_date
             .as_deref()
             .and_then(|iso| BirthDate::from_iso(iso).ok());
-        let (Some(nin), Some(birth_date)) = (nin, birth_date) else {
+        let (Some(nin), Some(birth_date), Some(clerk_id), Some(commune)) =
+            (nin, birth_date, draft.clerk_id, draft.commune.as_deref())
+        else {
             return Ok(None);
         };
-        Ok(self
-            .store
-            .find_voter(&nin)
-            .await?
-            .filter(|voter| voter.birth_date == birth_date)
+        let hour = now - now.rem_euclid(super::HOUR);
+        let budget_key = counter_key("clerk-checks", &clerk_id.to_string());
+        let checks = self.store.increment_counter(&budget_key, hour).await?;
+        if checks > self.settings.max_clerk_checks_per_hour {
+            tracing::info!(clerk = clerk_id, "clerk roll checks spent for this hour");
+            return Ok(None);
+        }
+        let day = now - now.rem_euclid(super::DAY);
+        let failures_key = counter_key("nin-failures", nin.as_str());
+        if self.store.counter(&failures_key, day).await?
+            >= self.settings.max_failures_per_nin_per_day
+        {
+            return Ok(None);
+        }
+        let voter = self.store.find_voter(&nin).await?;
+        let outcome = match &voter {
+            Some(voter) if voter.birth_date == birth_date => LookupOutcome::Found,
+            Some(_) => LookupOutcome::VerificationFailed,
+            None => LookupOutcome::NotFound,
+        };
+        if outcome != LookupOutcome::Found {
+            self.store.increment_counter(&failures_key, day).await?;
+        }
+        Ok(voter
+            .filter(|_| outcome == LookupOutcome::Found)
+            .filter(|voter| voter.place.commune.code.as_str() == commune)
             .map(|voter| self.found(locale, &voter.place)))
     }
 
