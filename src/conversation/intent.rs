@@ -352,7 +352,7 @@ fn prepare_word(word: &str) -> String {
     }
     if has_digit {
         let lower = word.to_lowercase();
-        for ordinal in ["er", "ere", "re"] {
+        for ordinal in ["er", "ère", "ere", "re"] {
             if let Some(day) = lower.strip_suffix(ordinal)
                 && !day.is_empty()
                 && day.len() <= 2
@@ -758,6 +758,7 @@ mod tests {
             assert_eq!(numbers_on(text).birth, date("15/03/1990"), "{text}");
         }
         assert_eq!(numbers_on("1er avril 1944").birth, date("01/04/1944"));
+        assert_eq!(numbers_on("1ère avril 1944").birth, date("01/04/1944"));
         assert_eq!(numbers_on("25 avr. 1944").birth, date("25/04/1944"));
         assert_eq!(numbers_on("25 أفريل 1944").birth, date("25/04/1944"));
         assert_eq!(numbers_on("2 juil 2001").birth, date("02/07/2001"));
