@@ -788,6 +788,7 @@ impl Config {
             max_lookups_per_sender_per_hour: self.lookup.max_per_sender_per_hour,
             max_failures_per_nin_per_day: self.lookup.max_failed_per_nin_per_day,
             dialogue_ttl_seconds: self.lookup.dialogue_minutes * 60,
+            ..ConversationSettings::default()
         }
     }
 }

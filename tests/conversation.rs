@@ -285,9 +285,11 @@ async fn help_and_unrecognised_messages_show_the_expected_message() {
     for (text, message, locale) in [
         ("AIDE", MessageId::Help, Locale::Fr),
         ("HELP", MessageId::Help, Locale::Fr),
-        ("مساعدة", MessageId::Help, Locale::Ar),
+        // A keyword does not switch the language the sender was answered in before.
+        ("مساعدة", MessageId::Help, Locale::Fr),
         ("quel est mon bureau ?", MessageId::Hint, Locale::Fr),
         ("أين أصوت", MessageId::Hint, Locale::Ar),
+        ("مساعدة", MessageId::Help, Locale::Ar),
     ] {
         let handled = talk.sms("+213550000009", text).await;
         assert_eq!(
@@ -483,7 +485,8 @@ async fn stop_and_start_switch_notices_off_and_on_in_the_senders_language() {
         ("START", MessageId::NoticesStarted, Locale::Fr),
         ("توقف", MessageId::NoticesStopped, Locale::Ar),
         ("ابدأ", MessageId::NoticesStarted, Locale::Ar),
-        ("ARRET", MessageId::NoticesStopped, Locale::Fr),
+        // A keyword never switches a known sender's language: the sender wrote توقف.
+        ("ARRET", MessageId::NoticesStopped, Locale::Ar),
     ] {
         let handled = talk.sms(sender, text).await;
         assert_eq!(

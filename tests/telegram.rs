@@ -667,6 +667,47 @@ async fn a_clerk_enrols_and_files_through_the_webhook() {
 // ---- Notices end ----
 
 #[tokio::test(flavor = "multi_thread")]
+async fn start_greets_in_the_language_the_chat_writes_not_the_clients() {
+    let bot = TestBot::start().await;
+    // Amina's client is Arabic, but she writes French.
+    assert_eq!(
+        bot.post(&text(1, AMINA, "ar", &format!("mon NIN est {NIN_MIXED}")))
+            .await,
+        200
+    );
+    bot.fake
+        .wait_for_message(AMINA, |call| call.text().starts_with("Merci. Envoyez"))
+        .await;
+    assert_eq!(bot.post(&text(2, AMINA, "ar", "/start")).await, 200);
+    bot.fake
+        .wait_for_message(AMINA, |call| call.text().starts_with("Bonjour !"))
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn start_after_stop_resumes_notices() {
+    let bot = TestBot::start().await;
+    assert_eq!(bot.post(&text(1, AMINA, "ar", "/stop")).await, 200);
+    bot.fake
+        .wait_for_message(AMINA, |call| call.text().starts_with("لن تصلك"))
+        .await;
+    assert_eq!(bot.post(&text(2, AMINA, "ar", "/start")).await, 200);
+    bot.fake
+        .wait_for_message(AMINA, |call| call.text().starts_with("ستصلك من جديد"))
+        .await;
+    bot.fake
+        .wait_for_message(AMINA, |call| call.text().starts_with("مرحبا!"))
+        .await;
+    let state = bot
+        .db
+        .store
+        .sender_state(Channel::Telegram, &AMINA.to_string(), START)
+        .await
+        .unwrap();
+    assert!(!state.notices_opt_out);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn stop_ends_notices_and_a_blocked_bot_is_sent_nothing_more() {
     let bot = TestBot::start().await;
     assert_eq!(bot.post(&text(1, AMINA, "ar", "/stop")).await, 200);

@@ -29,6 +29,12 @@ nin-wrong-length = رقم التعريف الوطني من 18 رقما وأرس�
 
 date-invalid = لم نفهم تاريخ الميلاد. أرسله هكذا: 15/03/1990
 
+# A two-digit year that could be in 1900s or 2000s for a voter.
+date-year-ambiguous = سنة الميلاد من رقمين: أرسل التاريخ بالسنة كاملة، مثلا 15/03/1990
+
+# Two different NINs in one message.
+nin-one-at-a-time = أرسل رقم تعريف وطني واحدا في كل رسالة مع تاريخ ميلاده.
+
 year-invalid = لم نفهم سنة الميلاد. أرسلها هكذا: 1990
 
 nin-first = أرسل أولا رقم التعريف الوطني (18 رقما) ثم تاريخ ميلادك.
@@ -49,7 +55,10 @@ hint =
 
 language-set = سنجيبك بالعربية من الآن.
 
-rate-limited-sender = طلبات كثيرة من هذا المرسل. أعد المحاولة بعد { PLURAL($minutes) ->
+rate-limited-sender = طلبات كثيرة { $channel ->
+        [telegram] من هذا الحساب
+       *[sms] من هذا الرقم
+    }. أعد المحاولة بعد { PLURAL($minutes) ->
         [zero] أقل من دقيقة
         [one] دقيقة واحدة
         [two] دقيقتين

@@ -26,6 +26,12 @@ nin-wrong-length = Le NIN a 18 chiffres, vous avez envoyé { $count } { PLURAL($
 
 date-invalid = Date de naissance non comprise. Envoyez-la ainsi : 15/03/1990
 
+# A two-digit year that could be in 1900s or 2000s for a voter.
+date-year-ambiguous = Année de naissance à 2 chiffres : envoyez la date avec l'année en entier, ex. 15/03/1990
+
+# Two different NINs in one message.
+nin-one-at-a-time = Envoyez un seul NIN par message, avec sa date de naissance.
+
 year-invalid = Année de naissance non comprise. Envoyez-la ainsi : 1990
 
 nin-first = Envoyez d'abord votre NIN (18 chiffres), puis votre date de naissance.
@@ -46,7 +52,10 @@ hint =
 
 language-set = Entendu : nous vous répondrons en français.
 
-rate-limited-sender = Trop de demandes de ce numéro. Réessayez dans { $minutes } { PLURAL($minutes) ->
+rate-limited-sender = Trop de demandes { $channel ->
+        [telegram] de ce compte
+       *[sms] de ce numéro
+    }. Réessayez dans { $minutes } { PLURAL($minutes) ->
         [one] minute
        *[other] minutes
     }.
@@ -57,4 +66,4 @@ service-unavailable = Service momentanément indisponible. Réessayez dans quelq
 
 notices-stopped = Vous ne recevrez plus de notifications. Pour les reprendre, envoyez START
 
-notices-started = Vous recevrez de nouveau les notifications de changement de bureau. Pour les arrêter, envoyez STOP
+notices-started = Vous recevrez de nouveau les notifications de changement de bureau. Pour ne plus les recevoir, envoyez STOP

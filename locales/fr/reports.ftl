@@ -3,9 +3,9 @@
 
 report-ask-birth-date = Signalement : envoyez votre date de naissance, ex. 15/03/1990. Pour annuler, envoyez ANNULER
 
-report-ask-commune = Dans quelle commune habitez-vous ? Envoyez son nom ou son code postal. Pour annuler, envoyez ANNULER
+report-ask-commune = Dans quelle commune habitez-vous ? Envoyez le nom de la commune ou son code postal. Pour annuler, envoyez ANNULER
 
-report-commune-unknown = Commune non trouvée. Renvoyez son nom, ex. Ain Benian, ou son code postal.
+report-commune-unknown = Commune non trouvée. Renvoyez le nom de la commune, ex. Ain Benian, ou son code postal.
 
 report-commune-too-many = Trop de communes portent ce nom. Envoyez le nom complet ou le code postal.
 
@@ -26,7 +26,10 @@ report-cancelled = Signalement annulé : nous n'avons rien gardé.
 
 report-needs-lookup = Pour signaler une absence de la liste, envoyez d'abord votre NIN et votre date de naissance.
 
-report-limit = Trop de signalements depuis ce numéro aujourd'hui. Contactez le service des élections de votre commune.
+report-limit = Trop de signalements { $channel ->
+        [telegram] depuis ce compte
+       *[sms] depuis ce numéro
+    } aujourd'hui. Contactez le service des élections de votre commune.
 
 # Sent through the notices outbox when an approved roll holds a reported citizen.
 notice-registered =

@@ -25,7 +25,7 @@ telegram-non-text =
 telegram-group-hint = Pour savoir où voter, écrivez-moi en privé. N'envoyez pas votre NIN dans un groupe.
 
 # After the "notify me" button.
-telegram-subscribed = Nous vous avertirons ici si votre bureau de vote change. Pour arrêter, envoyez /stop
+telegram-subscribed = Nous vous avertirons ici si votre bureau de vote change. Pour ne plus en recevoir, envoyez /stop
 
 # A "notify me" button pressed after its offer expired.
 telegram-offer-expired = Ce bouton a expiré. Refaites la recherche de votre bureau.
@@ -38,4 +38,4 @@ button-french = Français
 telegram-command-start = Accueil et choix de la langue
 telegram-command-help = Comment trouver mon bureau de vote
 telegram-command-language = Changer de langue
-telegram-command-stop = Arrêter les notifications
+telegram-command-stop = Ne plus recevoir les notifications

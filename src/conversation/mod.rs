@@ -22,7 +22,7 @@ use crate::domain::{
 };
 use crate::i18n::{Catalog, MessageId};
 use crate::store::{SenderState, Store, StoreError};
-use intent::{Birth, Intent, Numbers};
+use intent::{Birth, BirthProblem, Intent, Numbers};
 use stats::LookupRecorder;
 
 /// One message from a voter.
@@ -123,6 +123,9 @@ pub struct Handled {
 pub enum Dialogue {
     /// The sender gave a NIN; the birth date or year is to come.
     AwaitingBirth { nin: String },
+    /// The sender gave a birth date (ISO) or year with a NIN of the wrong length: the NIN is
+    /// to come, and the birth is kept for it.
+    AwaitingNin { birth: String },
     /// A lookup found nothing: SIGNALER now reports the sender missing from the roll, with
     /// this NIN (and birth date, ISO, if a full one was given).
     ReportOffered {
@@ -184,6 +187,10 @@ pub struct ConversationSettings {
     pub max_failures_per_nin_per_day: u64,
     /// How long a half-finished dialogue waits for the next message.
     pub dialogue_ttl_seconds: i64,
+    /// Roll checks one clerk may make per clock hour while filing reports (whether the
+    /// citizen is already on the roll of the clerk's commune); beyond it reports are filed
+    /// without the check.
+    pub max_clerk_checks_per_hour: u64,
 }
 
 impl Default for ConversationSettings {
@@ -193,6 +200,7 @@ impl Default for ConversationSettings {
             max_lookups_per_sender_per_hour: 10,
             max_failures_per_nin_per_day: 5,
             dialogue_ttl_seconds: 15 * 60,
+            max_clerk_checks_per_hour: 30,
         }
     }
 }
@@ -290,20 +298,40 @@ impl Conversation {
             .sender_state(inbound.channel, &inbound.sender, now)
             .await?;
         let mut state = stored.clone();
-        let intent = intent::parse(&inbound.text);
-        match intent {
+        let intent = intent::parse_on(&inbound.text, date_of(now));
+        let in_report = matches!(Dialogue::of(&state)?, Some(Dialogue::Reporting(_)));
+        // The language is the sender's until they choose another. Only running text changes
+        // it; keywords, slash commands, names and communes (the answers of a report) are
+        // written alike by speakers of both languages and do not.
+        let mut locale_now = None;
+        match &intent {
             Intent::ChooseLanguage(locale) => {
-                state.locale = Some(locale);
+                state.locale = Some(*locale);
                 state.locale_explicit = true;
             }
-            _ if !state.locale_explicit => {
-                if let Some(locale) = detected {
-                    state.locale = Some(locale);
+            _ if state.locale_explicit => {}
+            _ if in_report && state.locale.is_none() => locale_now = detected,
+            _ if in_report => {}
+            Intent::Numbers(_) | Intent::Unrecognised if is_running_text(&inbound.text) => {
+                state.locale = detected.or(state.locale);
+            }
+            // A sender the service knows nothing about: a keyword in one language (AIDE,
+            // OUI, توقف) is the best guess and is kept; one spelled alike in both (STOP, OK)
+            // only colours this reply, after the channel's hint.
+            _ if state.locale.is_none() => {
+                if intent::is_neutral_keyword(&inbound.text) {
+                    locale_now = detected;
+                } else {
+                    state.locale = detected;
                 }
             }
             _ => {}
         }
-        let locale = state.locale.or(locale_hint).unwrap_or(Locale::Ar);
+        let locale = state
+            .locale
+            .or(locale_hint)
+            .or(locale_now)
+            .unwrap_or(Locale::Ar);
         let dialogue = Dialogue::of(&state)?;
         let handled = match (dialogue, intent) {
             (_, Intent::ClerkEnrol(code)) => self.enrol_clerk(inbound, &code, locale, now).await?,
@@ -325,7 +353,8 @@ impl Conversation {
                     .await?
             }
             (Some(Dialogue::ReportOffered { nin, birth_date }), Intent::Report) => {
-                self.start_self_report(&mut state, &nin, birth_date, locale, now)
+                self.start_self_report(inbound, &mut state, &nin, birth_date, locale, now)
+                    .await?
             }
             (_, Intent::Report) => self.simple(locale, MessageId::ReportNeedsLookup),
             (_, Intent::Help) => self.simple(locale, MessageId::Help),
@@ -362,35 +391,70 @@ impl Conversation {
         locale: Locale,
         now: Timestamp,
     ) -> Result<Handled, StoreError> {
+        if numbers.several_nins {
+            return Ok(self.simple(locale, MessageId::NinOneAtATime));
+        }
         // A date sent alone completes the NIN given before it, also after a "not found"
-        // (the voter corrects the date they typed).
-        let pending = match Dialogue::of(state)? {
+        // (the voter corrects the date they typed); a NIN sent alone completes the date kept
+        // from a message whose NIN was mistyped.
+        let (pending_nin, pending_birth) = match Dialogue::of(state)? {
             Some(Dialogue::AwaitingBirth { nin } | Dialogue::ReportOffered { nin, .. }) => {
-                NationalId::parse(&nin).ok()
+                (NationalId::parse(&nin).ok(), None)
             }
-            _ => None,
+            Some(Dialogue::AwaitingNin { birth }) => (None, stored_birth(&birth)),
+            _ => (None, None),
         };
+        let birth = numbers.birth.or(if numbers.bad_birth.is_none() {
+            pending_birth
+        } else {
+            None
+        });
         let nin = match (numbers.nin, numbers.bad_nin) {
             (Some(nin), _) => nin,
-            (None, Some(error)) => return Ok(self.nin_wrong_length(locale, error)),
-            (None, None) => match pending {
-                Some(nin) => nin,
-                None => return Ok(self.simple(locale, MessageId::NinFirst)),
-            },
+            (None, error) => {
+                if let Some(problem) = numbers.bad_birth {
+                    return Ok(self.simple(
+                        locale,
+                        birth_problem_message(self.settings.verification, problem),
+                    ));
+                }
+                if let (Some(nin), None) = (pending_nin, error) {
+                    nin
+                } else {
+                    // Keep a good date for the NIN to come, so the voter resends only that.
+                    if let Some(birth) = birth {
+                        state.dialogue = Some((
+                            Dialogue::AwaitingNin {
+                                birth: match birth {
+                                    Birth::Date(date) => date.to_iso(),
+                                    Birth::Year(year) => year.to_string(),
+                                },
+                            }
+                            .to_json(),
+                            now + self.settings.dialogue_ttl_seconds,
+                        ));
+                    }
+                    return Ok(match error {
+                        Some(error) => self.nin_wrong_length(locale, error),
+                        None => self.simple(locale, MessageId::NinFirst),
+                    });
+                }
+            }
         };
         let verification = self.settings.verification;
-        let birth = match (verification, numbers.birth) {
+        let birth = match (verification, birth) {
             (Verification::None, _) => None,
             (Verification::BirthDate, Some(Birth::Date(date))) => Some(Birth::Date(date)),
             (Verification::BirthYear, Some(Birth::Date(date))) => Some(Birth::Year(date.year())),
             (Verification::BirthYear, Some(Birth::Year(year))) => Some(Birth::Year(year)),
             (Verification::BirthDate, Some(Birth::Year(_))) | (_, None) => {
-                let attempted = numbers.birth.is_some() || numbers.bad_birth;
-                let message = match (verification, attempted) {
-                    (Verification::BirthYear, true) => MessageId::YearInvalid,
-                    (Verification::BirthYear, false) => MessageId::AskBirthYear,
-                    (_, true) => MessageId::DateInvalid,
-                    (_, false) => MessageId::AskBirthDate,
+                let attempted = numbers.birth.is_some();
+                let message = match (verification, numbers.bad_birth, attempted) {
+                    (_, Some(problem), _) => birth_problem_message(verification, problem),
+                    (Verification::BirthYear, None, true) => MessageId::YearInvalid,
+                    (Verification::BirthYear, None, false) => MessageId::AskBirthYear,
+                    (_, None, true) => MessageId::DateInvalid,
+                    (_, None, false) => MessageId::AskBirthDate,
                 };
                 let expires_at = now + self.settings.dialogue_ttl_seconds;
                 state.dialogue = Some((
@@ -454,6 +518,7 @@ impl Conversation {
         if lookups > self.settings.max_lookups_per_sender_per_hour {
             let mut args = FluentArgs::new();
             args.set("minutes", (hour + HOUR - now + 59) / 60);
+            args.set("channel", inbound.channel.as_str());
             return Ok((
                 self.outcome(
                     self.single(locale, MessageId::RateLimitedSender, args),
@@ -592,6 +657,46 @@ impl Conversation {
     }
 }
 
+/// The reply to a date that was written but cannot be used.
+fn birth_problem_message(verification: Verification, problem: BirthProblem) -> MessageId {
+    match (verification, problem) {
+        (_, BirthProblem::AmbiguousCentury) => MessageId::DateYearAmbiguous,
+        (Verification::BirthYear, BirthProblem::Unreadable) => MessageId::YearInvalid,
+        (_, BirthProblem::Unreadable) => MessageId::DateInvalid,
+    }
+}
+
+/// A birth kept in a dialogue: an ISO date or a year.
+fn stored_birth(stored: &str) -> Option<Birth> {
+    match crate::domain::BirthDate::from_iso(stored) {
+        Ok(date) => Some(Birth::Date(date)),
+        Err(_) => stored.parse().ok().map(Birth::Year),
+    }
+}
+
+/// The calendar day of a timestamp (UTC), which decides the century of a two-digit year.
+fn date_of(now: Timestamp) -> chrono::NaiveDate {
+    chrono::DateTime::from_timestamp(now, 0)
+        .unwrap_or_default()
+        .date_naive()
+}
+
+/// Whether a message is running text, which tells its writer's language: words of letters
+/// other than slash commands, short capitalised acronyms (`NIN`, `CNI`) and the name of a
+/// commune alone ("Oran", "Ain Benian" are written alike by speakers of both languages).
+fn is_running_text(text: &str) -> bool {
+    let words: Vec<&str> = text
+        .split(|c: char| !c.is_alphabetic() && c != '/' && c != '\'' && c != '’')
+        .filter(|word| !word.starts_with('/'))
+        .filter(|word| word.chars().any(char::is_alphabetic))
+        .filter(|word| {
+            let acronym = word.chars().count() <= 4 && word.chars().all(|c| c.is_ascii_uppercase());
+            !acronym
+        })
+        .collect();
+    !words.is_empty() && !crate::reports::communes::is_commune_name(&words.join(" "))
+}
+
 /// The language of a message's words. A slash command (`/stop`, `/help@MaktabBot`) is written
 /// in Latin letters whatever the sender's language, so it says nothing about it.
 fn detect_language(text: &str) -> Option<Locale> {
@@ -624,5 +729,18 @@ mod tests {
         assert_eq!(detect_language("/aide svp"), Some(Locale::Fr));
         assert_eq!(detect_language("مولود في 15/03/1990"), Some(Locale::Ar));
         assert_eq!(detect_language("né le 15/03/1990"), Some(Locale::Fr));
+    }
+
+    #[test]
+    fn words_are_running_text_but_acronyms_commands_and_commune_names_are_not() {
+        assert!(is_running_text("mon NIN est 109870123456789012"));
+        assert!(is_running_text("رقمي 109870123456789012"));
+        assert!(is_running_text("bonjour"));
+        assert!(!is_running_text("Oran"));
+        assert!(!is_running_text("ain benian"));
+        assert!(!is_running_text("وهران"));
+        assert!(!is_running_text("NIN 109870123456789012"));
+        assert!(!is_running_text("/start"));
+        assert!(!is_running_text("109870123456789012 15/03/1990"));
     }
 }

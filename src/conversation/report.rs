@@ -7,14 +7,13 @@
 use fluent_bundle::FluentArgs;
 use serde::{Deserialize, Serialize};
 
-use super::intent::{Birth, Intent};
-use super::{Conversation, Dialogue, Handled, Inbound, counter_key};
-use crate::domain::{
-    BirthDate, Channel, Commune, CommuneCode, Locale, NationalId, PhoneNumber, Timestamp,
-};
+use super::intent::{Birth, BirthProblem, Intent};
+use super::{Conversation, Dialogue, Handled, Inbound, LookupOutcome, counter_key};
+use crate::domain::{BirthDate, Channel, CommuneCode, Locale, NationalId, PhoneNumber, Timestamp};
 use crate::i18n::MessageId;
+use crate::i18n::sms::count_segments;
 use crate::reports::clerks;
-use crate::reports::communes::{self, CommuneMatch};
+use crate::reports::communes::{self, Candidate, CommuneMatch};
 use crate::store::{
     EnrolRefusal, FollowUpContact, NewReport, ReportQuery, ReportSourceKind, SenderState,
     StoreError,
@@ -55,6 +54,10 @@ pub struct ReportDraft {
     /// ISO date.
     pub birth_date: Option<String>,
     pub commune: Option<String>,
+    /// The commune's name as the citizen chose it, Arabic then French: a commune outside the
+    /// map is named by the national list only.
+    #[serde(default)]
+    pub commune_name: Option<(String, String)>,
     /// The communes offered at [`ReportStage::ChooseCommune`], by code.
     #[serde(default)]
     pub choices: Vec<String>,
@@ -75,6 +78,7 @@ impl ReportDraft {
             nin: Some(nin.to_owned()),
             birth_date,
             commune: None,
+            commune_name: None,
             choices: Vec::new(),
             full_name: None,
             phone: None,
@@ -88,6 +92,7 @@ impl ReportDraft {
             nin: None,
             birth_date: None,
             commune: Some(commune.as_str().to_owned()),
+            commune_name: None,
             choices: Vec::new(),
             full_name: None,
             phone: None,
@@ -115,13 +120,25 @@ fn full_name(text: &str) -> Option<String> {
     valid.then_some(name)
 }
 
-fn commune_line(index: usize, commune: &Commune, locale: Locale) -> String {
-    format!(
-        "{}. {} ({})",
-        index + 1,
-        commune.name.get(locale),
-        commune.code
-    )
+/// One line of a choice: number, name and wilaya (or the map's code when the national list
+/// does not place it).
+fn commune_line(index: usize, commune: &Candidate, locale: Locale) -> String {
+    let place = commune
+        .wilaya
+        .as_ref()
+        .map_or_else(|| commune.code.to_string(), |w| w.get(locale).to_owned());
+    format!("{}. {} ({place})", index + 1, commune.name.get(locale))
+}
+
+/// How a chosen commune is named in the confirmation: name and wilaya, or name and code.
+fn commune_label(commune: &Candidate, locale: Locale) -> String {
+    match &commune.wilaya {
+        Some(wilaya) if wilaya.get(locale) != commune.name.get(locale) => {
+            format!("{} ({})", commune.name.get(locale), wilaya.get(locale))
+        }
+        Some(_) => commune.name.get(locale).to_owned(),
+        None => format!("{} ({})", commune.name.get(locale), commune.code),
+    }
 }
 
 impl Conversation {
@@ -148,22 +165,65 @@ impl Conversation {
         ));
     }
 
-    /// SIGNALER after an offer: the first question of the citizen's report.
-    pub(super) fn start_self_report(
+    /// SIGNALER after an offer: the first question of the citizen's report, unless the
+    /// sender has filed as many reports today as allowed (said now, before any question).
+    pub(super) async fn start_self_report(
         &self,
+        inbound: &Inbound,
         state: &mut SenderState,
         nin: &str,
         birth_date: Option<String>,
         locale: Locale,
         now: Timestamp,
-    ) -> Handled {
+    ) -> Result<Handled, StoreError> {
+        let (key, day) = self_report_counter(inbound, now);
+        if self.store.counter(&key, day).await? >= MAX_SELF_REPORTS_PER_DAY {
+            state.dialogue = None;
+            return Ok(self.report_limit(inbound, locale));
+        }
         let draft = ReportDraft::self_report(nin, birth_date);
         let message = match draft.stage {
             ReportStage::BirthDate => MessageId::ReportAskBirthDate,
             _ => MessageId::ReportAskCommune,
         };
         self.keep_draft(state, draft, now);
-        self.simple(locale, message)
+        Ok(self.simple(locale, message))
+    }
+
+    fn report_limit(&self, inbound: &Inbound, locale: Locale) -> Handled {
+        let mut args = FluentArgs::new();
+        args.set("channel", inbound.channel.as_str());
+        self.single(locale, MessageId::ReportLimit, args)
+    }
+
+    /// The choice between communes, with as many of them as fit in two SMS segments (the
+    /// longest names of the country allow two or three in Arabic).
+    fn commune_choice(&self, found: &[Candidate], locale: Locale) -> (Handled, Vec<String>) {
+        let render = |shown: &[Candidate]| {
+            let lines: Vec<String> = shown
+                .iter()
+                .enumerate()
+                .map(|(i, c)| commune_line(i, c, locale))
+                .collect();
+            let mut args = FluentArgs::new();
+            args.set("choices", lines.join("\n"));
+            self.single(locale, MessageId::ReportChooseCommune, args)
+        };
+        let fits = |handled: &Handled| {
+            handled
+                .replies
+                .iter()
+                .all(|reply| count_segments(&reply.text).segments <= 2)
+        };
+        let mut shown = found.len().min(communes::MAX_CHOICES);
+        while shown > 1 && !fits(&render(&found[..shown])) {
+            shown -= 1;
+        }
+        let codes = found[..shown]
+            .iter()
+            .map(|c| c.code.as_str().to_owned())
+            .collect();
+        (render(&found[..shown]), codes)
     }
 
     fn keep_draft(&self, state: &mut SenderState, draft: ReportDraft, now: Timestamp) {
@@ -344,42 +404,53 @@ impl Conversation {
                             (ReportStage::Commune, MessageId::ReportAskCommune)
                         }
                     }
+                    _ if numbers.bad_birth == Some(BirthProblem::AmbiguousCentury) => {
+                        (ReportStage::BirthDate, MessageId::DateYearAmbiguous)
+                    }
                     _ => (ReportStage::BirthDate, MessageId::DateInvalid),
                 },
                 _ if clerk => (ReportStage::BirthDate, MessageId::ClerkAskBirthDate),
                 _ => (ReportStage::BirthDate, MessageId::ReportAskBirthDate),
             },
             ReportStage::Commune | ReportStage::ChooseCommune => {
-                let all = self.store.communes().await?;
-                let chosen = if draft.stage == ReportStage::ChooseCommune {
-                    crate::domain::normalize_digits(text)
-                        .parse::<usize>()
-                        .ok()
-                        .and_then(|n| n.checked_sub(1))
-                        .and_then(|i| draft.choices.get(i))
-                        .and_then(|code| all.iter().find(|c| c.code.as_str() == code))
-                        .map(|c| CommuneMatch::One(c.clone()))
-                } else {
-                    None
+                let all = communes::directory(&self.store.communes().await?);
+                let number = crate::domain::normalize_digits(text)
+                    .trim()
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| *n < 100);
+                let offered: Vec<Candidate> = draft
+                    .choices
+                    .iter()
+                    .filter_map(|code| all.iter().find(|c| c.code.as_str() == code))
+                    .cloned()
+                    .collect();
+                let chosen = match (draft.stage, number) {
+                    (ReportStage::ChooseCommune, Some(n)) => Some(
+                        n.checked_sub(1)
+                            .and_then(|i| offered.get(i))
+                            .map(|c| CommuneMatch::One(c.clone()))
+                            // A number that was not offered: the same choice again.
+                            .unwrap_or_else(|| CommuneMatch::Several(offered.clone())),
+                    ),
+                    _ => None,
                 };
                 match chosen.unwrap_or_else(|| communes::find(&all, text)) {
                     CommuneMatch::One(commune) => {
                         draft.commune = Some(commune.code.as_str().to_owned());
+                        draft.commune_name = Some((
+                            commune_label(&commune, Locale::Ar),
+                            commune_label(&commune, Locale::Fr),
+                        ));
                         draft.choices.clear();
                         (ReportStage::FullName, MessageId::ReportAskName)
                     }
                     CommuneMatch::Several(found) => {
-                        draft.choices = found.iter().map(|c| c.code.as_str().to_owned()).collect();
-                        let choices: Vec<String> = found
-                            .iter()
-                            .enumerate()
-                            .map(|(i, c)| commune_line(i, c, locale))
-                            .collect();
-                        let mut args = FluentArgs::new();
-                        args.set("choices", choices.join("\n"));
+                        let (handled, codes) = self.commune_choice(&found, locale);
+                        draft.choices = codes;
                         draft.stage = ReportStage::ChooseCommune;
                         self.keep_draft(state, draft, now);
-                        return Ok(self.single(locale, MessageId::ReportChooseCommune, args));
+                        return Ok(handled);
                     }
                     CommuneMatch::TooMany => (draft.stage, MessageId::ReportCommuneTooMany),
                     CommuneMatch::NotFound => (draft.stage, MessageId::ReportCommuneUnknown),
@@ -422,7 +493,7 @@ impl Conversation {
         };
         if clerk
             && next == ReportStage::FullName
-            && let Some(found) = self.already_registered(&draft, locale).await?
+            && let Some(found) = self.already_registered(&draft, locale, now).await?
         {
             state.dialogue = None;
             return Ok(found);
@@ -432,13 +503,19 @@ impl Conversation {
         Ok(self.simple(locale, message))
     }
 
-    /// For a clerk: the citizen's place if the roll already holds their NIN and birth date.
-    /// The clerk has the citizen and their card in front of them, so this is the lookup the
-    /// citizen could make themselves; it saves a report that would change nothing.
+    /// For a clerk: the citizen's place if the roll of the clerk's own commune already holds
+    /// their NIN and birth date, which saves a report that would change nothing.
+    ///
+    /// The check is a lookup and is limited like one, so that it cannot walk the roll: a
+    /// per-clerk budget per hour, the per-NIN lock of failed verifications, and every failure
+    /// counted against the NIN. A voter of another commune, a wrong birth date, an unknown
+    /// NIN, a locked NIN and a spent budget all read the same: the report goes on, and the
+    /// revision of the lists sorts it out.
     async fn already_registered(
         &self,
         draft: &ReportDraft,
         locale: Locale,
+        now: Timestamp,
     ) -> Result<Option<Handled>, StoreError> {
         let nin = draft
             .nin
@@ -448,14 +525,37 @@ impl Conversation {
             .birth_date
             .as_deref()
             .and_then(|iso| BirthDate::from_iso(iso).ok());
-        let (Some(nin), Some(birth_date)) = (nin, birth_date) else {
+        let (Some(nin), Some(birth_date), Some(clerk_id), Some(commune)) =
+            (nin, birth_date, draft.clerk_id, draft.commune.as_deref())
+        else {
             return Ok(None);
         };
-        Ok(self
-            .store
-            .find_voter(&nin)
-            .await?
-            .filter(|voter| voter.birth_date == birth_date)
+        let hour = now - now.rem_euclid(super::HOUR);
+        let budget_key = counter_key("clerk-checks", &clerk_id.to_string());
+        let checks = self.store.increment_counter(&budget_key, hour).await?;
+        if checks > self.settings.max_clerk_checks_per_hour {
+            tracing::info!(clerk = clerk_id, "clerk roll checks spent for this hour");
+            return Ok(None);
+        }
+        let day = now - now.rem_euclid(super::DAY);
+        let failures_key = counter_key("nin-failures", nin.as_str());
+        if self.store.counter(&failures_key, day).await?
+            >= self.settings.max_failures_per_nin_per_day
+        {
+            return Ok(None);
+        }
+        let voter = self.store.find_voter(&nin).await?;
+        let outcome = match &voter {
+            Some(voter) if voter.birth_date == birth_date => LookupOutcome::Found,
+            Some(_) => LookupOutcome::VerificationFailed,
+            None => LookupOutcome::NotFound,
+        };
+        if outcome != LookupOutcome::Found {
+            self.store.increment_counter(&failures_key, day).await?;
+        }
+        Ok(voter
+            .filter(|_| outcome == LookupOutcome::Found)
+            .filter(|voter| voter.place.commune.code.as_str() == commune)
             .map(|voter| self.found(locale, &voter.place)))
     }
 
@@ -469,15 +569,19 @@ impl Conversation {
         now: Timestamp,
     ) -> Result<Handled, StoreError> {
         let commune_code = draft.commune.clone().unwrap_or_default();
-        let commune = self
-            .store
-            .communes()
-            .await?
-            .into_iter()
-            .find(|c| c.code.as_str() == commune_code)
-            .map_or(commune_code.clone(), |c| {
-                format!("{} ({})", c.name.get(locale), c.code)
-            });
+        let commune = match &draft.commune_name {
+            Some((ar, fr)) => match locale {
+                Locale::Ar => ar.clone(),
+                Locale::Fr => fr.clone(),
+            },
+            None => self
+                .store
+                .communes()
+                .await?
+                .into_iter()
+                .find(|c| c.code.as_str() == commune_code)
+                .map_or(commune_code.clone(), |c| c.name.get(locale).to_owned()),
+        };
         let date = draft
             .birth_date
             .as_deref()
@@ -546,13 +650,11 @@ impl Conversation {
                 (ReportSourceKind::Clerk, phone)
             }
             None => {
-                let day = now - now.rem_euclid(super::DAY);
-                let key = counter_key(
-                    "reports",
-                    &format!("{}:{}", inbound.channel, inbound.sender),
-                );
+                // Checked again: reports started in parallel dialogues (SMS and a second
+                // offer) must not pass the limit together.
+                let (key, day) = self_report_counter(inbound, now);
                 if self.store.increment_counter(&key, day).await? > MAX_SELF_REPORTS_PER_DAY {
-                    return Ok(self.simple(locale, MessageId::ReportLimit));
+                    return Ok(self.report_limit(inbound, locale));
                 }
                 let own = FollowUpContact {
                     channel: inbound.channel,
@@ -593,6 +695,16 @@ impl Conversation {
             Ok(self.simple(locale, MessageId::ReportFiled))
         }
     }
+}
+
+/// The counter of a sender's own reports today, and the day it counts.
+fn self_report_counter(inbound: &Inbound, now: Timestamp) -> (String, Timestamp) {
+    let day = now - now.rem_euclid(super::DAY);
+    let key = counter_key(
+        "reports",
+        &format!("{}:{}", inbound.channel, inbound.sender),
+    );
+    (key, day)
 }
 
 /// Whether a message in the middle of a report draft is a fresh lookup instead (a full NIN

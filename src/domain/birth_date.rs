@@ -23,6 +23,68 @@ pub enum BirthDateError {
     /// A real day, but not a plausible birth year.
     #[error("the year must be between 1900 and 2099")]
     OutOfRange,
+    /// A two-digit year that fits a voter (18 to 120 years old) in two centuries.
+    #[error("the two-digit year fits two centuries: write it in full")]
+    AmbiguousCentury,
+}
+
+/// The youngest and oldest a voter can be, which decides the century of a two-digit year.
+pub const VOTER_AGES: std::ops::RangeInclusive<i32> = 18..=120;
+
+/// Month names as written in Algeria, folded ([`super::fold`]): French in full and abbreviated,
+/// the Arabic names used in the Maghreb (جانفي، فيفري …) and in the Mashriq (يناير، فبراير …).
+const MONTHS: &[(&str, u32)] = &[
+    ("janvier", 1),
+    ("janv", 1),
+    ("jan", 1),
+    ("fevrier", 2),
+    ("fevr", 2),
+    ("fev", 2),
+    ("mars", 3),
+    ("avril", 4),
+    ("avr", 4),
+    ("mai", 5),
+    ("juin", 6),
+    ("juillet", 7),
+    ("juil", 7),
+    ("aout", 8),
+    ("septembre", 9),
+    ("sept", 9),
+    ("sep", 9),
+    ("octobre", 10),
+    ("oct", 10),
+    ("novembre", 11),
+    ("nov", 11),
+    ("decembre", 12),
+    ("dec", 12),
+    ("جانفي", 1),
+    ("فيفري", 2),
+    ("مارس", 3),
+    ("افريل", 4),
+    ("ماي", 5),
+    ("جوان", 6),
+    ("جويليه", 7),
+    ("اوت", 8),
+    ("سبتمبر", 9),
+    ("اكتوبر", 10),
+    ("نوفمبر", 11),
+    ("ديسمبر", 12),
+    ("يناير", 1),
+    ("فبراير", 2),
+    ("ابريل", 4),
+    ("مايو", 5),
+    ("يونيو", 6),
+    ("يوليو", 7),
+    ("اغسطس", 8),
+];
+
+/// The month a word names (`avril`, `avr`, `Août`, `أفريل`, `أبريل`), or `None`.
+pub fn month_number(word: &str) -> Option<u32> {
+    let folded = super::fold(word.trim_end_matches('.'));
+    MONTHS
+        .iter()
+        .find(|(name, _)| *name == folded)
+        .map(|(_, month)| *month)
 }
 
 /// The earliest and latest birth years accepted.
@@ -70,6 +132,44 @@ impl BirthDate {
         let date = NaiveDate::from_ymd_opt(year, number(month)?, number(day)?)
             .ok_or(BirthDateError::Impossible)?;
         Self::from_date(date)
+    }
+
+    /// A date written with a two-digit year (`25/04/44`): the year is the only one of the two
+    /// centuries that makes the voter 18 to 120 years old on `today`.
+    ///
+    /// ```
+    /// use chrono::NaiveDate;
+    /// use maktab::domain::{BirthDate, BirthDateError};
+    ///
+    /// let today = NaiveDate::from_ymd_opt(2026, 11, 3).unwrap();
+    /// assert_eq!(BirthDate::from_short_year(25, 4, 44, today).unwrap().to_iso(), "1944-04-25");
+    /// assert_eq!(BirthDate::from_short_year(1, 1, 5, today).unwrap().to_iso(), "2005-01-01");
+    /// assert_eq!(BirthDate::from_short_year(1, 1, 7, today), Err(BirthDateError::AmbiguousCentury));
+    /// ```
+    pub fn from_short_year(
+        day: u32,
+        month: u32,
+        year: u32,
+        today: NaiveDate,
+    ) -> Result<Self, BirthDateError> {
+        if year > 99 {
+            return Err(BirthDateError::Format);
+        }
+        let mut fitting = Vec::new();
+        for century in [1900, 2000] {
+            let full = century + i32::try_from(year).map_err(|_| BirthDateError::Format)?;
+            let date =
+                NaiveDate::from_ymd_opt(full, month, day).ok_or(BirthDateError::Impossible)?;
+            let age = today.years_since(date).map_or(-1, |age| age as i32);
+            if VOTER_AGES.contains(&age) {
+                fitting.push(date);
+            }
+        }
+        match fitting.as_slice() {
+            [date] => Self::from_date(*date),
+            [] => Err(BirthDateError::OutOfRange),
+            _ => Err(BirthDateError::AmbiguousCentury),
+        }
     }
 
     /// Wraps a calendar date, checking the year range.
@@ -187,6 +287,51 @@ mod tests {
             BirthDate::parse("01/01/1850"),
             Err(BirthDateError::OutOfRange)
         );
+    }
+
+    #[test]
+    fn a_two_digit_year_takes_the_century_that_makes_a_voter() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 3).unwrap();
+        let short = |d, m, y| BirthDate::from_short_year(d, m, y, today).map(BirthDate::to_iso);
+        assert_eq!(short(25, 4, 44), Ok("1944-04-25".to_owned()));
+        assert_eq!(short(15, 3, 90), Ok("1990-03-15".to_owned()));
+        assert_eq!(
+            short(3, 11, 8),
+            Err(BirthDateError::AmbiguousCentury),
+            "18 or 118"
+        );
+        assert_eq!(
+            short(4, 11, 8),
+            Ok("1908-11-04".to_owned()),
+            "2008 is 17 today"
+        );
+        assert_eq!(short(1, 1, 5), Ok("2005-01-01".to_owned()), "1905 is 121");
+        assert_eq!(short(1, 1, 6), Err(BirthDateError::AmbiguousCentury));
+        assert_eq!(
+            short(1, 1, 12),
+            Ok("1912-01-01".to_owned()),
+            "2012 is too young"
+        );
+        assert_eq!(short(31, 2, 44), Err(BirthDateError::Impossible));
+    }
+
+    #[test]
+    fn month_names_in_french_and_both_arabic_usages() {
+        for (word, month) in [
+            ("avril", 4),
+            ("avr.", 4),
+            ("Août", 8),
+            ("FÉVRIER", 2),
+            ("févr.", 2),
+            ("أفريل", 4),
+            ("أبريل", 4),
+            ("جويلية", 7),
+            ("أغسطس", 8),
+            ("ديسمبر", 12),
+        ] {
+            assert_eq!(month_number(word), Some(month), "{word}");
+        }
+        assert_eq!(month_number("avenue"), None);
     }
 
     #[test]

@@ -58,6 +58,10 @@ message_ids! {
     /// A number that is not 18 digits long (`$count`).
     NinWrongLength = "nin-wrong-length",
     DateInvalid = "date-invalid",
+    /// A two-digit year that fits a voter in two centuries: the full year is asked.
+    DateYearAmbiguous = "date-year-ambiguous",
+    /// Two different NINs in one message.
+    NinOneAtATime = "nin-one-at-a-time",
     YearInvalid = "year-invalid",
     /// A birth date arrived with no NIN before it.
     NinFirst = "nin-first",
@@ -241,10 +245,35 @@ mod tests {
     const LONG_ADDRESS_FR: &str = "Rue du Colonel Amirouche, cité des Frères Bouaza face mairie";
 
     /// Realistic, long values for every argument any message uses.
+    /// The longest "commune (wilaya)" labels of `data/communes.csv` in one language.
+    fn longest_commune_labels(locale: Locale) -> Vec<String> {
+        let mut labels: Vec<String> =
+            csv::Reader::from_reader(crate::reports::communes::COMMUNES_CSV.as_bytes())
+                .records()
+                .map(|row| {
+                    let row = row.unwrap();
+                    let (commune, wilaya) = match locale {
+                        Locale::Ar => (&row[5], &row[1]),
+                        Locale::Fr => (&row[6], &row[2]),
+                    };
+                    // As the dialogue names a commune that gives the wilaya its name.
+                    if commune == wilaya {
+                        commune.to_owned()
+                    } else {
+                        format!("{commune} ({wilaya})")
+                    }
+                })
+                .collect();
+        labels.sort_by_key(|label| std::cmp::Reverse(label.chars().count()));
+        labels.truncate(4);
+        labels
+    }
+
     fn worst_case_args(
         locale: Locale,
         kind: &'static str,
         verify: &'static str,
+        channel: &'static str,
     ) -> FluentArgs<'static> {
         let mut args = FluentArgs::new();
         let (centre, address) = match locale {
@@ -258,25 +287,67 @@ mod tests {
         args.set("verify", verify);
         args.set("count", 117);
         args.set("minutes", 59);
-        // Report dialogue values at realistic maximum lengths.
-        let (commune, choices) = match locale {
-            Locale::Ar => (
-                "سيدي موسى بن علي (27045)",
-                "1. سيدي علي بن يوب (22029)\n2. سيدي علي بوسيدي (22030)\n3. سيدي علي (27045)\n4. سيدي علي ملال (38013)",
-            ),
-            Locale::Fr => (
-                "Sidi Ali Ben Youb (22029)",
-                "1. Sidi Ali Ben Youb (22029)\n2. Sidi Ali Boussidi (22030)\n3. Sidi Ali (27045)\n4. Sidi Ali Mellal (38013)",
-            ),
-        };
-        args.set("commune", commune);
-        args.set("choices", choices);
+        // Report dialogue values with the longest commune names of the country, as the
+        // confirmation names them ("name (wilaya)") and with two choices (what the choice
+        // message always fits; it shows more when they fit).
+        let longest = longest_commune_labels(locale);
+        args.set("commune", longest[0].clone());
+        args.set("choices", format!("1. {}\n2. {}", longest[0], longest[1]));
+        args.set("channel", channel);
         args.set("date", "15/03/1990");
         args.set("nin", "10**************12");
         args.set("phone", "yes");
         args.set("id", 1234567);
         args.set("status", "handled");
         args
+    }
+
+    /// French messages that cannot avoid a character outside GSM-7: the name of the language
+    /// itself, the bilingual language choice, and Telegram-only texts that are never an SMS
+    /// (the Arabic button label, the clerks' report lines with their middle dots).
+    const FRENCH_UCS2: &[&str] = &[
+        "language-set",
+        "button-french",
+        "button-arabic",
+        "telegram-choose-language",
+        "clerk-report-line",
+    ];
+
+    #[test]
+    fn french_texts_stay_in_gsm7_where_a_word_choice_allows() {
+        let catalog = Catalog::load().unwrap();
+        let mut args = FluentArgs::new();
+        for (name, value) in [
+            ("centre", "Ecole Emir Abdelkader"),
+            ("address", "12 Rue de l'Independance"),
+            ("commune", "Alger Centre"),
+            ("choices", "1. Sidi Ali (Mostaganem)"),
+            ("date", "15/03/1990"),
+            ("nin", "10**************12"),
+            ("kind", "mixed"),
+            ("verify", "date"),
+            ("phone", "yes"),
+            ("status", "open"),
+        ] {
+            args.set(name, value);
+        }
+        args.set("count", 3);
+        args.set("minutes", 5);
+        args.set("station", 2);
+        args.set("id", 12);
+        let mut ucs2 = Vec::new();
+        for &id in MessageId::ALL {
+            for channel in ["sms", "telegram"] {
+                args.set("channel", channel);
+                let text = catalog.render(Locale::Fr, id, &args);
+                if count_segments(&text).encoding == crate::i18n::sms::SmsEncoding::Ucs2
+                    && !FRENCH_UCS2.contains(&id.as_str())
+                {
+                    ucs2.push(format!("{}: {text}", id.as_str()));
+                }
+            }
+        }
+        assert!(ucs2.is_empty(), "{ucs2:#?}");
     }
 
     #[test]
@@ -293,10 +364,21 @@ mod tests {
         for &locale in &Locale::ALL {
             for &id in MessageId::ALL {
                 assert!(catalog.has(locale, id), "{locale}: {} missing", id.as_str());
-                for kind in ["mixed", "women"] {
-                    for verify in ["date", "year", "none"] {
-                        let text =
-                            catalog.render(locale, id, &worst_case_args(locale, kind, verify));
+                for (kind, verify, channel) in ["mixed", "women"].into_iter().flat_map(|kind| {
+                    ["date", "year", "none"]
+                        .into_iter()
+                        .flat_map(move |verify| {
+                            ["sms", "telegram"]
+                                .into_iter()
+                                .map(move |channel| (kind, verify, channel))
+                        })
+                }) {
+                    {
+                        let text = catalog.render(
+                            locale,
+                            id,
+                            &worst_case_args(locale, kind, verify, channel),
+                        );
                         let count = count_segments(&text);
                         assert!(
                             count.segments <= 2,
@@ -323,14 +405,14 @@ mod tests {
         let text = catalog.render(
             Locale::Fr,
             MessageId::LookupFound,
-            &worst_case_args(Locale::Fr, "women", "date"),
+            &worst_case_args(Locale::Fr, "women", "date", "sms"),
         );
         assert!(text.contains(LONG_CENTRE_FR) && text.contains(LONG_ADDRESS_FR));
         assert!(text.contains("Bureau 128 (femmes)"), "{text}");
         let text = catalog.render(
             Locale::Ar,
             MessageId::LookupFound,
-            &worst_case_args(Locale::Ar, "mixed", "date"),
+            &worst_case_args(Locale::Ar, "mixed", "date", "sms"),
         );
         assert!(text.contains("المكتب رقم 128"), "{text}");
     }
@@ -338,7 +420,7 @@ mod tests {
     #[test]
     fn french_answer_fits_even_when_a_name_forces_ucs2() {
         let catalog = Catalog::load().unwrap();
-        let mut args = worst_case_args(Locale::Fr, "women", "date");
+        let mut args = worst_case_args(Locale::Fr, "women", "date", "sms");
         args.set("centre", "Ecole Fatma N'Soumer, quartier Aïn Naâdja");
         let text = catalog.render(Locale::Fr, MessageId::LookupFound, &args);
         let count = count_segments(&text);

@@ -310,11 +310,13 @@ impl Processor {
                     .store
                     .sender_state(Channel::Telegram, &chat.to_string(), now)
                     .await?;
-                // The client's language first, unless the user chose one with the buttons.
-                let locale = match state.locale {
-                    Some(locale) if state.locale_explicit => locale,
-                    stored => hint.or(stored).unwrap_or(Locale::Ar),
-                };
+                // The language the chat has been answered in; the client's only for a chat
+                // the service knows nothing about.
+                let locale = state.locale.or(hint).unwrap_or(Locale::Ar);
+                if state.notices_opt_out {
+                    // The stop reply says to send START: /start resumes notices too.
+                    self.converse(chat, "START".to_owned(), hint, now).await?;
+                }
                 let reply = self.with_language_buttons(locale, MessageId::TelegramGreeting);
                 self.answer(chat, &reply, now).await
             }
