@@ -81,8 +81,12 @@ pub enum Command {
     /// Reports of citizens missing from the roll: list, export for the revision, mark handled.
     #[command(subcommand)]
     Reports(ReportsCommand),
-    /// Show the audit log (every import, dry run and token change), newest first.
+    /// Show the audit log (every import, dry run and token change), newest first; `audit
+    /// verify` checks its hash chain.
+    #[command(args_conflicts_with_subcommands = true)]
     Audit {
+        #[command(subcommand)]
+        check: Option<AuditCommand>,
         /// Only this action or action prefix (e.g. `import`, `token.create`).
         #[arg(long)]
         action: Option<String>,
@@ -105,6 +109,15 @@ pub enum Command {
         #[arg(long, default_value_t = 24)]
         hours: u32,
     },
+}
+
+/// Checks of the audit log.
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Walk the audit hash chain from the first entry; print how many entries were checked
+    /// and the head hash (record it elsewhere), or exit non-zero naming the first entry that
+    /// does not match.
+    Verify,
 }
 
 /// Clerks.
@@ -336,6 +349,11 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Changes(command) => changes(&config, command).await,
             Command::Campaigns(command) => campaigns(&config, command).await,
             Command::Audit {
+                check: Some(AuditCommand::Verify),
+                ..
+            } => audit_verify(&config).await,
+            Command::Audit {
+                check: None,
                 action,
                 actor,
                 commune,
@@ -705,6 +723,33 @@ async fn audit(
         );
     }
     Ok(())
+}
+
+/// `maktab audit verify`.
+async fn audit_verify(config: &Config) -> anyhow::Result<()> {
+    let store = open(config).await?;
+    let verification = store.verify_audit_chain().await?;
+    match (verification.broken_id, verification.broken) {
+        (Some(id), Some(problem)) => {
+            let after = verification
+                .head_id
+                .map_or_else(|| "the start".to_owned(), |head| format!("entry #{head}"));
+            bail!(
+                "audit entry #{id} {problem}; checked {} entries, the chain holds up to {after}",
+                verification.checked
+            )
+        }
+        _ => {
+            println!(
+                "audit chain holds: {} entries checked",
+                verification.checked
+            );
+            if let (Some(id), Some(hash)) = (verification.head_id, &verification.head_hash) {
+                println!("head: entry #{id} {hash}");
+            }
+            Ok(())
+        }
+    }
 }
 
 async fn stats(config: &Config, commune: Option<String>, hours: u32) -> anyhow::Result<()> {
