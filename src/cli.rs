@@ -405,7 +405,10 @@ fn conversation(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<Conver
 async fn serve(config: &Config, with_demo: bool) -> anyhow::Result<()> {
     let store = open(config).await?;
     if with_demo {
-        load_demo_into(Arc::clone(&store)).await?;
+        // A service's standard output usually ends up in its log (journald, docker logs):
+        // the demo voters' NINs go to it only when it is a terminal someone is looking at.
+        let samples = std::io::stdout().is_terminal();
+        load_demo_into(Arc::clone(&store), samples).await?;
     }
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
@@ -483,10 +486,12 @@ async fn telegram_command(config: &Config, command: TelegramCommand) -> anyhow::
 
 async fn load_demo(config: &Config) -> anyhow::Result<()> {
     let store = open(config).await?;
-    load_demo_into(store).await
+    load_demo_into(store, true).await
 }
 
-async fn load_demo_into(store: Arc<dyn Store>) -> anyhow::Result<()> {
+/// Loads the demo into an empty database; prints NIN and birth-date pairs to try only if it
+/// was loaded (otherwise they may name no voter of this database) and `samples` allows.
+async fn load_demo_into(store: Arc<dyn Store>, samples: bool) -> anyhow::Result<()> {
     let data = demo::generate();
     match demo::load(store, &data)
         .await
@@ -502,8 +507,15 @@ async fn load_demo_into(store: Arc<dyn Store>) -> anyhow::Result<()> {
             roll.counts.voters
         ),
         demo::DemoLoad::AlreadyHasData => {
-            println!("The database already holds a map or a roll: demo data not loaded.")
+            println!("The database already holds a map or a roll: demo data not loaded.");
+            return Ok(());
         }
+    }
+    if !samples {
+        println!(
+            "Demo voters to try are printed only on a terminal (standard output is not one)."
+        );
+        return Ok(());
     }
     println!("\nTry these (synthetic voters of the demo roll):");
     for sample in &data.samples {
