@@ -18,7 +18,12 @@ use sqlx::Connection;
 mod common;
 use common::env_number;
 
-const ACTIONS: [&str; 4] = ["import.roll", "changes.approve", "token.create", "reports.export"];
+const ACTIONS: [&str; 4] = [
+    "import.roll",
+    "changes.approve",
+    "token.create",
+    "reports.export",
+];
 const COMMUNES: [&str; 4] = ["1601", "3101", "2501", "1501"];
 
 fn entry(i: u64) -> ChainedAuditEntry {

@@ -512,9 +512,7 @@ async fn load_demo_into(store: Arc<dyn Store>, samples: bool) -> anyhow::Result<
         }
     }
     if !samples {
-        println!(
-            "Demo voters to try are printed only on a terminal (standard output is not one)."
-        );
+        println!("Demo voters to try are printed only on a terminal (standard output is not one).");
         return Ok(());
     }
     println!("\nTry these (synthetic voters of the demo roll):");

@@ -32,7 +32,8 @@ fn entry(action: &str, actor: &str, details: serde_json::Value) -> NewAuditEntry
 async fn append(store: &Arc<dyn Store>, n: usize) -> Vec<i64> {
     let mut ids = Vec::new();
     for i in 0..n {
-        let details = json!({ "zeta": i, "alpha": { "y": [1, 2.5, "x"], "b": null }, "name": "Bab El Oued" });
+        let details =
+            json!({ "zeta": i, "alpha": { "y": [1, 2.5, "x"], "b": null }, "name": "Bab El Oued" });
         ids.push(
             store
                 .append_audit(entry("import.roll", "Alger Centre office", details))
@@ -112,7 +113,10 @@ async fn a_fresh_chain_verifies_through_the_store_and_the_command_line() {
     let (ok, out, err) = maktab_verify(&db.url);
     assert!(ok, "{err}");
     assert!(out.contains("5 entries checked"), "{out}");
-    assert!(out.contains(&head), "the head hash is printed to record: {out}");
+    assert!(
+        out.contains(&head),
+        "the head hash is printed to record: {out}"
+    );
 }
 
 #[tokio::test]
@@ -168,7 +172,10 @@ async fn a_sqlite_rewrite_with_the_triggers_dropped_is_named_by_verify() {
     assert_eq!(verification.head_id, Some(2));
     let (ok, out, err) = maktab_verify(&db.url);
     assert!(!ok, "{out}");
-    assert!(err.contains("audit entry #3 does not match its hash"), "{err}");
+    assert!(
+        err.contains("audit entry #3 does not match its hash"),
+        "{err}"
+    );
     assert!(err.contains("checked 3 entries"), "{err}");
 }
 
@@ -184,9 +191,8 @@ async fn a_sqlite_entry_removed_or_rehashed_breaks_the_link_of_the_next() {
     let forged_hash = forged
         .computed_hash(forged.prev_hash.as_deref().unwrap())
         .unwrap();
-    let rewrite = format!(
-        "update audit_log set actor = 'someone else', hash = '{forged_hash}' where id = 2"
-    );
+    let rewrite =
+        format!("update audit_log set actor = 'someone else', hash = '{forged_hash}' where id = 2");
     sqlite_raw(
         &db.url,
         &[
@@ -202,7 +208,10 @@ async fn a_sqlite_entry_removed_or_rehashed_breaks_the_link_of_the_next() {
         (Some(3), Some(ChainBreak::Link))
     );
     let (ok, _, err) = maktab_verify(&db.url);
-    assert!(!ok && err.contains("audit entry #3 does not follow"), "{err}");
+    assert!(
+        !ok && err.contains("audit entry #3 does not follow"),
+        "{err}"
+    );
 
     sqlite_raw(&db.url, &["delete from audit_log where id in (2, 3)"]).await;
     let verification = db.store.verify_audit_chain().await.unwrap();
@@ -262,7 +271,9 @@ async fn postgres_refuses_rewrites_and_a_superuser_rewrite_is_named_by_verify() 
     ] {
         let refusal = postgres_refusal(&db.url, statement).await;
         assert!(
-            refusal.as_deref().is_some_and(|e| e.contains("append-only") || e.contains("chain hashes")),
+            refusal
+                .as_deref()
+                .is_some_and(|e| e.contains("append-only") || e.contains("chain hashes")),
             "{statement}: {refusal:?}"
         );
     }
@@ -284,7 +295,10 @@ async fn postgres_refuses_rewrites_and_a_superuser_rewrite_is_named_by_verify() 
         (Some(2), Some(ChainBreak::Content))
     );
     let (ok, _, err) = maktab_verify(&db.url);
-    assert!(!ok && err.contains("audit entry #2 does not match its hash"), "{err}");
+    assert!(
+        !ok && err.contains("audit entry #2 does not match its hash"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -328,7 +342,11 @@ async fn concurrent_appends_on_postgres_keep_the_chain_linear() {
         };
         tasks.push(tokio::spawn(async move {
             store
-                .append_audit(entry("token.create", &format!("writer {i}"), json!({ "i": i })))
+                .append_audit(entry(
+                    "token.create",
+                    &format!("writer {i}"),
+                    json!({ "i": i }),
+                ))
                 .await
                 .unwrap()
         }));

@@ -589,7 +589,10 @@ async fn control_characters_and_bidi_overrides_are_rejected_with_the_line_and_co
         at_line(&report, 5)[0].starts_with("address_fr: contains a bidirectional isolate (U+2067)"),
         "{report}"
     );
-    assert!(at_line(&report, 6)[0].starts_with("kind: contains a control character"), "{report}");
+    assert!(
+        at_line(&report, 6)[0].starts_with("kind: contains a control character"),
+        "{report}"
+    );
     // A tab is allowed, and becomes a space.
     let tabbed = one_station_map("Alger\tCentre", "مدرسة", "Ecole", "Rue");
     db.import_map(&tabbed).await.unwrap();
@@ -645,8 +648,13 @@ async fn fields_that_reach_voters_are_bounded_so_every_reply_fits_two_sms() {
     );
     // Within the caps but too long together: the reply would take 3 segments.
     let report = rejected(
-        db.import_map(&one_station_map("Alger Centre", &"م".repeat(100), "Ecole", "Rue"))
-            .await,
+        db.import_map(&one_station_map(
+            "Alger Centre",
+            &"م".repeat(100),
+            "Ecole",
+            "Rue",
+        ))
+        .await,
     );
     assert!(
         at_line(&report, 2)[0].starts_with(
@@ -654,16 +662,24 @@ async fn fields_that_reach_voters_are_bounded_so_every_reply_fits_two_sms() {
         ),
         "{report}"
     );
-    assert!(at_line(&report, 2)[0].contains("over the 134 of 2 segments"), "{report}");
+    assert!(
+        at_line(&report, 2)[0].contains("over the 134 of 2 segments"),
+        "{report}"
+    );
 
     // At the edge it is accepted, and the lookup reply a voter gets is 2 segments in Arabic
     // and in French.
     let centre_ar = "م".repeat(40);
     let centre_fr = "Ecole primaire Chahid Larbi Ben M'hidi de la cite des Freres Bouaza";
     let address_fr = "Rue du Colonel Amirouche, cite des Freres Bouaza, face a la nouvelle mairie";
-    db.import_map(&one_station_map("Alger Centre", &centre_ar, centre_fr, address_fr))
-        .await
-        .unwrap();
+    db.import_map(&one_station_map(
+        "Alger Centre",
+        &centre_ar,
+        centre_fr,
+        address_fr,
+    ))
+    .await
+    .unwrap();
     db.import_roll(&roll(&["109870123456789012,1990-03-15,M,1601,C01,1"]))
         .await
         .unwrap();
@@ -673,7 +689,10 @@ async fn fields_that_reach_voters_are_bounded_so_every_reply_fits_two_sms() {
         ("+213550000002", "رقمي 109870123456789012 15/03/1990"),
     ] {
         let reply = talk.text(sender, text).await;
-        assert!(reply.contains(&centre_ar) || reply.contains(centre_fr), "{reply}");
+        assert!(
+            reply.contains(&centre_ar) || reply.contains(centre_fr),
+            "{reply}"
+        );
         let count = maktab::i18n::sms::count_segments(&reply);
         assert!(count.segments <= 2, "{count:?}: {reply}");
     }

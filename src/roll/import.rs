@@ -7,10 +7,10 @@ use std::fmt;
 use std::io::Read;
 use std::sync::Arc;
 
+use fluent_bundle::FluentArgs;
 use serde::Serialize;
 use thiserror::Error;
 use tokio::sync::mpsc;
-use fluent_bundle::FluentArgs;
 use unicode_normalization::UnicodeNormalization;
 
 use crate::domain::{
@@ -326,7 +326,7 @@ fn for_each_row<R: Read>(
     Ok(rows)
 }
 
-const MAP_COLUMNS: &[&'static str] = &[
+const MAP_COLUMNS: &[&str] = &[
     "commune_code",
     "commune_ar",
     "commune_fr",
@@ -338,7 +338,7 @@ const MAP_COLUMNS: &[&'static str] = &[
     "station",
 ];
 
-const ROLL_COLUMNS: &[&'static str] = &[
+const ROLL_COLUMNS: &[&str] = &[
     "nin",
     "birth_date",
     "commune_code",
@@ -1260,12 +1260,22 @@ mod tests {
     #[test]
     fn control_characters_and_bidi_controls_are_found_tabs_are_not() {
         assert_eq!(forbidden_in("Alger\tCentre"), None);
-        assert_eq!(forbidden_in("Alger Centre ‏"), None, "a mark is not an override");
+        assert_eq!(
+            forbidden_in("Alger Centre ‏"),
+            None,
+            "a mark is not an override"
+        );
         for (cell, what) in [
             ("Alger\u{0}", "a control character (U+0000) at character 6"),
             ("a\nb", "a control character (U+000A) at character 2"),
-            ("\u{202E}ertneC", "a bidirectional override (U+202E) at character 1"),
-            ("x\u{2066}y", "a bidirectional isolate (U+2066) at character 2"),
+            (
+                "\u{202E}ertneC",
+                "a bidirectional override (U+202E) at character 1",
+            ),
+            (
+                "x\u{2066}y",
+                "a bidirectional isolate (U+2066) at character 2",
+            ),
             ("\u{85}", "a control character (U+0085)"),
         ] {
             let found = forbidden_in(cell).unwrap();

@@ -322,7 +322,9 @@ pub trait AdminStore: Send + Sync {
                 verification.checked += 1;
                 let problem = match (&entry.prev_hash, &entry.hash) {
                     (Some(prev), _) if *prev != expected_prev => Some(ChainBreak::Link),
-                    (Some(prev), Some(hash)) if entry.computed_hash(prev).as_ref() != Some(hash) => {
+                    (Some(prev), Some(hash))
+                        if entry.computed_hash(prev).as_ref() != Some(hash) =>
+                    {
                         Some(ChainBreak::Content)
                     }
                     (Some(_), Some(_)) => None,

@@ -1,17 +1,19 @@
 //! Tokens, audit log and lookup statistics in PostgreSQL. Commune lists are `text[]` (the
 //! audit log's has a GIN index for the commune filter) and audit details are `jsonb`.
 
+use std::ops::DerefMut;
+
 use async_trait::async_trait;
 use sqlx::postgres::{PgConnection, PgPool, PgRow};
 use sqlx::{Postgres, QueryBuilder, Row};
 
 use super::{PostgresStore, corrupt};
 use crate::domain::{CommuneCode, Role, Timestamp};
+use crate::store::admin::{ChainedAuditEntry, GENESIS_HASH, new_entry_hash};
 use crate::store::{
     AdminStore, AuditEntry, AuditQuery, LookupCount, LookupStatsQuery, NewAuditEntry, NewToken,
     Result, TokenRecord,
 };
-use crate::store::admin::{ChainedAuditEntry, GENESIS_HASH, new_entry_hash};
 
 fn codes(communes: &[CommuneCode]) -> Vec<String> {
     communes.iter().map(|c| c.as_str().to_owned()).collect()
@@ -52,7 +54,12 @@ async fn lock_chain(conn: &mut PgConnection) -> Result<()> {
 }
 
 /// Appends an entry to the audit chain, inside the caller's transaction.
-pub(super) async fn insert_audit(conn: &mut PgConnection, entry: &NewAuditEntry) -> Result<i64> {
+pub(super) async fn insert_audit(
+    mut conn: impl DerefMut<Target = PgConnection> + Send,
+    entry: &NewAuditEntry,
+) -> Result<i64> {
+    // Callers pass their open transaction as `&mut *tx`, as they would an executor.
+    let conn: &mut PgConnection = &mut conn;
     lock_chain(conn).await?;
     let last: Option<(i64, Option<String>)> =
         sqlx::query_as("select id, hash from audit_log order by id desc limit 1")
@@ -125,17 +132,16 @@ pub(super) async fn seal_audit_log(pool: &PgPool) -> Result<()> {
             tx.commit().await?;
             return Ok(());
         };
-        let before: Option<Option<String>> = sqlx::query_scalar(
-            "select hash from audit_log where id < $1 order by id desc limit 1",
-        )
-        .bind(first.id)
-        .fetch_optional(&mut *tx)
-        .await?;
+        let before: Option<Option<String>> =
+            sqlx::query_scalar("select hash from audit_log where id < $1 order by id desc limit 1")
+                .bind(first.id)
+                .fetch_optional(&mut *tx)
+                .await?;
         let mut prev = before.flatten().unwrap_or_else(|| GENESIS_HASH.to_owned());
         for entry in &unsealed {
-            let hash = entry
-                .computed_hash(&prev)
-                .ok_or_else(|| corrupt(format!("audit entry {}: details are not JSON", entry.id)))?;
+            let hash = entry.computed_hash(&prev).ok_or_else(|| {
+                corrupt(format!("audit entry {}: details are not JSON", entry.id))
+            })?;
             sqlx::query("update audit_log set prev_hash = $1, hash = $2 where id = $3")
                 .bind(&prev)
                 .bind(&hash)
@@ -211,7 +217,7 @@ impl AdminStore for PostgresStore {
 
     async fn append_audit(&self, entry: NewAuditEntry) -> Result<i64> {
         let mut tx = self.pool.begin().await?;
-        let id = insert_audit(&mut tx, &entry).await?;
+        let id = insert_audit(&mut *tx, &entry).await?;
         tx.commit().await?;
         Ok(id)
     }

@@ -1,16 +1,18 @@
 //! Tokens, audit log and lookup statistics in SQLite.
 
+use std::ops::DerefMut;
+
 use async_trait::async_trait;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
 use super::{SqliteStore, corrupt};
 use crate::domain::{CommuneCode, Role, Timestamp};
+use crate::store::admin::{ChainedAuditEntry, GENESIS_HASH, new_entry_hash};
 use crate::store::{
     AdminStore, AuditEntry, AuditQuery, LookupCount, LookupStatsQuery, NewAuditEntry, NewToken,
     Result, TokenRecord,
 };
-use crate::store::admin::{ChainedAuditEntry, GENESIS_HASH, new_entry_hash};
 
 fn join_communes(communes: &[CommuneCode]) -> String {
     communes
@@ -48,9 +50,11 @@ fn token_from_row(row: &SqliteRow) -> Result<TokenRecord> {
 /// so SQLite's single writer keeps the chain linear: the entry before this one cannot change
 /// between reading its hash and inserting after it.
 pub(super) async fn insert_audit(
-    conn: &mut SqliteConnection,
+    mut conn: impl DerefMut<Target = SqliteConnection> + Send,
     entry: &NewAuditEntry,
 ) -> Result<i64> {
+    // Callers pass their open transaction as `&mut *tx`, as they would an executor.
+    let conn: &mut SqliteConnection = &mut conn;
     let last: Option<(i64, Option<String>)> =
         sqlx::query_as("select id, hash from audit_log order by id desc limit 1")
             .fetch_optional(&mut *conn)
@@ -126,9 +130,9 @@ pub(super) async fn seal_audit_log(store: &SqliteStore) -> Result<()> {
                 .await?;
         let mut prev = before.flatten().unwrap_or_else(|| GENESIS_HASH.to_owned());
         for entry in &unsealed {
-            let hash = entry
-                .computed_hash(&prev)
-                .ok_or_else(|| corrupt(format!("audit entry {}: details are not JSON", entry.id)))?;
+            let hash = entry.computed_hash(&prev).ok_or_else(|| {
+                corrupt(format!("audit entry {}: details are not JSON", entry.id))
+            })?;
             sqlx::query("update audit_log set prev_hash = ?, hash = ? where id = ?")
                 .bind(&prev)
                 .bind(&hash)
@@ -215,7 +219,7 @@ impl AdminStore for SqliteStore {
 
     async fn append_audit(&self, entry: NewAuditEntry) -> Result<i64> {
         let mut tx = self.begin_write().await?;
-        let id = insert_audit(&mut tx, &entry).await?;
+        let id = insert_audit(&mut *tx, &entry).await?;
         tx.commit().await?;
         Ok(id)
     }
