@@ -1096,7 +1096,7 @@ async fn the_csv_export_neutralises_formulas_from_the_sms_dialogue_and_the_map_i
     // Commune names a hostile map carries, through the real import.
     let map = REPORT_MAP_CSV.replace(
         "1608,عين البنيان,Aïn Benian,",
-        "1608,@SUM(1+1),\"=HYPERLINK(\"\"http://e.dz\"\",\"\"Aïn\"\")\",",
+        "1608,@SUM(1+1),\"=HYPERLINK(\"\"http://e.dz\"\",\"\"A\"\")\",",
     );
     let db = TestDb::empty().await;
     db.import_map(&map).await.unwrap();
@@ -1134,7 +1134,7 @@ async fn the_csv_export_neutralises_formulas_from_the_sms_dialogue_and_the_map_i
     let record = reader.records().next().unwrap().unwrap();
     assert_eq!(&record[3], "'-Nadia Khelifi");
     assert_eq!(&record[5], "'@SUM(1+1)");
-    assert_eq!(&record[6], "'=HYPERLINK(\"http://e.dz\",\"Aïn\")");
+    assert_eq!(&record[6], "'=HYPERLINK(\"http://e.dz\",\"A\")");
     // Nothing else in the row starts a formula either.
     for cell in record.iter() {
         assert!(
