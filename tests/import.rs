@@ -549,3 +549,151 @@ async fn rows_outside_the_importers_communes_are_rejected_and_counted_as_out_of_
         .unwrap();
     assert_eq!(ok.report.out_of_scope, 0);
 }
+
+/// A map of one station, its cells given.
+fn one_station_map(commune_fr: &str, centre_ar: &str, centre_fr: &str, address_fr: &str) -> String {
+    let header = MAP_CSV.lines().next().unwrap();
+    let quote = |cell: &str| format!("\"{}\"", cell.replace('"', "\"\""));
+    format!(
+        "{header}\n1601,الجزائر الوسطى,{},C01,{},{},12 شارع الاستقلال,{},36.7762,3.0585,1,mixed\n",
+        quote(commune_fr),
+        quote(centre_ar),
+        quote(centre_fr),
+        quote(address_fr)
+    )
+}
+
+#[tokio::test]
+async fn control_characters_and_bidi_overrides_are_rejected_with_the_line_and_column() {
+    let db = TestDb::empty().await;
+    let header = MAP_CSV.lines().next().unwrap();
+    let row = MAP_CSV.lines().nth(1).unwrap();
+    let csv = format!(
+        "{header}\n{row}\n{}\n{}\n{}\n{}\n",
+        row.replace("Alger Centre", "Alger\u{0}Centre"),
+        row.replace("Ecole Emir", "Ecole \u{202E}Emir"),
+        row.replace("12 Rue", "\u{2067}12 Rue"),
+        row.replace(",1,mixed", ",1,mixed\u{1B}"),
+    );
+    let report = rejected(db.import_map(&csv).await);
+    assert_eq!(report.error_count, 4, "{report}");
+    assert_eq!(
+        at_line(&report, 3),
+        ["commune_fr: contains a control character (U+0000) at character 6: remove it"]
+    );
+    assert!(
+        at_line(&report, 4)[0].starts_with("centre_fr: contains a bidirectional override (U+202E)"),
+        "{report}"
+    );
+    assert!(
+        at_line(&report, 5)[0].starts_with("address_fr: contains a bidirectional isolate (U+2067)"),
+        "{report}"
+    );
+    assert!(
+        at_line(&report, 6)[0].starts_with("kind: contains a control character"),
+        "{report}"
+    );
+    // A tab is allowed, and becomes a space.
+    let tabbed = one_station_map("Alger\tCentre", "مدرسة", "Ecole", "Rue");
+    db.import_map(&tabbed).await.unwrap();
+    let map = db.store.current_map().await.unwrap().unwrap().map;
+    assert_eq!(map.communes[0].name.fr, "Alger Centre");
+
+    // The roll too: a NIN cell with an override is refused before it is parsed.
+    let roll = roll(&["\u{202D}109870123456789012,1990-03-15,M,1601,C01,1"]);
+    let report = rejected(db.import_roll(&roll).await);
+    assert!(
+        at_line(&report, 2)[0].starts_with("nin: contains a bidirectional override (U+202D)"),
+        "{report}"
+    );
+}
+
+#[tokio::test]
+async fn names_are_stored_in_nfc_with_single_spaces_and_no_tatweel() {
+    let db = TestDb::empty().await;
+    let header = MAP_CSV.lines().next().unwrap();
+    // The same commune on two lines, once with a decomposed é, doubled spaces and tatweel:
+    // they are one name, not "names differ".
+    let csv = format!(
+        "{header}\n\
+         1601,الجزائـر  الوسطى,Alger  Centre,C01,مدرسة,E\u{301}cole,عنوان,Adresse,,,1,mixed\n\
+         1601,الجزائر الوسطى,Alger Centre,C01,مدرسة,École,عنوان,Adresse,,,2,mixed\n"
+    );
+    db.import_map(&csv).await.unwrap();
+    let map = db.store.current_map().await.unwrap().unwrap().map;
+    assert_eq!(map.communes.len(), 1);
+    assert_eq!(map.communes[0].name.ar, "الجزائر الوسطى");
+    assert_eq!(map.communes[0].name.fr, "Alger Centre");
+    assert_eq!(map.centres[0].name.fr, "École");
+    assert_eq!(map.centres[0].name.fr.chars().count(), 5, "composed");
+}
+
+#[tokio::test]
+async fn fields_that_reach_voters_are_bounded_so_every_reply_fits_two_sms() {
+    let db = TestDb::empty().await;
+    // 200-character names, as in the issue: refused, saying which field and by how much.
+    let long = "م".repeat(200);
+    let report = rejected(
+        db.import_map(&one_station_map(&"A".repeat(45), &long, "Ecole", "Rue"))
+            .await,
+    );
+    let line = at_line(&report, 2);
+    assert!(
+        line.contains(&"commune_fr: 45 characters, 15 over the limit of 30 that keeps every reply to voters within 2 SMS segments: shorten it".to_owned()),
+        "{report}"
+    );
+    assert!(
+        line.contains(&"centre_ar: 200 characters, 80 over the limit of 120 that keeps every reply to voters within 2 SMS segments: shorten it".to_owned()),
+        "{report}"
+    );
+    // Within the caps but too long together: the reply would take 3 segments.
+    let report = rejected(
+        db.import_map(&one_station_map(
+            "Alger Centre",
+            &"م".repeat(100),
+            "Ecole",
+            "Rue",
+        ))
+        .await,
+    );
+    assert!(
+        at_line(&report, 2)[0].starts_with(
+            "centre_ar and address_ar: a reply showing this station takes 3 SMS segments"
+        ),
+        "{report}"
+    );
+    assert!(
+        at_line(&report, 2)[0].contains("over the 134 of 2 segments"),
+        "{report}"
+    );
+
+    // At the edge it is accepted, and the lookup reply a voter gets is 2 segments in Arabic
+    // and in French.
+    let centre_ar = "م".repeat(40);
+    let centre_fr = "Ecole primaire Chahid Larbi Ben M'hidi de la cite des Freres Bouaza";
+    let address_fr = "Rue du Colonel Amirouche, cite des Freres Bouaza, face a la nouvelle mairie";
+    db.import_map(&one_station_map(
+        "Alger Centre",
+        &centre_ar,
+        centre_fr,
+        address_fr,
+    ))
+    .await
+    .unwrap();
+    db.import_roll(&roll(&["109870123456789012,1990-03-15,M,1601,C01,1"]))
+        .await
+        .unwrap();
+    let talk = db.talk();
+    for (sender, text) in [
+        ("+213550000001", "109870123456789012 15/03/1990"),
+        ("+213550000002", "رقمي 109870123456789012 15/03/1990"),
+    ] {
+        let reply = talk.text(sender, text).await;
+        assert!(
+            reply.contains(&centre_ar) || reply.contains(centre_fr),
+            "{reply}"
+        );
+        let count = maktab::i18n::sms::count_segments(&reply);
+        assert!(count.segments <= 2, "{count:?}: {reply}");
+    }
+}

@@ -1106,3 +1106,57 @@ async fn officers_broadcast_to_the_open_reporters_of_their_commune() {
     assert_eq!(sent[0].recipient, "+213550000050");
     assert_eq!(sent[0].body, "La revision des listes est ouverte");
 }
+
+#[tokio::test]
+async fn the_csv_export_neutralises_formulas_from_the_sms_dialogue_and_the_map_import() {
+    // Commune names a hostile map carries, through the real import.
+    let map = REPORT_MAP_CSV.replace(
+        "1608,عين البنيان,Aïn Benian,",
+        "1608,@SUM(1+1),\"=HYPERLINK(\"\"http://e.dz\"\",\"\"A\"\")\",",
+    );
+    let db = TestDb::empty().await;
+    db.import_map(&map).await.unwrap();
+    db.import_roll(REPORT_ROLL_CSV).await.unwrap();
+    // A reporter named with a leading minus, through the real SMS dialogue.
+    let talk = db.talk();
+    let phone = "+213550000009";
+    talk.sms(phone, &format!("{MISSING_A} né le 02/04/1995"))
+        .await;
+    assert_eq!(
+        message(&talk.sms(phone, "Signaler").await),
+        MessageId::ReportAskCommune
+    );
+    assert_eq!(
+        message(&talk.sms(phone, "1608").await),
+        MessageId::ReportAskName
+    );
+    assert_eq!(
+        message(&talk.sms(phone, "-Nadia Khelifi").await),
+        MessageId::ReportConfirm
+    );
+    assert_eq!(
+        message(&talk.sms(phone, "oui").await),
+        MessageId::ReportFiled
+    );
+    let export = office(&db.store)
+        .export_reports(
+            &Principal::command_line(),
+            &maktab::office::reports::ReportFilter::default(),
+        )
+        .await
+        .unwrap();
+    let (csv_bytes, rows) = (export.csv, export.rows);
+    assert_eq!(rows, 1);
+    let mut reader = csv::Reader::from_reader(&csv_bytes[3..]);
+    let record = reader.records().next().unwrap().unwrap();
+    assert_eq!(&record[3], "'-Nadia Khelifi");
+    assert_eq!(&record[5], "'@SUM(1+1)");
+    assert_eq!(&record[6], "'=HYPERLINK(\"http://e.dz\",\"A\")");
+    // Nothing else in the row starts a formula either.
+    for cell in record.iter() {
+        assert!(
+            !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+            "{cell:?} in {record:?}"
+        );
+    }
+}

@@ -380,3 +380,62 @@ fn a_reimport_waits_for_approval_on_the_command_line() {
     let (ok, audit, _) = run(maktab(&url).args(["audit", "--action", "changes"]));
     assert!(ok && audit.contains("changes.roll.approve"), "{audit}");
 }
+
+/// Runs `serve --demo` until it serves, stops it, and returns everything it wrote.
+fn serve_demo_once(url: &str) -> String {
+    let mut child = maktab(url)
+        .args(["serve", "--demo"])
+        .env("MAKTAB_LISTEN", "127.0.0.1:0")
+        .env("MAKTAB_LOG", "debug")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id().to_string();
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(90));
+        let _ = Command::new("kill").args(["-KILL", &pid]).status();
+    });
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut logged = String::new();
+    let mut line = String::new();
+    while stderr.read_line(&mut line).unwrap() > 0 {
+        logged.push_str(&line);
+        if line.contains("maktab serving") {
+            break;
+        }
+        line.clear();
+    }
+    assert!(logged.contains("maktab serving"), "{logged}");
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    stderr.read_to_string(&mut logged).unwrap();
+    let mut printed = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut printed)
+        .unwrap();
+    format!("{printed}\n{logged}")
+}
+
+#[test]
+fn serve_with_demo_writes_no_demo_nin_when_its_output_is_not_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("serve.db").display());
+    let samples = maktab::roll::demo::generate().samples;
+    assert!(!samples.is_empty());
+    let first = serve_demo_once(&url);
+    assert!(first.contains("Demo loaded"), "{first}");
+    let second = serve_demo_once(&url);
+    assert!(second.contains("already holds"), "{second}");
+    for output in [&first, &second] {
+        for sample in &samples {
+            assert!(!output.contains(&sample.nin), "{} in: {output}", sample.nin);
+        }
+    }
+}

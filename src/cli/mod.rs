@@ -87,7 +87,8 @@ pub enum Command {
     /// Reports of citizens missing from the roll: list, export for the revision, mark handled.
     #[command(subcommand)]
     Reports(ReportsCommand),
-    /// Show the audit log (every import, dry run and token change), newest first.
+    /// Show the audit log (every import, dry run and token change), newest first; `audit
+    /// verify` checks its hash chain.
     Audit(AuditArgs),
     /// Show lookup statistics and how full the stations are.
     Stats(StatsArgs),

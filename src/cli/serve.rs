@@ -1,5 +1,6 @@
 //! `maktab serve` and `maktab demo`: run the service, load the demo data.
 
+use std::io::IsTerminal;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -23,7 +24,10 @@ pub struct ServeArgs {
 pub(super) async fn serve(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
     let store = open(config).await?;
     if args.demo {
-        load_demo_into(Arc::clone(&store)).await?;
+        // A service's standard output usually ends up in its log (journald, docker logs):
+        // the demo voters' NINs go to it only when it is a terminal someone is looking at.
+        let samples = std::io::stdout().is_terminal();
+        load_demo_into(Arc::clone(&store), samples).await?;
     }
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
@@ -57,10 +61,12 @@ pub(super) async fn serve(config: &Config, args: ServeArgs) -> anyhow::Result<()
 
 pub(super) async fn demo(config: &Config) -> anyhow::Result<()> {
     let store = open(config).await?;
-    load_demo_into(store).await
+    load_demo_into(store, true).await
 }
 
-async fn load_demo_into(store: Arc<dyn Store>) -> anyhow::Result<()> {
+/// Loads the demo into an empty database; prints NIN and birth-date pairs to try only if it
+/// was loaded (otherwise they may name no voter of this database) and `samples` allows.
+async fn load_demo_into(store: Arc<dyn Store>, samples: bool) -> anyhow::Result<()> {
     let data = demo::generate();
     match demo::load(store, &data)
         .await
@@ -76,8 +82,13 @@ async fn load_demo_into(store: Arc<dyn Store>) -> anyhow::Result<()> {
             roll.counts.voters
         ),
         demo::DemoLoad::AlreadyHasData => {
-            println!("The database already holds a map or a roll: demo data not loaded.")
+            println!("The database already holds a map or a roll: demo data not loaded.");
+            return Ok(());
         }
+    }
+    if !samples {
+        println!("Demo voters to try are printed only on a terminal (standard output is not one).");
+        return Ok(());
     }
     println!("\nTry these (synthetic voters of the demo roll):");
     for sample in &data.samples {

@@ -7,14 +7,18 @@ use std::fmt;
 use std::io::Read;
 use std::sync::Arc;
 
+use fluent_bundle::FluentArgs;
 use serde::Serialize;
 use thiserror::Error;
 use tokio::sync::mpsc;
+use unicode_normalization::UnicodeNormalization;
 
 use crate::domain::{
     Bilingual, BirthDate, Centre, CentreCode, Commune, CommuneCode, Coordinates, ElectoralMap,
-    NationalId, Sex, Station, StationKind, StationNumber, StationRef, Voter,
+    Locale, NationalId, Sex, Station, StationKind, StationNumber, StationRef, Voter,
 };
+use crate::i18n::sms::{SmsEncoding, count_segments};
+use crate::i18n::{Catalog, MessageId};
 use crate::store::{
     ImportCounts, ImportKind, ImportRecord, NewImport, PlaceChange, RollBatch, Store, StoreError,
 };
@@ -181,10 +185,17 @@ impl Errors {
 struct Columns {
     positions: HashMap<String, usize>,
     width: usize,
+    /// The columns the import reads, with their positions: only their cells are checked for
+    /// forbidden characters (a municipality's full export may carry anything elsewhere).
+    read: Vec<(&'static str, usize)>,
 }
 
 impl Columns {
-    fn read<R: Read>(reader: &mut csv::Reader<R>, required: &[&str]) -> Result<Self, ImportError> {
+    fn read<R: Read>(
+        reader: &mut csv::Reader<R>,
+        required: &[&'static str],
+        optional: &[&'static str],
+    ) -> Result<Self, ImportError> {
         let header = reader.byte_headers().map_err(csv_error)?.clone();
         let positions: HashMap<String, usize> = header
             .iter()
@@ -207,9 +218,15 @@ impl Columns {
         if !missing.is_empty() {
             return Err(ImportError::MissingColumns(missing.join(", ")));
         }
+        let read = required
+            .iter()
+            .chain(optional)
+            .filter_map(|&name| positions.get(name).map(|&i| (name, i)))
+            .collect();
         Ok(Self {
             positions,
             width: header.len(),
+            read,
         })
     }
 }
@@ -291,7 +308,18 @@ fn for_each_row<R: Read>(
         }
         let fields: Result<Vec<&str>, _> = record.iter().map(std::str::from_utf8).collect();
         match fields {
-            Ok(fields) => visit(line, &Row { columns, fields }, errors),
+            Ok(fields) => {
+                let mut clean = true;
+                for &(name, i) in &columns.read {
+                    if let Some(problem) = fields.get(i).and_then(|field| forbidden_in(field)) {
+                        errors.add(Some(line), format!("{name}: {problem}"));
+                        clean = false;
+                    }
+                }
+                if clean {
+                    visit(line, &Row { columns, fields }, errors);
+                }
+            }
             Err(_) => errors.add(Some(line), "not valid UTF-8 (save the file as UTF-8)"),
         }
     }
@@ -318,22 +346,190 @@ const ROLL_COLUMNS: &[&str] = &[
     "station",
 ];
 
-/// Longest name or address accepted, in characters.
+/// What a character may not be in an imported cell: control characters (a NUL or a line
+/// break inside a centre's name would travel to voters' phones) and the bidirectional
+/// overrides and isolates that make text display as something other than what it holds
+/// (Trojan Source). A tab is allowed and folded into a space in names.
+fn forbidden(c: char) -> Option<&'static str> {
+    match c {
+        '\t' => None,
+        '\u{0}'..='\u{1F}' | '\u{7F}'..='\u{9F}' => Some("a control character"),
+        '\u{202A}'..='\u{202E}' => Some("a bidirectional override"),
+        '\u{2066}'..='\u{2069}' => Some("a bidirectional isolate"),
+        _ => None,
+    }
+}
+
+/// The first forbidden character of a cell, described for the import report.
+fn forbidden_in(cell: &str) -> Option<String> {
+    cell.chars().enumerate().find_map(|(i, c)| {
+        forbidden(c).map(|what| {
+            format!(
+                "contains {what} (U+{:04X}) at character {}: remove it",
+                u32::from(c),
+                i + 1
+            )
+        })
+    })
+}
+
+/// Longest accepted value of each text column, in UTF-16 units (what UCS-2 SMS count; the
+/// same as characters for Arabic and French). Commune names reach voters in the report
+/// dialogue; the longest official one has 25 characters. Centre and address reach voters in
+/// every lookup reply and change notice: their exact budget is [`SmsBudget`]'s, these caps
+/// only bound what it has to render.
+const TEXT_LIMITS: &[(&str, usize)] = &[
+    ("commune_ar", 30),
+    ("commune_fr", 30),
+    ("centre_ar", 120),
+    ("centre_fr", 120),
+    ("address_ar", 120),
+    ("address_fr", 120),
+];
+
+/// The SMS segments any reply or notice may take.
+const SMS_SEGMENTS: usize = 2;
+
+/// The messages that show a voter a centre, its address and a station.
+const PLACE_MESSAGES: [MessageId; 3] = [
+    MessageId::LookupFound,
+    MessageId::NoticeStationChanged,
+    MessageId::NoticeRegistered,
+];
+
+/// Checks, for each centre and station of a map, that every message showing that place to a
+/// voter fits in [`SMS_SEGMENTS`] segments, in both languages, rendered from the catalogues
+/// themselves, so the check follows the wording. Whether French fits depends on its letters
+/// (one `ê` turns the SMS into UCS-2, 134 instead of 306 units for 2 segments), so a fixed
+/// length per field would be either too strict or wrong.
+struct SmsBudget {
+    catalog: Option<Catalog>,
+    /// Centre, kind and the station number's digit count already checked.
+    checked: HashSet<(CommuneCode, CentreCode, StationKind, usize)>,
+}
+
+impl SmsBudget {
+    fn new(errors: &mut Errors) -> Self {
+        let catalog = Catalog::load()
+            .map_err(|error| {
+                errors.add(None, format!("cannot check the SMS budget: {error}"));
+            })
+            .ok();
+        Self {
+            catalog,
+            checked: HashSet::new(),
+        }
+    }
+
+    fn check(
+        &mut self,
+        centre: &Centre,
+        kind: StationKind,
+        station: StationNumber,
+        line: u64,
+        errors: &mut Errors,
+    ) {
+        let Some(catalog) = &self.catalog else {
+            return;
+        };
+        let number = station.get();
+        let key = (
+            centre.commune.clone(),
+            centre.code.clone(),
+            kind,
+            number.to_string().len(),
+        );
+        if !self.checked.insert(key) {
+            return;
+        }
+        for locale in Locale::ALL {
+            let (centre_column, address_column) = match locale {
+                Locale::Ar => ("centre_ar", "address_ar"),
+                Locale::Fr => ("centre_fr", "address_fr"),
+            };
+            let mut args = FluentArgs::new();
+            args.set("centre", centre.name.get(locale));
+            args.set("address", centre.address.get(locale));
+            args.set("station", number);
+            args.set("kind", kind.as_str());
+            let worst = PLACE_MESSAGES
+                .iter()
+                .map(|&id| count_segments(&catalog.render(locale, id, &args)))
+                .max_by_key(|count| count.units);
+            let Some(count) = worst else { continue };
+            let budget = match count.encoding {
+                SmsEncoding::Gsm7 => 153 * SMS_SEGMENTS,
+                SmsEncoding::Ucs2 => 67 * SMS_SEGMENTS,
+            };
+            if count.segments > SMS_SEGMENTS {
+                let (unit, hint) = match count.encoding {
+                    SmsEncoding::Gsm7 => ("GSM-7 septets", ""),
+                    SmsEncoding::Ucs2 if locale == Locale::Fr => (
+                        "UCS-2 units",
+                        " (a letter such as ê â î ô û ç œ or a curly quote makes French SMS UCS-2, halving its room)",
+                    ),
+                    SmsEncoding::Ucs2 => ("UCS-2 units", ""),
+                };
+                errors.add(
+                    Some(line),
+                    format!(
+                        "{centre_column} and {address_column}: a reply showing this station takes {} SMS segments ({} {unit}, {} over the {budget} of {SMS_SEGMENTS} segments): shorten them by {} characters together{hint}",
+                        count.segments,
+                        count.units,
+                        count.units - budget,
+                        count.units - budget,
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// The limit of any other text column.
 const MAX_TEXT: usize = 200;
 
+/// Names and addresses as stored: NFC (so that the same name typed on two systems compares
+/// equal and counts the same), without tatweel (U+0640, a stretching of the line that carries
+/// no letter), every run of white space one space. Matching folds further (see
+/// `domain::text::fold`); this is what voters are shown.
+fn clean_text(value: &str) -> String {
+    let mut clean = String::with_capacity(value.len());
+    let mut space = false;
+    for c in value.nfc().filter(|&c| c != '\u{0640}') {
+        if c.is_whitespace() {
+            space = !clean.is_empty();
+        } else {
+            if space {
+                clean.push(' ');
+                space = false;
+            }
+            clean.push(c);
+        }
+    }
+    clean
+}
+
 fn text(row: &Row<'_>, column: &str, line: u64, errors: &mut Errors) -> Option<String> {
-    let value = row.get(column);
+    let value = clean_text(row.get(column));
+    let limit = TEXT_LIMITS
+        .iter()
+        .find(|(name, _)| *name == column)
+        .map_or(MAX_TEXT, |&(_, limit)| limit);
+    let length = value.encode_utf16().count();
     if value.is_empty() {
         errors.add(Some(line), format!("{column}: is empty"));
         None
-    } else if value.chars().count() > MAX_TEXT {
+    } else if length > limit {
         errors.add(
             Some(line),
-            format!("{column}: longer than {MAX_TEXT} characters"),
+            format!(
+                "{column}: {length} characters, {} over the limit of {limit} that keeps every reply to voters within 2 SMS segments: shorten it",
+                length - limit
+            ),
         );
         None
     } else {
-        Some(value.to_owned())
+        Some(value)
     }
 }
 
@@ -382,8 +578,9 @@ pub async fn import_map(
 ) -> Result<ImportOutcome, ImportError> {
     refuse_while_pending(store, ImportKind::Map, options).await?;
     let mut reader = csv_reader(input);
-    let columns = Columns::read(&mut reader, MAP_COLUMNS)?;
+    let columns = Columns::read(&mut reader, MAP_COLUMNS, &["latitude", "longitude", "kind"])?;
     let mut errors = Errors::default();
+    let mut budget = SmsBudget::new(&mut errors);
     let mut communes: HashMap<CommuneCode, (Commune, u64)> = HashMap::new();
     let mut centres: HashMap<(CommuneCode, CentreCode), (Centre, u64)> = HashMap::new();
     let mut stations: HashMap<StationRef, (Station, u64)> = HashMap::new();
@@ -479,6 +676,7 @@ pub async fn import_map(
             },
             coordinates: place,
         };
+        budget.check(&this_centre, kind, number, line, errors);
         let centre_key = (commune.clone(), centre.clone());
         match centres.get(&centre_key) {
             Some((known, first)) if *known != this_centre => errors.add(
@@ -698,7 +896,7 @@ fn validate_roll(
     let max_per_station = scope.max_voters_per_station;
     let mut file_communes: HashSet<CommuneCode> = HashSet::new();
     let mut reader = csv_reader(input);
-    let columns = Columns::read(&mut reader, ROLL_COLUMNS)?;
+    let columns = Columns::read(&mut reader, ROLL_COLUMNS, &["sex"])?;
     let communes: HashSet<&CommuneCode> = map.communes.iter().map(|c| &c.code).collect();
     let centres: HashSet<(&CommuneCode, &CentreCode)> =
         map.centres.iter().map(|c| (&c.commune, &c.code)).collect();
@@ -979,4 +1177,109 @@ pub fn diff_maps(old: &ElectoralMap, new: &ElectoralMap) -> Vec<PlaceChange> {
         }
     }
     changes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn centre(ar: &str, fr: &str, address_ar: &str, address_fr: &str) -> Centre {
+        Centre {
+            commune: CommuneCode::parse("1601").unwrap(),
+            code: CentreCode::parse("C01").unwrap(),
+            name: Bilingual {
+                ar: ar.to_owned(),
+                fr: fr.to_owned(),
+            },
+            address: Bilingual {
+                ar: address_ar.to_owned(),
+                fr: address_fr.to_owned(),
+            },
+            coordinates: None,
+        }
+    }
+
+    fn budget_errors(centre: &Centre, kind: StationKind, station: u16) -> Vec<LineError> {
+        let mut errors = Errors::default();
+        let mut budget = SmsBudget::new(&mut errors);
+        budget.check(
+            centre,
+            kind,
+            StationNumber::new(station).unwrap(),
+            7,
+            &mut errors,
+        );
+        errors.kept
+    }
+
+    #[test]
+    fn a_place_that_fits_two_segments_passes_and_one_character_more_is_named() {
+        // Arabic is always UCS-2: the women's change notice is the longest message; at 9999
+        // its fixed text leaves this much room for centre and address together.
+        let fits = centre(&"م".repeat(40), "Ecole", &"م".repeat(59), "Rue");
+        assert!(budget_errors(&fits, StationKind::Women, 9999).is_empty());
+        let over = centre(&"م".repeat(40), "Ecole", &"م".repeat(60), "Rue");
+        let errors = budget_errors(&over, StationKind::Women, 9999);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].line, Some(7));
+        assert!(
+            errors[0].message.starts_with("centre_ar and address_ar: a reply showing this station takes 3 SMS segments (135 UCS-2 units, 1 over the 134"),
+            "{}",
+            errors[0].message
+        );
+        // The same lengths with station 12 fit.
+        assert!(budget_errors(&over, StationKind::Women, 12).is_empty());
+    }
+
+    #[test]
+    fn french_gets_the_gsm7_room_unless_a_letter_forces_ucs2() {
+        let long = "Ecole primaire Chahid Larbi Ben M'hidi de la cite des Freres";
+        let plain = centre("مدرسة", long, "شارع", long);
+        assert!(budget_errors(&plain, StationKind::Mixed, 12).is_empty());
+        let accented = centre("مدرسة", &long.replace("cite", "cité ô"), "شارع", long);
+        let errors = budget_errors(&accented, StationKind::Mixed, 12);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(
+            errors[0].message.starts_with("centre_fr and address_fr:")
+                && errors[0].message.contains("UCS-2")
+                && errors[0].message.contains("ê â î ô"),
+            "{}",
+            errors[0].message
+        );
+    }
+
+    #[test]
+    fn names_are_nfc_without_tatweel_and_with_single_spaces() {
+        // "é" as e + combining acute becomes one character.
+        assert_eq!(clean_text("  Ecole\u{0301}  \t Emir   "), "Ecolé Emir");
+        assert_eq!(clean_text("زمالة  الأمير"), "زمالة الأمير");
+        assert_eq!(clean_text("بجايـــة"), "بجاية");
+        assert_eq!(clean_text("ـ ـ"), "");
+    }
+
+    #[test]
+    fn control_characters_and_bidi_controls_are_found_tabs_are_not() {
+        assert_eq!(forbidden_in("Alger\tCentre"), None);
+        assert_eq!(
+            forbidden_in("Alger Centre ‏"),
+            None,
+            "a mark is not an override"
+        );
+        for (cell, what) in [
+            ("Alger\u{0}", "a control character (U+0000) at character 6"),
+            ("a\nb", "a control character (U+000A) at character 2"),
+            (
+                "\u{202E}ertneC",
+                "a bidirectional override (U+202E) at character 1",
+            ),
+            (
+                "x\u{2066}y",
+                "a bidirectional isolate (U+2066) at character 2",
+            ),
+            ("\u{85}", "a control character (U+0085)"),
+        ] {
+            let found = forbidden_in(cell).unwrap();
+            assert!(found.contains(what), "{cell:?}: {found}");
+        }
+    }
 }

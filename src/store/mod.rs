@@ -32,8 +32,8 @@ use async_trait::async_trait;
 use thiserror::Error;
 
 pub use admin::{
-    AdminStore, AuditEntry, AuditQuery, LookupCount, LookupStatsQuery, NewAuditEntry, NewToken,
-    TokenRecord,
+    AdminStore, AuditEntry, AuditQuery, AuditVerification, ChainBreak, ChainedAuditEntry,
+    GENESIS_HASH, LookupCount, LookupStatsQuery, NewAuditEntry, NewToken, TokenRecord,
 };
 pub use changes::{
     ChangeRecipient, ChangeSet, ChangeSetStatus, ChangeStore, PlaceChange, VoterChange,

@@ -1,12 +1,15 @@
 //! Tokens, audit log and lookup statistics in PostgreSQL. Commune lists are `text[]` (the
 //! audit log's has a GIN index for the commune filter) and audit details are `jsonb`.
 
+use std::ops::DerefMut;
+
 use async_trait::async_trait;
-use sqlx::postgres::PgRow;
+use sqlx::postgres::{PgConnection, PgPool, PgRow};
 use sqlx::{Postgres, QueryBuilder, Row};
 
 use super::{PostgresStore, corrupt};
 use crate::domain::{CommuneCode, Role, Timestamp};
+use crate::store::admin::{ChainedAuditEntry, GENESIS_HASH, new_entry_hash};
 use crate::store::{
     AdminStore, AuditEntry, AuditQuery, LookupCount, LookupStatsQuery, NewAuditEntry, NewToken,
     Result, TokenRecord,
@@ -39,22 +42,116 @@ fn token_from_row(row: &PgRow) -> Result<TokenRecord> {
     })
 }
 
-pub(super) async fn insert_audit<'e>(
-    executor: impl sqlx::Executor<'e, Database = Postgres>,
+/// Serialises writers of the audit chain across instances: the entry before a new one must
+/// not change between reading its hash and inserting after it. Readers are not blocked
+/// (`share row exclusive` conflicts only with writers); the lock lasts until the caller's
+/// transaction ends, so the entry is committed before the next writer reads the head.
+async fn lock_chain(conn: &mut PgConnection) -> Result<()> {
+    sqlx::query("lock table audit_log in share row exclusive mode")
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Appends an entry to the audit chain, inside the caller's transaction.
+pub(super) async fn insert_audit(
+    mut conn: impl DerefMut<Target = PgConnection> + Send,
     entry: &NewAuditEntry,
 ) -> Result<i64> {
+    // Callers pass their open transaction as `&mut *tx`, as they would an executor.
+    let conn: &mut PgConnection = &mut conn;
+    lock_chain(conn).await?;
+    let last: Option<(i64, Option<String>)> =
+        sqlx::query_as("select id, hash from audit_log order by id desc limit 1")
+            .fetch_optional(&mut *conn)
+            .await?;
+    let prev_hash = match last {
+        None => GENESIS_HASH.to_owned(),
+        Some((_, Some(hash))) => hash,
+        // Sealed at start-up; only a row written around Maktab since then lacks its hash.
+        Some((id, None)) => {
+            return Err(corrupt(format!(
+                "audit entry {id} carries no chain hash: run `maktab audit verify`"
+            )));
+        }
+    };
+    // The id is part of the hashed content, so it is drawn before the insert; under the
+    // lock, ids grow in chain order.
+    let id: i64 = sqlx::query_scalar("select nextval(pg_get_serial_sequence('audit_log', 'id'))")
+        .fetch_one(&mut *conn)
+        .await?;
+    let hash = new_entry_hash(&prev_hash, id, entry);
     // Details travel as text and are cast, so no JSON feature of sqlx is needed.
     Ok(sqlx::query_scalar(
-        "insert into audit_log (at, actor, action, communes, details)
-         values ($1, $2, $3, $4, $5::jsonb) returning id",
+        "insert into audit_log (id, at, actor, action, communes, details, prev_hash, hash)
+         values ($1, $2, $3, $4, $5, $6::jsonb, $7, $8) returning id",
     )
+    .bind(id)
     .bind(entry.at)
     .bind(&entry.actor)
     .bind(&entry.action)
     .bind(codes(&entry.communes))
     .bind(entry.details.to_string())
-    .fetch_one(executor)
+    .bind(&prev_hash)
+    .bind(&hash)
+    .fetch_one(&mut *conn)
     .await?)
+}
+
+fn chained_from_row(row: &PgRow) -> Result<ChainedAuditEntry> {
+    Ok(ChainedAuditEntry {
+        id: row.try_get("id")?,
+        at: row.try_get("at")?,
+        actor: row.try_get("actor")?,
+        action: row.try_get("action")?,
+        communes: row.try_get("communes")?,
+        details: row.try_get("details")?,
+        prev_hash: row.try_get("prev_hash")?,
+        hash: row.try_get("hash")?,
+    })
+}
+
+/// Entries written before the chain existed (migration 0010) get their hashes, once, in id
+/// order, under the chain lock so that instances starting together seal them once. The hash
+/// covers a canonical form of the details that SQL cannot produce, hence Rust at start-up;
+/// the migration's trigger allows exactly this one change to an unsealed row.
+pub(super) async fn seal_audit_log(pool: &PgPool) -> Result<()> {
+    loop {
+        let mut tx = pool.begin().await?;
+        lock_chain(&mut tx).await?;
+        let unsealed: Vec<ChainedAuditEntry> = sqlx::query(
+            "select id, at, actor, action, communes, details::text as details, prev_hash, hash
+             from audit_log where hash is null or prev_hash is null order by id limit 1000",
+        )
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(chained_from_row)
+        .collect::<Result<_>>()?;
+        let Some(first) = unsealed.first() else {
+            tx.commit().await?;
+            return Ok(());
+        };
+        let before: Option<Option<String>> =
+            sqlx::query_scalar("select hash from audit_log where id < $1 order by id desc limit 1")
+                .bind(first.id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let mut prev = before.flatten().unwrap_or_else(|| GENESIS_HASH.to_owned());
+        for entry in &unsealed {
+            let hash = entry.computed_hash(&prev).ok_or_else(|| {
+                corrupt(format!("audit entry {}: details are not JSON", entry.id))
+            })?;
+            sqlx::query("update audit_log set prev_hash = $1, hash = $2 where id = $3")
+                .bind(&prev)
+                .bind(&hash)
+                .bind(entry.id)
+                .execute(&mut *tx)
+                .await?;
+            prev = hash;
+        }
+        tx.commit().await?;
+    }
 }
 
 #[async_trait]
@@ -119,7 +216,10 @@ impl AdminStore for PostgresStore {
     }
 
     async fn append_audit(&self, entry: NewAuditEntry) -> Result<i64> {
-        insert_audit(&self.pool, &entry).await
+        let mut tx = self.pool.begin().await?;
+        let id = insert_audit(&mut *tx, &entry).await?;
+        tx.commit().await?;
+        Ok(id)
     }
 
     async fn audit_entries(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>> {
@@ -127,17 +227,13 @@ impl AdminStore for PostgresStore {
             "select id, at, actor, action, communes, details::text as details from audit_log where true",
         );
         if let Some(action) = &query.action {
-            // `like` patterns treat `%` and `_` specially: escape them so `import` matches
-            // `import.roll` and nothing else is a wildcard.
-            let escaped = action
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_");
+            // `import` matches `import` and `import.*`, literally and with case: `starts_with`
+            // has no wildcards, unlike `like`.
             sql.push(" and (action = ")
                 .push_bind(action.clone())
-                .push(" or action like ")
-                .push_bind(format!("{escaped}.%"))
-                .push(")");
+                .push(" or starts_with(action, ")
+                .push_bind(format!("{action}."))
+                .push("))");
         }
         if let Some(actor) = &query.actor {
             sql.push(" and actor = ").push_bind(actor.clone());
@@ -172,6 +268,20 @@ impl AdminStore for PostgresStore {
                 })
             })
             .collect()
+    }
+
+    async fn audit_chain(&self, after_id: i64, limit: u32) -> Result<Vec<ChainedAuditEntry>> {
+        sqlx::query(
+            "select id, at, actor, action, communes, details::text as details, prev_hash, hash
+             from audit_log where id > $1 order by id limit $2",
+        )
+        .bind(after_id)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(chained_from_row)
+        .collect()
     }
 
     async fn add_lookup_counts(&self, counts: &[LookupCount]) -> Result<()> {

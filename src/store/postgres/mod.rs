@@ -94,6 +94,7 @@ impl PostgresStore {
             .connect_with(options)
             .await?;
         sqlx::migrate!("migrations/postgres").run(&pool).await?;
+        admin::seal_audit_log(&pool).await?;
         Ok(Self { pool })
     }
 

@@ -1,11 +1,14 @@
 //! Tokens, audit log and lookup statistics in SQLite.
 
+use std::ops::DerefMut;
+
 use async_trait::async_trait;
 use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Row, Sqlite};
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
 use super::{SqliteStore, corrupt};
 use crate::domain::{CommuneCode, Role, Timestamp};
+use crate::store::admin::{ChainedAuditEntry, GENESIS_HASH, new_entry_hash};
 use crate::store::{
     AdminStore, AuditEntry, AuditQuery, LookupCount, LookupStatsQuery, NewAuditEntry, NewToken,
     Result, TokenRecord,
@@ -43,20 +46,103 @@ fn token_from_row(row: &SqliteRow) -> Result<TokenRecord> {
     })
 }
 
-pub(super) async fn insert_audit<'e>(
-    executor: impl sqlx::Executor<'e, Database = Sqlite>,
+/// Appends an entry to the audit chain. Callers hold a write transaction (`begin immediate`),
+/// so SQLite's single writer keeps the chain linear: the entry before this one cannot change
+/// between reading its hash and inserting after it.
+pub(super) async fn insert_audit(
+    mut conn: impl DerefMut<Target = SqliteConnection> + Send,
     entry: &NewAuditEntry,
 ) -> Result<i64> {
+    // Callers pass their open transaction as `&mut *tx`, as they would an executor.
+    let conn: &mut SqliteConnection = &mut conn;
+    let last: Option<(i64, Option<String>)> =
+        sqlx::query_as("select id, hash from audit_log order by id desc limit 1")
+            .fetch_optional(&mut *conn)
+            .await?;
+    let (id, prev_hash) = match last {
+        None => (1, GENESIS_HASH.to_owned()),
+        Some((id, Some(hash))) => (id + 1, hash),
+        // Sealed at start-up; only a row written around Maktab since then lacks its hash.
+        Some((id, None)) => {
+            return Err(corrupt(format!(
+                "audit entry {id} carries no chain hash: run `maktab audit verify`"
+            )));
+        }
+    };
+    // The id is part of the hashed content, so it is chosen here rather than by
+    // autoincrement; the writer lock makes `last + 1` free.
+    let hash = new_entry_hash(&prev_hash, id, entry);
     Ok(sqlx::query_scalar(
-        "insert into audit_log (at, actor, action, communes, details) values (?, ?, ?, ?, ?) returning id",
+        "insert into audit_log (id, at, actor, action, communes, details, prev_hash, hash)
+         values (?, ?, ?, ?, ?, ?, ?, ?) returning id",
     )
+    .bind(id)
     .bind(entry.at)
     .bind(&entry.actor)
     .bind(&entry.action)
     .bind(join_communes(&entry.communes))
     .bind(entry.details.to_string())
-    .fetch_one(executor)
+    .bind(&prev_hash)
+    .bind(&hash)
+    .fetch_one(&mut *conn)
     .await?)
+}
+
+fn chained_from_row(row: &SqliteRow) -> Result<ChainedAuditEntry> {
+    let communes: &str = row.try_get("communes")?;
+    Ok(ChainedAuditEntry {
+        id: row.try_get("id")?,
+        at: row.try_get("at")?,
+        actor: row.try_get("actor")?,
+        action: row.try_get("action")?,
+        communes: communes
+            .split(',')
+            .filter(|c| !c.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        details: row.try_get("details")?,
+        prev_hash: row.try_get("prev_hash")?,
+        hash: row.try_get("hash")?,
+    })
+}
+
+/// Entries written before the chain existed (migration 0011) get their hashes, once, in id
+/// order. SQLite has no SHA-256 function, so this cannot happen in the migration; the
+/// migration's update trigger allows exactly this one change to an unsealed row.
+pub(super) async fn seal_audit_log(store: &SqliteStore) -> Result<()> {
+    loop {
+        let mut tx = store.begin_write().await?;
+        let unsealed: Vec<ChainedAuditEntry> = sqlx::query(
+            "select * from audit_log where hash is null or prev_hash is null order by id limit 1000",
+        )
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(chained_from_row)
+        .collect::<Result<_>>()?;
+        let Some(first) = unsealed.first() else {
+            return Ok(());
+        };
+        let before: Option<Option<String>> =
+            sqlx::query_scalar("select hash from audit_log where id < ? order by id desc limit 1")
+                .bind(first.id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let mut prev = before.flatten().unwrap_or_else(|| GENESIS_HASH.to_owned());
+        for entry in &unsealed {
+            let hash = entry.computed_hash(&prev).ok_or_else(|| {
+                corrupt(format!("audit entry {}: details are not JSON", entry.id))
+            })?;
+            sqlx::query("update audit_log set prev_hash = ?, hash = ? where id = ?")
+                .bind(&prev)
+                .bind(&hash)
+                .bind(entry.id)
+                .execute(&mut *tx)
+                .await?;
+            prev = hash;
+        }
+        tx.commit().await?;
+    }
 }
 
 /// `communes` column holds `a,b,c`: match any of the wanted codes.
@@ -132,7 +218,10 @@ impl AdminStore for SqliteStore {
     }
 
     async fn append_audit(&self, entry: NewAuditEntry) -> Result<i64> {
-        insert_audit(&self.pool, &entry).await
+        let mut tx = self.begin_write().await?;
+        let id = insert_audit(&mut *tx, &entry).await?;
+        tx.commit().await?;
+        Ok(id)
     }
 
     async fn audit_entries(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>> {
@@ -140,11 +229,16 @@ impl AdminStore for SqliteStore {
             "select id, at, actor, action, communes, details from audit_log where 1 = 1",
         );
         if let Some(action) = &query.action {
+            // `import` matches `import` and `import.*`, literally and with case. `like` would
+            // ignore case and treat `%` and `_` as wildcards; a range over the byte order
+            // (`import.` up to `import/`, '/' following '.') is exact and uses the index.
             sql.push(" and (action = ")
                 .push_bind(action.clone())
-                .push(" or action like ")
-                .push_bind(format!("{}.%", action.replace('%', "")))
-                .push(")");
+                .push(" or (action >= ")
+                .push_bind(format!("{action}."))
+                .push(" and action < ")
+                .push_bind(format!("{action}/"))
+                .push("))");
         }
         if let Some(actor) = &query.actor {
             sql.push(" and actor = ").push_bind(actor.clone());
@@ -179,6 +273,20 @@ impl AdminStore for SqliteStore {
                 })
             })
             .collect()
+    }
+
+    async fn audit_chain(&self, after_id: i64, limit: u32) -> Result<Vec<ChainedAuditEntry>> {
+        sqlx::query(
+            "select id, at, actor, action, communes, details, prev_hash, hash from audit_log
+             where id > ? order by id limit ?",
+        )
+        .bind(after_id)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(chained_from_row)
+        .collect()
     }
 
     async fn add_lookup_counts(&self, counts: &[LookupCount]) -> Result<()> {

@@ -95,6 +95,7 @@ impl SqliteStore {
             .await?;
         sqlx::migrate!("migrations/sqlite").run(&pool).await?;
         let store = Self { pool };
+        admin::seal_audit_log(&store).await?;
         store.remove_abandoned_imports().await?;
         Ok(store)
     }
