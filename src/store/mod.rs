@@ -41,7 +41,7 @@ pub use changes::{
 };
 pub use notices::{
     Audience, AudienceMember, Campaign, CampaignStatus, NewNotice, NewReply, Notice, NoticeResult,
-    NoticeStore, OutboxLane,
+    NoticeStore, OutboxLane, OutboxStore,
 };
 pub use postgres::PostgresStore;
 pub use reports::{
@@ -107,6 +107,7 @@ pub trait Store:
     + AdminStore
     + ChangeStore
     + NoticeStore
+    + OutboxStore
     + SmsStore
     + TelegramStore
     + ReportStore

@@ -234,6 +234,15 @@ pub trait NoticeStore: Send + Sync {
     /// Outbox rows of a campaign by status.
     async fn campaign_progress(&self, id: i64) -> Result<BTreeMap<String, u64>>;
 
+    /// Marks `done` the sending campaigns with nothing left to send. Returns how many.
+    async fn complete_campaigns(&self, now: Timestamp) -> Result<u64>;
+}
+
+/// Storage of the outbox itself: every message that leaves Maktab, a reply or a notice, as a
+/// row claimed by one lane of the dispatcher at a time. Written once for both backends (in
+/// `store/shared/outbox.rs`); only the claim's locking differs.
+#[async_trait]
+pub trait OutboxStore: Send + Sync {
     /// Puts a reply in the outbox, due at once, and returns its id. Once this returns the
     /// reply survives a crash: a dispatcher sends it.
     async fn enqueue_reply(&self, reply: &NewReply<'_>, now: Timestamp) -> Result<i64>;
@@ -252,7 +261,7 @@ pub trait NoticeStore: Send + Sync {
     /// Claims the due rows of a channel with one way out ([`claim_outbox`] for
     /// [`OutboxLane::channel`]).
     ///
-    /// [`claim_outbox`]: NoticeStore::claim_outbox
+    /// [`claim_outbox`]: OutboxStore::claim_outbox
     async fn claim_notices(
         &self,
         channel: Channel,
@@ -284,7 +293,4 @@ pub trait NoticeStore: Send + Sync {
 
     /// Releases a lane's lock if `holder` has it (a clean shutdown hands over at once).
     async fn unlock_lane(&self, lane: &str, holder: &str) -> Result<()>;
-
-    /// Marks `done` the sending campaigns with nothing left to send. Returns how many.
-    async fn complete_campaigns(&self, now: Timestamp) -> Result<u64>;
 }

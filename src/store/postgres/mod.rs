@@ -8,7 +8,6 @@ mod admin;
 mod changes;
 mod notices;
 mod roll;
-mod sms;
 mod telegram;
 
 /// Orders text by its bytes, as SQLite does, whatever the database's locale (whose

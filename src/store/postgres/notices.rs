@@ -14,9 +14,12 @@ use super::{PostgresStore, corrupt};
 use crate::domain::{Channel, Locale, Timestamp};
 use crate::store::outbox_sql;
 use crate::store::{
-    Audience, AudienceMember, Campaign, CampaignStatus, NewAuditEntry, NewNotice, NewReply, Notice,
-    NoticeResult, NoticeStore, OutboxLane, Result,
+    Audience, AudienceMember, Campaign, CampaignStatus, NewAuditEntry, NewNotice, NoticeStore,
+    Result,
 };
+
+/// The outbox claim of this backend: PostgreSQL's claim skips the rows another dispatcher is locking (`for update skip locked`).
+pub(super) const CLAIM_OUTBOX: &str = outbox_sql::CLAIM_POSTGRES;
 
 fn campaign_from_row(row: &PgRow) -> Result<Campaign> {
     Ok(Campaign {
@@ -222,99 +225,6 @@ impl NoticeStore for PostgresStore {
             progress.insert(row.try_get("status")?, u64::try_from(n).map_err(corrupt)?);
         }
         Ok(progress)
-    }
-
-    async fn enqueue_reply(&self, reply: &NewReply<'_>, now: Timestamp) -> Result<i64> {
-        Ok(sqlx::query_scalar(outbox_sql::ENQUEUE_REPLY)
-            .bind(reply.channel.as_str())
-            .bind(reply.provider)
-            .bind(reply.recipient)
-            .bind(reply.locale.code())
-            .bind(reply.body)
-            .bind(reply.message)
-            .bind(i64::from(reply.segments))
-            .bind(now)
-            .fetch_one(&self.pool)
-            .await?)
-    }
-
-    async fn claim_outbox(
-        &self,
-        lane: &OutboxLane<'_>,
-        now: Timestamp,
-        lease_seconds: i64,
-        limit: u32,
-    ) -> Result<Vec<Notice>> {
-        let rows = sqlx::query(outbox_sql::CLAIM_POSTGRES)
-            .bind(now)
-            .bind(lease_seconds)
-            .bind(lane.channel.as_str())
-            .bind(i64::from(limit))
-            .bind(lane.provider)
-            .bind(lane.notices)
-            .fetch_all(&self.pool)
-            .await?;
-        let notices = rows
-            .iter()
-            .map(outbox_sql::notice_from_row)
-            .collect::<Result<Vec<_>>>()?;
-        Ok(outbox_sql::in_send_order(notices))
-    }
-
-    async fn finish_notice(&self, id: i64, result: &NoticeResult, now: Timestamp) -> Result<()> {
-        let (status, next_attempt_at, provider_id, error) = outbox_sql::finish_values(result);
-        sqlx::query(outbox_sql::FINISH)
-            .bind(status)
-            .bind(now)
-            .bind(next_attempt_at)
-            .bind(provider_id)
-            .bind(error)
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    async fn outbox_waiting(&self) -> Result<BTreeMap<String, u64>> {
-        let mut waiting = BTreeMap::new();
-        for row in sqlx::query(outbox_sql::WAITING)
-            .fetch_all(&self.pool)
-            .await?
-        {
-            let n: i64 = row.try_get("n")?;
-            waiting.insert(row.try_get("lane")?, u64::try_from(n).map_err(corrupt)?);
-        }
-        Ok(waiting)
-    }
-
-    async fn lock_lane(
-        &self,
-        lane: &str,
-        holder: &str,
-        now: Timestamp,
-        ttl_seconds: i64,
-    ) -> Result<bool> {
-        let taken = sqlx::query(
-            "insert into dispatch_locks (channel, holder, expires_at) values ($1, $2, $3 + $4)
-             on conflict (channel) do update set holder = excluded.holder, expires_at = excluded.expires_at
-             where dispatch_locks.holder = excluded.holder or dispatch_locks.expires_at < $3",
-        )
-        .bind(lane)
-        .bind(holder)
-        .bind(now)
-        .bind(ttl_seconds)
-        .execute(&self.pool)
-        .await?;
-        Ok(taken.rows_affected() == 1)
-    }
-
-    async fn unlock_lane(&self, lane: &str, holder: &str) -> Result<()> {
-        sqlx::query("delete from dispatch_locks where channel = $1 and holder = $2")
-            .bind(lane)
-            .bind(holder)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
     }
 
     async fn complete_campaigns(&self, _now: Timestamp) -> Result<u64> {

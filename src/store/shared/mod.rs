@@ -19,14 +19,17 @@
 //! column.
 
 mod changes;
+mod outbox;
 mod report_rows;
 mod reports;
 mod roll;
 mod senders;
+mod sms;
 mod telegram;
 
 use super::admin::insert_audit;
 use super::changes::{change_set_communes, communes_column};
+use super::notices::CLAIM_OUTBOX;
 use super::telegram::CLAIM_UPDATES;
 use super::{Backend, Db, Integer, corrupt};
 use crate::store::{PoolStats, Result, Store};

@@ -6,7 +6,6 @@ mod admin;
 mod changes;
 mod notices;
 mod roll;
-mod sms;
 mod telegram;
 
 /// Orders text by its bytes: SQLite's default collation (`binary`) already does.

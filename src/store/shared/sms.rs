@@ -1,15 +1,15 @@
-//! Outbound SMS in SQLite: the SMS rows of the outbox, seen as a provider's record (the
-//! statements are shared, in `store/outbox_sql.rs`).
+//! Outbound SMS: the SMS rows of the outbox, seen as a provider's record (the statements
+//! are in `store/outbox_sql.rs`).
 
 use async_trait::async_trait;
 
-use super::SqliteStore;
+use super::Backend;
 use crate::domain::Timestamp;
 use crate::store::outbox_sql;
 use crate::store::{DeliveryStatus, OutboundSms, Result, SmsStore};
 
 #[async_trait]
-impl SmsStore for SqliteStore {
+impl SmsStore for Backend {
     async fn record_delivery_report(
         &self,
         provider: &str,
