@@ -255,10 +255,11 @@ async fn entries_written_before_the_chain_are_sealed_at_start_up() {
 }
 
 #[tokio::test]
+#[ignore = "needs PostgreSQL: set MAKTAB_TEST_POSTGRES_URL"]
 async fn postgres_refuses_rewrites_and_a_superuser_rewrite_is_named_by_verify() {
-    let Some((db, _database)) = TestDb::postgres().await else {
-        return;
-    };
+    let (db, _database) = TestDb::postgres()
+        .await
+        .expect("needs PostgreSQL: set MAKTAB_TEST_POSTGRES_URL");
     append(&db.store, 4).await;
     for statement in [
         "update audit_log set actor = 'someone else' where id = 1",
@@ -302,10 +303,11 @@ async fn postgres_refuses_rewrites_and_a_superuser_rewrite_is_named_by_verify() 
 }
 
 #[tokio::test]
+#[ignore = "needs PostgreSQL: set MAKTAB_TEST_POSTGRES_URL"]
 async fn postgres_entries_written_before_the_chain_are_sealed_at_start_up() {
-    let Some((db, _database)) = TestDb::postgres().await else {
-        return;
-    };
+    let (db, _database) = TestDb::postgres()
+        .await
+        .expect("needs PostgreSQL: set MAKTAB_TEST_POSTGRES_URL");
     append(&db.store, 2).await;
     postgres_raw(
         &db.url,
@@ -327,10 +329,11 @@ async fn postgres_entries_written_before_the_chain_are_sealed_at_start_up() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs PostgreSQL: set MAKTAB_TEST_POSTGRES_URL"]
 async fn concurrent_appends_on_postgres_keep_the_chain_linear() {
-    let Some((db, _database)) = TestDb::postgres().await else {
-        return;
-    };
+    let (db, _database) = TestDb::postgres()
+        .await
+        .expect("needs PostgreSQL: set MAKTAB_TEST_POSTGRES_URL");
     // Two stores, as two instances sharing the database.
     let other = maktab::store::connect(&db.url).await.unwrap();
     let mut tasks = Vec::new();
@@ -417,10 +420,11 @@ mod sqlite {
 
 mod postgres {
     #[tokio::test]
+    #[ignore = "needs PostgreSQL: set MAKTAB_TEST_POSTGRES_URL"]
     async fn the_action_filter_is_literal_and_case_sensitive() {
-        let Some((db, _database)) = super::TestDb::postgres().await else {
-            return;
-        };
+        let (db, _database) = super::TestDb::postgres()
+            .await
+            .expect("needs PostgreSQL: set MAKTAB_TEST_POSTGRES_URL");
         super::the_action_filter_is_literal_and_case_sensitive(std::sync::Arc::clone(&db.store))
             .await;
     }

@@ -66,7 +66,6 @@ conformance!(
     counters_count_per_key_and_window_without_losing_concurrent_increments,
     tokens_are_created_listed_and_revoked_once_each_with_an_audit_entry,
     the_audit_log_filters_by_action_prefix_actor_communes_and_time_and_pages_by_id,
-    #[ignore = "audit filter drift: fixed on the trust branch"]
     the_audit_action_filter_takes_like_wildcards_literally_and_minds_case,
     lookup_counts_add_up_across_flushes_and_filter_by_time_channel_and_commune,
     a_roll_replacing_the_current_one_waits_as_a_change_set_until_approved,
