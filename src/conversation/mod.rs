@@ -549,9 +549,9 @@ impl Conversation {
         match voter {
             Some(voter) if verified => {
                 tracing::debug!(nin = %nin, "lookup found");
-                // An SMS number that found a voter hears about changes to that voter's station
-                // (unless it says STOP); Telegram asks first, with a button.
-                if inbound.channel == Channel::Sms {
+                // A phone number that found a voter hears about changes to that voter's station
+                // (unless it says STOP); a chat is asked first, with a button.
+                if inbound.channel.capabilities().subscribes_on_lookup {
                     self.store
                         .add_subscription(inbound.channel, &inbound.sender, nin, now)
                         .await?;

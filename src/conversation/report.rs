@@ -241,7 +241,7 @@ impl Conversation {
         locale: Locale,
         now: Timestamp,
     ) -> Result<Handled, StoreError> {
-        if inbound.channel != Channel::Telegram {
+        if !inbound.channel.capabilities().hosts_clerks {
             return Ok(self.simple(locale, MessageId::ClerkTelegramOnly));
         }
         let hour = now - now.rem_euclid(super::HOUR);
@@ -297,7 +297,7 @@ impl Conversation {
         locale: Locale,
         now: Timestamp,
     ) -> Result<Handled, StoreError> {
-        if inbound.channel != Channel::Telegram {
+        if !inbound.channel.capabilities().hosts_clerks {
             return Ok(self.simple(locale, MessageId::ClerkTelegramOnly));
         }
         let Some(clerk) = self.store.clerk_by_chat(&inbound.sender).await? else {
@@ -313,7 +313,7 @@ impl Conversation {
         inbound: &Inbound,
         locale: Locale,
     ) -> Result<Handled, StoreError> {
-        if inbound.channel != Channel::Telegram {
+        if !inbound.channel.capabilities().hosts_clerks {
             return Ok(self.simple(locale, MessageId::ClerkTelegramOnly));
         }
         let Some(clerk) = self.store.clerk_by_chat(&inbound.sender).await? else {

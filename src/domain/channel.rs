@@ -1,4 +1,7 @@
-//! The channels voters reach Maktab through.
+//! The channels voters reach Maktab through, and what each can do. The core asks a channel's
+//! [`Capabilities`] rather than naming it, so a new channel is one variant, one row of
+//! [`Channel::capabilities`] and its folder under `src/channels` (see that module's
+//! checklist).
 
 use std::fmt;
 use std::str::FromStr;
@@ -13,7 +16,27 @@ pub enum Channel {
     Telegram,
 }
 
+/// What a channel can do, which the conversation core and the outbox ask instead of
+/// matching channels by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capabilities {
+    /// A sender that found a voter hears of changes to that voter's station without being
+    /// asked (a phone number is an address); otherwise the channel offers a button.
+    pub subscribes_on_lookup: bool,
+    /// Field clerks enrol and file reports here (it needs an account the clerk keeps).
+    pub hosts_clerks: bool,
+    /// Messages are billed and throttled in SMS segments.
+    pub counts_segments: bool,
+    /// Replies can carry buttons.
+    pub buttons: bool,
+    /// A reply can show the centre as a map pin.
+    pub venues: bool,
+}
+
 impl Channel {
+    /// Every channel.
+    pub const ALL: [Channel; 2] = [Channel::Sms, Channel::Telegram];
+
     /// The storage and configuration form.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -22,9 +45,29 @@ impl Channel {
         }
     }
 
+    /// What the channel can do: the one place that says it.
+    pub fn capabilities(self) -> Capabilities {
+        match self {
+            Self::Sms => Capabilities {
+                subscribes_on_lookup: true,
+                hosts_clerks: false,
+                counts_segments: true,
+                buttons: false,
+                venues: false,
+            },
+            Self::Telegram => Capabilities {
+                subscribes_on_lookup: false,
+                hosts_clerks: true,
+                counts_segments: false,
+                buttons: true,
+                venues: true,
+            },
+        }
+    }
+
     /// Whether replies on this channel can carry buttons (and so ask before subscribing).
     pub fn has_buttons(self) -> bool {
-        matches!(self, Self::Telegram)
+        self.capabilities().buttons
     }
 }
 
@@ -43,11 +86,11 @@ impl FromStr for Channel {
     type Err = UnknownChannel;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "sms" => Ok(Self::Sms),
-            "telegram" => Ok(Self::Telegram),
-            _ => Err(UnknownChannel(s.to_owned())),
-        }
+        let name = s.trim().to_ascii_lowercase();
+        Self::ALL
+            .into_iter()
+            .find(|channel| channel.as_str() == name)
+            .ok_or_else(|| UnknownChannel(s.to_owned()))
     }
 }
 
@@ -64,6 +107,22 @@ pub fn mask_sender(sender: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_channel_reads_back_from_its_name() {
+        for channel in Channel::ALL {
+            assert_eq!(channel.as_str().parse::<Channel>().unwrap(), channel);
+        }
+        assert!("whatsapp".parse::<Channel>().is_err());
+    }
+
+    #[test]
+    fn a_phone_number_subscribes_and_counts_segments_a_chat_offers_buttons() {
+        let sms = Channel::Sms.capabilities();
+        let telegram = Channel::Telegram.capabilities();
+        assert!(sms.subscribes_on_lookup && sms.counts_segments && !sms.buttons);
+        assert!(telegram.hosts_clerks && telegram.buttons && !telegram.subscribes_on_lookup);
+    }
 
     #[test]
     fn masks_all_but_the_last_two_characters() {

@@ -12,7 +12,7 @@ mod role;
 mod text;
 
 pub use birth_date::{BirthDate, BirthDateError, VOTER_AGES, month_number};
-pub use channel::{Channel, UnknownChannel, mask_sender};
+pub use channel::{Capabilities, Channel, UnknownChannel, mask_sender};
 pub use digits::{
     ascii_digit, is_group_separator, is_invisible_mark, normalize as normalize_digits,
 };

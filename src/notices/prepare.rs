@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use fluent_bundle::FluentArgs;
 use serde::Serialize;
 
-use crate::domain::{Channel, Locale, PollingPlace, StationKind};
+use crate::domain::{Locale, PollingPlace, StationKind};
 use crate::i18n::sms::count_segments;
 use crate::i18n::{Catalog, MessageId};
 use crate::store::{
@@ -141,7 +141,7 @@ pub async fn broadcast_notices(
                 .recipients
                 .entry(member.channel.as_str().to_owned())
                 .or_insert(0) += 1;
-            if member.channel == Channel::Sms {
+            if member.channel.capabilities().counts_segments {
                 preview.sms_segments += count_segments(&body).segments as u64;
             }
             NewNotice {
