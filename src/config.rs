@@ -128,6 +128,8 @@ pub struct LookupConfig {
     pub max_failed_per_nin_per_day: u64,
     /// How long a half-finished dialogue is remembered.
     pub dialogue_minutes: i64,
+    /// How many citizens a field clerk may check against the roll in an hour.
+    pub max_clerk_checks_per_hour: u64,
 }
 
 /// Admin API limits.
@@ -347,6 +349,7 @@ impl Default for LookupConfig {
             max_per_sender_per_hour: defaults.max_lookups_per_sender_per_hour,
             max_failed_per_nin_per_day: defaults.max_failures_per_nin_per_day,
             dialogue_minutes: defaults.dialogue_ttl_seconds / 60,
+            max_clerk_checks_per_hour: defaults.max_clerk_checks_per_hour,
         }
     }
 }
@@ -448,6 +451,10 @@ pub const VARIABLES: &[(&str, Setter)] = &[
     }),
     ("MAKTAB_LOOKUP_DIALOGUE_MINUTES", |c, v| {
         c.lookup.dialogue_minutes = parsed(v)?;
+        Ok(())
+    }),
+    ("MAKTAB_LOOKUP_MAX_CLERK_CHECKS_PER_HOUR", |c, v| {
+        c.lookup.max_clerk_checks_per_hour = parsed(v)?;
         Ok(())
     }),
     ("MAKTAB_NOTICES_BATCH", |c, v| {
@@ -788,6 +795,7 @@ impl Config {
             max_lookups_per_sender_per_hour: self.lookup.max_per_sender_per_hour,
             max_failures_per_nin_per_day: self.lookup.max_failed_per_nin_per_day,
             dialogue_ttl_seconds: self.lookup.dialogue_minutes * 60,
+            max_clerk_checks_per_hour: self.lookup.max_clerk_checks_per_hour,
             ..ConversationSettings::default()
         }
     }
