@@ -81,6 +81,7 @@ conformance!(
     reports_are_one_per_nin_and_filter_by_commune_status_time_and_clerk,
     clerks_enrol_once_within_their_invitation_and_cannot_file_once_revoked,
     an_approved_roll_resolves_reports_whose_nin_and_birth_date_it_holds,
+    report_numbers_run_per_commune_without_gaps,
     expired_dialogues_are_erased_and_live_ones_kept,
     a_listing_of_more_reports_than_one_statement_reads_keeps_every_source,
 );
@@ -2366,6 +2367,7 @@ async fn reports_are_one_per_nin_and_filter_by_commune_status_time_and_clerk(
         again,
         maktab::store::Filed {
             report_id: first.report_id,
+            number: 1,
             new_report: false
         }
     );
@@ -2781,6 +2783,55 @@ async fn clerks_enrol_once_within_their_invitation_and_cannot_file_once_revoked(
         ),
         (4, 2, 2)
     );
+}
+
+async fn report_numbers_run_per_commune_without_gaps(store: Arc<dyn Store>) {
+    let file = |nin: &'static str, commune: &'static str| {
+        let store = Arc::clone(&store);
+        async move {
+            store
+                .file_report(
+                    &new_report(nin, commune, ReportSourceKind::Citizen, None, None),
+                    START,
+                )
+                .await
+                .unwrap()
+        }
+    };
+    let a = file("300000000000000001", "1601").await;
+    // The same NIN again gives no new number, and wastes none.
+    let again = file("300000000000000001", "1601").await;
+    let oran = file("300000000000000002", "3101").await;
+    let b = file("300000000000000003", "1601").await;
+    assert_eq!(
+        (a.number, again.number, oran.number, b.number),
+        (1, 1, 1, 2)
+    );
+    assert!(!again.new_report);
+    let stored = store.report(b.report_id).await.unwrap().unwrap();
+    assert_eq!((stored.number, stored.commune.as_str()), (2, "1601"));
+    // Filed at once from several connections, numbers are still 1, 2, 3... in each commune.
+    let mut tasks = Vec::new();
+    for k in 0..10u8 {
+        let store = Arc::clone(&store);
+        tasks.push(tokio::spawn(async move {
+            let nin = format!("30000000000000010{k}");
+            store
+                .file_report(
+                    &new_report(&nin, "1601", ReportSourceKind::Citizen, None, None),
+                    START + 1,
+                )
+                .await
+                .unwrap()
+                .number
+        }));
+    }
+    let mut numbers = Vec::new();
+    for task in tasks {
+        numbers.push(task.await.unwrap());
+    }
+    numbers.sort_unstable();
+    assert_eq!(numbers, (3..=12).collect::<Vec<i64>>());
 }
 
 async fn an_approved_roll_resolves_reports_whose_nin_and_birth_date_it_holds(

@@ -338,7 +338,7 @@ impl Conversation {
                 .map(|at| at.format("%d/%m/%Y").to_string())
                 .unwrap_or_default();
             let mut args = FluentArgs::new();
-            args.set("id", report.id);
+            args.set("id", report.number);
             args.set("nin", report.nin.masked());
             args.set("date", filed);
             args.set("status", report.status.as_str());
@@ -689,7 +689,7 @@ impl Conversation {
         );
         if draft.is_clerk() {
             let mut args = FluentArgs::new();
-            args.set("id", filed.report_id);
+            args.set("id", filed.number);
             Ok(self.single(locale, MessageId::ClerkReportFiled, args))
         } else {
             Ok(self.simple(locale, MessageId::ReportFiled))

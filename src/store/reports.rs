@@ -141,6 +141,8 @@ pub struct NewReport {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Filed {
     pub report_id: i64,
+    /// The report's number in its commune (1, 2, 3...): what the office and the clerk read.
+    pub number: i64,
     /// `false` when the NIN was already reported: the source was added to that report.
     pub new_report: bool,
 }
@@ -159,6 +161,8 @@ pub struct ReportSource {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Report {
     pub id: i64,
+    /// Its number in its commune (1, 2, 3... without gaps).
+    pub number: i64,
     pub nin: NationalId,
     pub birth_date: BirthDate,
     pub commune: CommuneCode,

@@ -30,6 +30,7 @@ pub(super) fn clerk_from_row(row: &DbRow) -> Result<Clerk> {
 pub(super) fn report_from_row(row: &DbRow) -> Result<Report> {
     Ok(Report {
         id: row.try_get("id")?,
+        number: row.try_get("number")?,
         nin: NationalId::parse(row.try_get("nin")?).map_err(corrupt)?,
         birth_date: BirthDate::from_iso(row.try_get("birth_date")?).map_err(corrupt)?,
         commune: CommuneCode::parse(row.try_get("commune_code")?).map_err(corrupt)?,

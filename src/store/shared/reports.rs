@@ -5,13 +5,13 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use serde_json::json;
-use sqlx::QueryBuilder;
+use sqlx::{QueryBuilder, Row};
 
 use super::report_rows::{
     clerk_from_row, contact_from_row, count_from_row, registered_from_row, report_from_row,
     source_from_row,
 };
-use super::{Backend, Db, insert_audit};
+use super::{Backend, Connection, Db, insert_audit};
 use crate::domain::{CommuneCode, Timestamp};
 use crate::store::{
     Clerk, EnrolRefusal, Filed, FollowUpContact, NewAuditEntry, NewReport, RegisteredReporter,
@@ -60,13 +60,30 @@ impl Backend {
     }
 }
 
+/// Takes the next report number of a commune, in the filing's transaction: one upsert, so
+/// concurrent filings on several instances get consecutive numbers.
+async fn next_report_number(tx: &mut Connection, commune: &CommuneCode) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "insert into report_numbers (commune_code, last) values ($1, 1)
+         on conflict (commune_code) do update set last = report_numbers.last + 1
+         returning last",
+    )
+    .bind(commune.as_str())
+    .fetch_one(&mut *tx)
+    .await?)
+}
+
 #[async_trait]
 impl ReportStore for Backend {
     async fn file_report(&self, report: &NewReport, now: Timestamp) -> Result<Filed> {
         let mut tx = self.begin_write().await?;
+        // The commune's next number is taken first and given back if the NIN was already
+        // reported: the counter's row stays locked by this transaction meanwhile, so numbers
+        // run without gaps.
+        let number = next_report_number(&mut tx, &report.commune).await?;
         let inserted: Option<i64> = sqlx::query_scalar(
-            "insert into reports (nin, birth_date, commune_code, full_name, status, created_at, updated_at)
-             values ($1, $2, $3, $4, 'open', $5, $6) on conflict (nin) do nothing returning id",
+            "insert into reports (nin, birth_date, commune_code, full_name, status, created_at, updated_at, number)
+             values ($1, $2, $3, $4, 'open', $5, $6, $7) on conflict (nin) do nothing returning id",
         )
         .bind(report.nin.as_str())
         .bind(report.birth_date.to_iso())
@@ -74,16 +91,23 @@ impl ReportStore for Backend {
         .bind(&report.full_name)
         .bind(now)
         .bind(now)
+        .bind(number)
         .fetch_optional(&mut *tx)
         .await?;
         let (report_id, new_report) = match inserted {
             Some(id) => (id, true),
             None => {
-                let id: i64 = sqlx::query_scalar("select id from reports where nin = $1")
+                sqlx::query("update report_numbers set last = last - 1 where commune_code = $1")
+                    .bind(report.commune.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                let row = sqlx::query("select id, commune_code from reports where nin = $1")
                     .bind(report.nin.as_str())
                     .fetch_one(&mut *tx)
                     .await?;
-                sqlx::query(
+                let id: i64 = row.try_get("id")?;
+                let before: String = row.try_get("commune_code")?;
+                let reopened = sqlx::query(
                     "update reports set status = 'open', birth_date = $1, commune_code = $2, full_name = $3,
                          handled_at = null, handled_by = null, resolved_at = null, resolved_change_set = null
                      where id = $4 and status = 'resolved'",
@@ -93,7 +117,18 @@ impl ReportStore for Backend {
                 .bind(&report.full_name)
                 .bind(id)
                 .execute(&mut *tx)
-                .await?;
+                .await?
+                .rows_affected()
+                    > 0;
+                // Reopened in another commune, it takes that commune's next number.
+                if reopened && before != report.commune.as_str() {
+                    let number = next_report_number(&mut tx, &report.commune).await?;
+                    sqlx::query("update reports set number = $1 where id = $2")
+                        .bind(number)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
                 sqlx::query("update reports set updated_at = $1 where id = $2")
                     .bind(now)
                     .bind(id)
@@ -116,9 +151,14 @@ impl ReportStore for Backend {
         .bind(now)
         .execute(&mut *tx)
         .await?;
+        let number: i64 = sqlx::query_scalar("select number from reports where id = $1")
+            .bind(report_id)
+            .fetch_one(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(Filed {
             report_id,
+            number,
             new_report,
         })
     }
