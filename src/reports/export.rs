@@ -15,7 +15,7 @@ use crate::store::Report;
 pub const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// The header row.
-pub const COLUMNS: [&str; 13] = [
+pub const COLUMNS: [&str; 14] = [
     "report_id",
     "nin",
     "birth_date",
@@ -29,6 +29,8 @@ pub const COLUMNS: [&str; 13] = [
     "handled_at",
     "handled_by",
     "resolved_at",
+    // The report's number in its commune, as the clerk and the office read it.
+    "report_number",
 ];
 
 fn iso(at: Option<Timestamp>) -> String {
@@ -89,6 +91,7 @@ pub fn to_csv(reports: &[Report], communes: &[Commune]) -> Result<Vec<u8>, csv::
                 iso(report.handled_at).as_str(),
                 report.handled_by.as_deref().unwrap_or_default(),
                 iso(report.resolved_at).as_str(),
+                report.number.to_string().as_str(),
             ],
         )?;
     }
