@@ -796,7 +796,6 @@ impl Config {
             max_failures_per_nin_per_day: self.lookup.max_failed_per_nin_per_day,
             dialogue_ttl_seconds: self.lookup.dialogue_minutes * 60,
             max_clerk_checks_per_hour: self.lookup.max_clerk_checks_per_hour,
-            ..ConversationSettings::default()
         }
     }
 }

@@ -124,6 +124,30 @@ fn sender(k: usize) -> String {
     format!("+2135{k:08}")
 }
 
+/// One signed lookup through the generic webhook from the `k`th number; the webhook must
+/// answer 200 (the reply is then in the outbox).
+async fn post_lookup(client: &reqwest::Client, port: u16, id: &str, k: usize) {
+    let body = serde_json::json!({
+        "id": id,
+        "from": sender(k),
+        "to": "3030",
+        "text": format!("{NIN_MIXED} {BIRTH_MIXED}"),
+    })
+    .to_string();
+    let response = client
+        .post(format!("http://127.0.0.1:{port}/webhooks/sms/generic"))
+        .header("content-type", "application/json")
+        .header(
+            generic::SIGNATURE_HEADER,
+            generic::sign(SECRET, body.as_bytes()),
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}
+
 /// Sends the lookups, 16 at a time, each from its own number; every webhook must answer
 /// 200 (the reply is then in the outbox).
 async fn look_up(port: u16) {
@@ -133,25 +157,7 @@ async fn look_up(port: u16) {
         let client = client.clone();
         tasks.push(tokio::spawn(async move {
             for k in (worker..REPLIES).step_by(16) {
-                let body = serde_json::json!({
-                    "id": format!("m{k}"),
-                    "from": sender(k),
-                    "to": "3030",
-                    "text": format!("{NIN_MIXED} {BIRTH_MIXED}"),
-                })
-                .to_string();
-                let response = client
-                    .post(format!("http://127.0.0.1:{port}/webhooks/sms/generic"))
-                    .header("content-type", "application/json")
-                    .header(
-                        generic::SIGNATURE_HEADER,
-                        generic::sign(SECRET, body.as_bytes()),
-                    )
-                    .body(body)
-                    .send()
-                    .await
-                    .unwrap();
-                assert_eq!(response.status(), 200);
+                post_lookup(&client, port, &format!("m{k}"), k).await;
             }
         }));
     }
@@ -371,26 +377,8 @@ async fn a_campaign_and_lookups_together_stay_within_the_providers_rate_and_repl
     let client = reqwest::Client::new();
     let mut asked = HashMap::new();
     for k in 0..LOOKUPS {
-        let body = serde_json::json!({
-            "id": format!("r{k}"),
-            "from": sender(k),
-            "to": "3030",
-            "text": format!("{NIN_MIXED} {BIRTH_MIXED}"),
-        })
-        .to_string();
         asked.insert(sender(k), Instant::now());
-        let response = client
-            .post(format!("http://127.0.0.1:{port}/webhooks/sms/generic"))
-            .header("content-type", "application/json")
-            .header(
-                generic::SIGNATURE_HEADER,
-                generic::sign(SECRET, body.as_bytes()),
-            )
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 200);
+        post_lookup(&client, port, &format!("r{k}"), k).await;
         // A steady stream, about 40 a second.
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
