@@ -32,6 +32,8 @@ pub(super) async fn serve(config: &Config, args: ServeArgs) -> anyhow::Result<()
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
+    // Listening for SIGTERM from here on, before anyone is told the service is up.
+    let shutdown = server::shutdown_signal();
     tracing::info!(address = %listener.local_addr()?, database = %config.database_url, "maktab serving");
     let metrics_listener = match &config.metrics_listen {
         Some(address) => {
@@ -54,7 +56,7 @@ pub(super) async fn serve(config: &Config, args: ServeArgs) -> anyhow::Result<()
         .context("message catalogues")?
         .with_sms(sms)
         .with_telegram(telegram);
-    server::serve(listener, metrics_listener, app, server::shutdown_signal()).await?;
+    server::serve(listener, metrics_listener, app, shutdown).await?;
     tracing::info!("maktab stopped");
     Ok(())
 }

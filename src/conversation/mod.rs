@@ -527,10 +527,7 @@ impl Conversation {
                 None,
             ));
         }
-        let day = now - now.rem_euclid(DAY);
-        let failures_key = counter_key("nin-failures", nin.as_str());
-        let failures = self.store.counter(&failures_key, day).await?;
-        if failures >= self.settings.max_failures_per_nin_per_day {
+        if !self.take_nin_attempt(nin, now).await? {
             return Ok((
                 self.outcome(
                     self.simple(locale, MessageId::RateLimitedNin),
@@ -549,6 +546,7 @@ impl Conversation {
         match voter {
             Some(voter) if verified => {
                 tracing::debug!(nin = %nin, "lookup found");
+                self.give_back_nin_attempt(nin, now).await?;
                 // A phone number that found a voter hears about changes to that voter's station
                 // (unless it says STOP); a chat is asked first, with a button.
                 if inbound.channel.capabilities().subscribes_on_lookup {
@@ -569,7 +567,6 @@ impl Conversation {
                 Ok((self.outcome(found, LookupOutcome::Found), Some(commune)))
             }
             voter => {
-                self.store.increment_counter(&failures_key, day).await?;
                 let (outcome, commune) = match voter {
                     Some(voter) => (
                         LookupOutcome::VerificationFailed,
@@ -583,6 +580,36 @@ impl Conversation {
                 ))
             }
         }
+    }
+
+    /// Takes one attempt of a NIN's daily failure budget before the voter is read, in one
+    /// statement (`... on conflict do update ... returning count`): however many lookups of
+    /// one NIN run at once, at most the budget's worth get past this, where reading the count
+    /// first and adding a failure after let several through. `false`: the NIN is locked for
+    /// the day. A lookup that succeeds gives its attempt back.
+    pub(crate) async fn take_nin_attempt(
+        &self,
+        nin: &NationalId,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let day = now - now.rem_euclid(DAY);
+        let attempts = self
+            .store
+            .increment_counter(&counter_key("nin-failures", nin.as_str()), day)
+            .await?;
+        Ok(attempts <= self.settings.max_failures_per_nin_per_day)
+    }
+
+    /// Gives back the attempt a successful lookup took: only failures count against a NIN.
+    pub(crate) async fn give_back_nin_attempt(
+        &self,
+        nin: &NationalId,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let day = now - now.rem_euclid(DAY);
+        self.store
+            .release_counter(&counter_key("nin-failures", nin.as_str()), day)
+            .await
     }
 
     /// "The NIN has 18 digits, you sent N".

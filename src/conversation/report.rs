@@ -537,11 +537,7 @@ impl Conversation {
             tracing::info!(clerk = clerk_id, "clerk roll checks spent for this hour");
             return Ok(None);
         }
-        let day = now - now.rem_euclid(super::DAY);
-        let failures_key = counter_key("nin-failures", nin.as_str());
-        if self.store.counter(&failures_key, day).await?
-            >= self.settings.max_failures_per_nin_per_day
-        {
+        if !self.take_nin_attempt(&nin, now).await? {
             return Ok(None);
         }
         let voter = self.store.find_voter(&nin).await?;
@@ -550,8 +546,8 @@ impl Conversation {
             Some(_) => LookupOutcome::VerificationFailed,
             None => LookupOutcome::NotFound,
         };
-        if outcome != LookupOutcome::Found {
-            self.store.increment_counter(&failures_key, day).await?;
+        if outcome == LookupOutcome::Found {
+            self.give_back_nin_attempt(&nin, now).await?;
         }
         Ok(voter
             .filter(|_| outcome == LookupOutcome::Found)

@@ -61,6 +61,11 @@ pub trait SenderStore: Send + Sync {
     /// Adds one to a fixed-window counter and returns the new count.
     async fn increment_counter(&self, key: &str, window_start: Timestamp) -> Result<u64>;
 
+    /// Takes one back from a fixed-window counter (never below zero): an attempt reserved by
+    /// [`increment_counter`](SenderStore::increment_counter) before the outcome was known,
+    /// that turned out not to count.
+    async fn release_counter(&self, key: &str, window_start: Timestamp) -> Result<()>;
+
     /// The current count of a fixed-window counter.
     async fn counter(&self, key: &str, window_start: Timestamp) -> Result<u64>;
 

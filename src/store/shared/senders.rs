@@ -151,6 +151,18 @@ impl SenderStore for Backend {
         u64::try_from(count).map_err(corrupt)
     }
 
+    async fn release_counter(&self, key: &str, window_start: Timestamp) -> Result<()> {
+        sqlx::query(
+            "update rate_counters set count = count - 1
+             where key = $1 and window_start = $2 and count > 0",
+        )
+        .bind(key)
+        .bind(window_start)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     async fn counter(&self, key: &str, window_start: Timestamp) -> Result<u64> {
         let count: Option<i64> = sqlx::query_scalar(
             "select count from rate_counters where key = $1 and window_start = $2",
