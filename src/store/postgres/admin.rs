@@ -128,28 +128,11 @@ pub(super) async fn seal_audit_log(pool: &PgPool) -> Result<()> {
         .iter()
         .map(chained_from_row)
         .collect::<Result<_>>()?;
-        let Some(first) = unsealed.first() else {
+        if unsealed.is_empty() {
             tx.commit().await?;
             return Ok(());
-        };
-        let before: Option<Option<String>> =
-            sqlx::query_scalar("select hash from audit_log where id < $1 order by id desc limit 1")
-                .bind(first.id)
-                .fetch_optional(&mut *tx)
-                .await?;
-        let mut prev = before.flatten().unwrap_or_else(|| GENESIS_HASH.to_owned());
-        for entry in &unsealed {
-            let hash = entry.computed_hash(&prev).ok_or_else(|| {
-                corrupt(format!("audit entry {}: details are not JSON", entry.id))
-            })?;
-            sqlx::query("update audit_log set prev_hash = $1, hash = $2 where id = $3")
-                .bind(&prev)
-                .bind(&hash)
-                .bind(entry.id)
-                .execute(&mut *tx)
-                .await?;
-            prev = hash;
         }
+        super::shared::audit::seal_entries(&mut tx, &unsealed).await?;
         tx.commit().await?;
     }
 }

@@ -18,6 +18,7 @@
 //! splices into the shared statement, and `Integer`, the Rust type of an SQL `integer`
 //! column.
 
+pub(super) mod audit;
 mod changes;
 mod outbox;
 mod report_rows;
