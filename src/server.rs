@@ -229,10 +229,13 @@ pub async fn serve(
                 .await
         })
     });
-    let telegram = app
-        .telegram
-        .as_ref()
-        .map(|telegram| telegram.start(Arc::clone(&app.store), app.conversation.clone()));
+    let telegram = app.telegram.as_ref().map(|telegram| {
+        telegram.start(
+            Arc::clone(&app.store),
+            app.conversation.clone(),
+            app.bell.clone(),
+        )
+    });
     let mut routes = router(app.clone());
     let mut telegram_workers = None;
     if let Some((route, workers)) = telegram {

@@ -47,6 +47,11 @@ impl ChannelLimits {
     };
 }
 
+/// How long a round that started before the end of the grace period may run past it: a round
+/// is about a second's worth of sends; one still running after this is waiting on a provider
+/// that hangs.
+const ROUND_OVERRUN: Duration = Duration::from_secs(3);
+
 /// Rung when a row is put in the outbox, so an idle lane of this instance sends it at once
 /// instead of at its next poll. Cloning gives another handle to the same bell.
 #[derive(Debug, Clone)]
@@ -412,8 +417,34 @@ impl Dispatcher {
         let lane = &self.lanes[index];
         let key = lane.outbox().key();
         let mut bell = self.bell.listen();
-        while !*stopped.borrow() {
-            let rest = match self.lane_round(lane).await {
+        let mut deadline = None;
+        while deadline.is_none() {
+            let round = self.lane_round(lane);
+            tokio::pin!(round);
+            let result = tokio::select! {
+                result = &mut round => Some(result),
+                _ = stopped.wait_for(|stop| *stop) => None,
+            };
+            // Stopped in the middle of a round: it may finish within the grace period (and a
+            // little more: a round is about a second's worth, and cutting a working round
+            // would leave its rows leased). A provider that hangs past that does not hold the
+            // shutdown: the rows of that round stay claimed and go out when their lease runs
+            // out, here or elsewhere.
+            let result = match result {
+                Some(result) => result,
+                None => {
+                    let end = Instant::now() + drain;
+                    deadline = Some(end);
+                    match tokio::time::timeout_at(end + ROUND_OVERRUN, &mut round).await {
+                        Ok(result) => result,
+                        Err(_) => {
+                            tracing::warn!(lane = %key, "a round outlived the grace period; its rows wait for their lease");
+                            break;
+                        }
+                    }
+                }
+            };
+            let rest = match result {
                 Ok(0) => IDLE_POLL,
                 Ok(_) => Duration::ZERO,
                 Err(error) => {
@@ -421,24 +452,32 @@ impl Dispatcher {
                     Duration::from_secs(5)
                 }
             };
-            if !rest.is_zero() {
+            if deadline.is_none() && !rest.is_zero() {
                 tokio::select! {
                     () = tokio::time::sleep(rest) => {}
                     _ = bell.changed() => {}
                     _ = stopped.wait_for(|stop| *stop) => {}
                 }
             }
+            if deadline.is_none() && *stopped.borrow() {
+                deadline = Some(Instant::now() + drain);
+            }
         }
         // Draining: what is due now goes out while the grace period lasts; each round is
-        // about a second's worth, so the last one ends soon after the deadline.
-        let deadline = Instant::now() + drain;
+        // about a second's worth, so the last one ends soon after the deadline, and one that
+        // hangs is cut a little after it.
+        let deadline = deadline.unwrap_or_else(Instant::now);
         let mut drained = 0;
         while Instant::now() < deadline {
-            match self.lane_round(lane).await {
-                Ok(0) => break,
-                Ok(handled) => drained += handled,
-                Err(error) => {
+            match tokio::time::timeout_at(deadline + ROUND_OVERRUN, self.lane_round(lane)).await {
+                Ok(Ok(0)) => break,
+                Ok(Ok(handled)) => drained += handled,
+                Ok(Err(error)) => {
                     tracing::warn!(%error, lane = %key, "dispatcher round failed while draining");
+                    break;
+                }
+                Err(_) => {
+                    tracing::warn!(lane = %key, "a round outlived the grace period; its rows wait for their lease");
                     break;
                 }
             }

@@ -197,7 +197,8 @@ impl FakeTelegram {
         self.fake.switches.lock().unwrap().blocked.remove(&chat);
     }
 
-    /// Sends are recorded but not answered until [`FakeTelegram::release_sends`].
+    /// Sends and button acknowledgements are recorded but not answered until
+    /// [`FakeTelegram::release_sends`].
     pub fn hold_sends(&self) {
         self.fake.hold.send_replace(true);
     }
@@ -277,7 +278,13 @@ async fn method(
             "has_main_web_app": false,
         })),
         "sendMessage" | "sendVenue" => send(&fake, &method, &params).await,
-        "answerCallbackQuery" | "setMyCommands" => ok(json!(true)),
+        "answerCallbackQuery" => {
+            // Held like sends: the one call a worker still waits on while handling an update.
+            let mut held = fake.hold.subscribe();
+            let _ = held.wait_for(|hold| !*hold).await;
+            ok(json!(true))
+        }
+        "setMyCommands" => ok(json!(true)),
         // The edited message, as Telegram answers it (its text is not kept here).
         "editMessageReplyMarkup" => ok(json!({
             "message_id": params["message_id"],

@@ -1,12 +1,13 @@
 //! The Telegram bot's lane of the outbox: the bot's sender as the dispatcher's
-//! [`NoticeSender`], a blocked chat mapped to an unreachable recipient.
+//! [`NoticeSender`], for conversation replies (a [`ChatMessage`] with its buttons and map pin)
+//! and notices (plain text) alike, a blocked chat mapped to an unreachable recipient.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 
 use super::Telegram;
-use super::sender::{ChatDelivery, TelegramSender};
+use super::sender::{ChatDelivery, ChatMessage, TelegramSender};
 use crate::notices::{NoticeSender, SendOutcome};
 use crate::store::{Notice, Store};
 
@@ -32,7 +33,18 @@ impl NoticeSender for TelegramNotices {
                 unreachable: true,
             };
         };
-        match self.sender.send_text(chat_id, &message.body).await {
+        let sent = if message.campaign_id.is_some() {
+            self.sender.send_text(chat_id, &message.body).await
+        } else {
+            let Ok(reply) = serde_json::from_str::<ChatMessage>(&message.body) else {
+                return SendOutcome::Permanent {
+                    error: "not a stored Telegram reply".to_owned(),
+                    unreachable: false,
+                };
+            };
+            self.sender.send_reply(chat_id, &reply).await
+        };
+        match sent {
             Ok(ChatDelivery::Sent) => SendOutcome::Sent { provider_id: None },
             Ok(ChatDelivery::Unreachable) => SendOutcome::Permanent {
                 error: "the chat blocked the bot".to_owned(),

@@ -162,12 +162,14 @@ impl Telegram {
     }
 
     /// Starts the workers (resuming updates accepted before a restart) and returns the webhook
-    /// route to serve and the handle that stops them.
+    /// route to serve and the handle that stops them. Replies go to the outbox; `bell` wakes
+    /// the Telegram lane that sends them.
     pub fn start(
         &self,
         store: Arc<dyn Store>,
         conversation: Conversation,
+        bell: crate::notices::OutboxBell,
     ) -> (axum::Router, webhook::Workers) {
-        webhook::start(self, store, conversation)
+        webhook::start(self, store, conversation, bell)
     }
 }

@@ -1,6 +1,7 @@
 //! Sending through teloxide's `Bot`: one reply is a `sendMessage` (text and buttons) followed by
-//! a `sendVenue` when the centre has coordinates. Telegram's limits are honoured here, once for
-//! conversation replies and notices alike:
+//! a `sendVenue` when the centre has coordinates. Replies wait in the outbox as a
+//! [`ChatMessage`] and are sent by the Telegram lane, as notices are. Telegram's limits are
+//! honoured here, once for conversation replies and notices alike:
 //!
 //! - a 429 carries `retry_after`: wait that long and try again, a bounded number of times;
 //! - a 403 "bot was blocked by the user" (or a deactivated user) is permanent: the chat is
@@ -13,6 +14,7 @@ use std::future::{Future, IntoFuture};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
 use teloxide::payloads::{AnswerCallbackQuerySetters, SendMessageSetters};
 use teloxide::prelude::Requester;
 use teloxide::types::{CallbackQueryId, ChatId, InlineKeyboardMarkup};
@@ -20,9 +22,41 @@ use teloxide::{ApiError, Bot, RequestError};
 use thiserror::Error;
 use tokio::time::Instant;
 
-use crate::conversation::Reply;
+use crate::conversation::Venue;
 use crate::domain::mask_sender;
 use crate::store::{Store, StoreError};
+
+/// A reply as it waits in the outbox and goes to the Bot API: the text, its buttons and the
+/// centre's map pin. Stored whole (as JSON) in the outbox row, so what the voter gets after a
+/// restart is what the conversation answered, buttons included.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keyboard: Option<InlineKeyboardMarkup>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub venue: Option<ChatVenue>,
+}
+
+/// A map pin under a reply (`sendVenue`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChatVenue {
+    pub title: String,
+    pub address: String,
+    pub latitude: f64,
+    pub longitude: f64,
+}
+
+impl From<&Venue> for ChatVenue {
+    fn from(venue: &Venue) -> Self {
+        Self {
+            title: venue.title.clone(),
+            address: venue.address.clone(),
+            latitude: venue.coordinates.latitude,
+            longitude: venue.coordinates.longitude,
+        }
+    }
+}
 
 /// What became of a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -190,13 +224,12 @@ impl TelegramSender {
     pub async fn send_reply(
         &self,
         chat_id: i64,
-        reply: &Reply,
-        keyboard: Option<InlineKeyboardMarkup>,
+        reply: &ChatMessage,
     ) -> Result<ChatDelivery, TelegramSendError> {
         let delivery = self
             .deliver(chat_id, || {
                 let mut request = self.bot.send_message(ChatId(chat_id), reply.text.clone());
-                if let Some(keyboard) = &keyboard {
+                if let Some(keyboard) = &reply.keyboard {
                     request = request.reply_markup(keyboard.clone());
                 }
                 request.into_future()
@@ -212,8 +245,8 @@ impl TelegramSender {
             self.bot
                 .send_venue(
                     ChatId(chat_id),
-                    venue.coordinates.latitude,
-                    venue.coordinates.longitude,
+                    venue.latitude,
+                    venue.longitude,
                     venue.title.clone(),
                     venue.address.clone(),
                 )

@@ -19,11 +19,12 @@ use teloxide::types::{
 };
 use tokio::sync::OnceCell;
 
-use super::sender::{ChatDelivery, TelegramSendError, TelegramSender};
+use super::sender::{ChatMessage, ChatVenue, TelegramSendError, TelegramSender};
 use crate::conversation::{Button, ButtonAction, Conversation, Inbound, Reply};
 use crate::domain::{Channel, Locale, Timestamp, mask_sender};
 use crate::i18n::MessageId;
-use crate::store::Store;
+use crate::notices::OutboxBell;
+use crate::store::{NewReply, Store, StoreError};
 
 /// What an update asks Maktab to do.
 #[derive(Debug, Clone, PartialEq)]
@@ -259,11 +260,13 @@ impl CallbackData {
     }
 }
 
-/// Carries out actions: the conversation core, the store and the sender.
+/// Carries out actions: the conversation core, the store, the outbox (every reply is a row of
+/// it, sent by the Telegram lane) and the sender (for what answers a button press itself).
 pub struct Processor {
     conversation: Conversation,
     store: Arc<dyn Store>,
     sender: Arc<TelegramSender>,
+    bell: OutboxBell,
     bot: Bot,
     /// The bot's username, from the configuration or asked of `getMe` the first time a group
     /// command needs it.
@@ -276,6 +279,7 @@ impl Processor {
         conversation: Conversation,
         store: Arc<dyn Store>,
         sender: Arc<TelegramSender>,
+        bell: OutboxBell,
         bot: Bot,
         username: Option<String>,
         offer_ttl_seconds: i64,
@@ -284,6 +288,7 @@ impl Processor {
             conversation,
             store,
             sender,
+            bell,
             bot,
             username: OnceCell::new_with(username),
             offer_ttl_seconds,
@@ -387,9 +392,7 @@ impl Processor {
             .handle_hinted_at(&inbound, hint, now)
             .await;
         for reply in &handled.replies {
-            if self.send(chat, reply, now).await? == ChatDelivery::Unreachable {
-                break;
-            }
+            self.send(chat, reply, now).await?;
         }
         Ok(())
     }
@@ -482,24 +485,53 @@ impl Processor {
         reply
     }
 
-    /// Sends a reply whose delivery does not matter to what comes next.
+    /// Answers outside the core: the same road as the core's replies.
     async fn answer(
         &self,
         chat: i64,
         reply: &Reply,
         now: Timestamp,
     ) -> Result<(), TelegramSendError> {
-        self.send(chat, reply, now).await.map(drop)
+        self.send(chat, reply, now).await
     }
 
+    /// Puts a reply in the outbox, whole (text, buttons, map pin), and wakes the Telegram
+    /// lane. The update is finished only after this returned, so a reply survives a stop or a
+    /// crash; the lane sends it within Telegram's limits, before any waiting notice, and a
+    /// chat that blocked the bot is found there. (Button acknowledgements, which only change
+    /// what the user already has and must come while the client waits, are still sent
+    /// directly.)
     async fn send(
         &self,
         chat: i64,
         reply: &Reply,
         now: Timestamp,
-    ) -> Result<ChatDelivery, TelegramSendError> {
+    ) -> Result<(), TelegramSendError> {
         let keyboard = self.keyboard(chat, &reply.buttons, now).await?;
-        self.sender.send_reply(chat, reply, keyboard).await
+        let message = ChatMessage {
+            text: reply.text.clone(),
+            keyboard,
+            venue: reply.venue.as_ref().map(ChatVenue::from),
+        };
+        let body = serde_json::to_string(&message)
+            .map_err(|error| StoreError::Corrupt(format!("telegram reply: {error}")))?;
+        let recipient = chat.to_string();
+        self.store
+            .enqueue_reply(
+                &NewReply {
+                    channel: Channel::Telegram,
+                    provider: None,
+                    recipient: &recipient,
+                    locale: reply.locale,
+                    body: &body,
+                    message: reply.message.as_str(),
+                    segments: 1,
+                },
+                now,
+            )
+            .await?;
+        self.bell.ring();
+        Ok(())
     }
 
     /// Language buttons side by side; each "notify me" on a row of its own.

@@ -52,6 +52,7 @@ use super::sender::TelegramSender;
 use super::updates::{self, Processor};
 use crate::conversation::Conversation;
 use crate::domain::mask_sender;
+use crate::notices::OutboxBell;
 use crate::store::{Acceptance, Store, holder_name};
 
 /// The route.
@@ -107,11 +108,11 @@ struct Webhook {
     lease: Lease,
     /// Room in the queue: one permit per accepted update not yet finished.
     permits: Arc<Semaphore>,
-    dispatcher: Arc<Dispatcher>,
+    chats: Arc<ChatQueues>,
 }
 
 /// Chats with updates waiting, each with one task draining its queue in order.
-struct Dispatcher {
+struct ChatQueues {
     processor: Arc<Processor>,
     queues: Mutex<HashMap<Option<i64>, VecDeque<Job>>>,
     slots: Semaphore,
@@ -124,7 +125,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-impl Dispatcher {
+impl ChatQueues {
     /// Queues a job behind its chat's earlier ones; never waits.
     fn dispatch(self: &Arc<Self>, chat: Option<i64>, job: Job) {
         {
@@ -168,7 +169,7 @@ impl Dispatcher {
 
 /// The running workers; [`Workers::shutdown`] stops them.
 pub struct Workers {
-    dispatcher: Arc<Dispatcher>,
+    chats: Arc<ChatQueues>,
     background: Vec<JoinHandle<()>>,
     grace: Duration,
     store: Arc<dyn Store>,
@@ -184,7 +185,7 @@ impl Workers {
         for task in &self.background {
             task.abort();
         }
-        let mut tasks = std::mem::take(&mut *lock(&self.dispatcher.tasks));
+        let mut tasks = std::mem::take(&mut *lock(&self.chats.tasks));
         let drained = tokio::time::timeout(self.grace, async {
             while tasks.join_next().await.is_some() {}
         })
@@ -215,6 +216,7 @@ pub(super) fn start(
     telegram: &Telegram,
     store: Arc<dyn Store>,
     conversation: Conversation,
+    bell: OutboxBell,
 ) -> (Router, Workers) {
     let settings = telegram.settings();
     let sender = Arc::new(TelegramSender::new(
@@ -225,12 +227,13 @@ pub(super) fn start(
         conversation,
         Arc::clone(&store),
         sender,
+        bell,
         telegram.bot().clone(),
         settings.bot_username.clone(),
         i64::try_from(settings.offer_ttl.as_secs()).unwrap_or(i64::MAX),
     ));
     let permits = Arc::new(Semaphore::new(settings.queue_capacity.max(1)));
-    let dispatcher = Arc::new(Dispatcher {
+    let chats = Arc::new(ChatQueues {
         processor,
         queues: Mutex::new(HashMap::new()),
         slots: Semaphore::new(CONCURRENT_CHATS),
@@ -242,7 +245,7 @@ pub(super) fn start(
             Arc::clone(&store),
             lease.clone(),
             Arc::clone(&permits),
-            Arc::clone(&dispatcher),
+            Arc::clone(&chats),
         )),
         tokio::spawn(renew_leases(Arc::clone(&store), lease.clone())),
         tokio::spawn(upkeep(Arc::clone(&store))),
@@ -252,13 +255,13 @@ pub(super) fn start(
         store: Arc::clone(&store),
         lease: lease.clone(),
         permits,
-        dispatcher: Arc::clone(&dispatcher),
+        chats: Arc::clone(&chats),
     };
     let router = Router::new().route(PATH, post(receive)).with_state(webhook);
     (
         router,
         Workers {
-            dispatcher,
+            chats,
             background,
             grace: settings.shutdown_grace,
             store,
@@ -353,7 +356,7 @@ async fn receive(State(webhook): State<Webhook>, headers: HeaderMap, body: Body)
         update_id,
         _permit: permit,
     };
-    webhook.dispatcher.dispatch(chat_id, job);
+    webhook.chats.dispatch(chat_id, job);
     status(StatusCode::OK)
 }
 
@@ -437,7 +440,7 @@ async fn claim_leftovers(
     store: Arc<dyn Store>,
     lease: Lease,
     permits: Arc<Semaphore>,
-    dispatcher: Arc<Dispatcher>,
+    chats: Arc<ChatQueues>,
 ) {
     let mut every = tokio::time::interval(lease.renew_every);
     loop {
@@ -471,7 +474,7 @@ async fn claim_leftovers(
                 update_id: update.update_id,
                 _permit: permit,
             };
-            dispatcher.dispatch(update.chat_id, job);
+            chats.dispatch(update.chat_id, job);
         }
     }
 }
