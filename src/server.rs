@@ -64,8 +64,31 @@ pub struct App {
     pub bell: OutboxBell,
 }
 
+/// The service cannot be built from its configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("message catalogues: {0}")]
+    Catalog(#[from] CatalogError),
+    #[error("SMS gateway configuration: {0}")]
+    Sms(#[from] crate::channels::sms::SmsSetupError),
+    #[error("telegram: {0}")]
+    Telegram(#[from] crate::channels::telegram::TelegramError),
+}
+
 impl App {
-    /// Builds the application state from the configuration.
+    /// The whole service as the configuration describes it: the conversation, the SMS
+    /// providers and the Telegram bot that are configured. `maktab serve` and the tests build
+    /// it this one way.
+    pub fn from_config(store: Arc<dyn Store>, config: &Config) -> Result<Self, AppError> {
+        let sms = SmsGateway::from_config(&config.sms)?;
+        let telegram = Telegram::from_config(&config.telegram)?;
+        Ok(Self::new(store, config)?
+            .with_sms(sms)
+            .with_telegram(telegram))
+    }
+
+    /// The application state of the configuration, without channels (see
+    /// [`App::from_config`]).
     pub fn new(store: Arc<dyn Store>, config: &Config) -> Result<Self, CatalogError> {
         let recorder = Arc::new(LookupRecorder::new());
         let catalog = Arc::new(Catalog::load()?);

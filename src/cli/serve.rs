@@ -7,7 +7,6 @@ use anyhow::Context;
 use clap::Args;
 
 use super::open;
-use crate::channels::sms::SmsGateway;
 use crate::config::Config;
 use crate::roll::demo;
 use crate::server::{self, App};
@@ -45,17 +44,12 @@ pub(super) async fn serve(config: &Config, args: ServeArgs) -> anyhow::Result<()
         }
         None => None,
     };
-    let telegram = super::telegram::bot(config)?;
-    if telegram.is_none() {
+    let app = App::from_config(store, config)?;
+    if app.telegram.is_none() {
         tracing::info!("telegram not configured: POST /webhooks/telegram answers 404");
     }
-    let sms = SmsGateway::from_config(&config.sms).context("SMS gateway configuration")?;
-    let providers: Vec<&str> = sms.configured().iter().map(|p| p.as_str()).collect();
+    let providers: Vec<&str> = app.sms.configured().iter().map(|p| p.as_str()).collect();
     tracing::info!(?providers, "sms webhooks");
-    let app = App::new(store, config)
-        .context("message catalogues")?
-        .with_sms(sms)
-        .with_telegram(telegram);
     server::serve(listener, metrics_listener, app, shutdown).await?;
     tracing::info!("maktab stopped");
     Ok(())

@@ -4,7 +4,7 @@
 use anyhow::{Context, bail};
 use clap::Subcommand;
 
-use crate::channels::telegram::{self, Telegram, TelegramSettings};
+use crate::channels::telegram::{self, Telegram};
 use crate::config::Config;
 use crate::i18n::Catalog;
 
@@ -23,10 +23,7 @@ pub enum TelegramCommand {
 
 /// The configured Telegram bot, if any.
 pub(super) fn bot(config: &Config) -> anyhow::Result<Option<Telegram>> {
-    TelegramSettings::from_config(&config.telegram)?
-        .map(Telegram::new)
-        .transpose()
-        .context("telegram")
+    Telegram::from_config(&config.telegram).context("telegram")
 }
 
 pub(super) async fn run(config: &Config, command: TelegramCommand) -> anyhow::Result<()> {

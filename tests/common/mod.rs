@@ -359,7 +359,6 @@ use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::Mutex;
 
-use maktab::channels::sms::SmsGateway;
 use maktab::config::SmsConfig;
 use maktab::server::{self, App};
 
@@ -394,33 +393,22 @@ impl Drop for TestApp {
 /// Boots the server with the SMS settings `configure` writes; `public_url` is set to the
 /// server's own address before `configure` runs.
 pub async fn spawn_app(configure: impl FnOnce(&mut SmsConfig)) -> TestApp {
-    spawn_app_with(ConversationSettings::default(), configure).await
+    spawn_app_with(|config| configure(&mut config.sms)).await
 }
 
-pub async fn spawn_app_with(
-    settings: ConversationSettings,
-    configure: impl FnOnce(&mut SmsConfig),
-) -> TestApp {
+/// Boots the server as `maktab serve` does ([`App::from_config`]) from the default
+/// configuration that `configure` adjusts; `sms.public_url` is the server's own address.
+pub async fn spawn_app_with(configure: impl FnOnce(&mut maktab::config::Config)) -> TestApp {
     let db = TestDb::with_roll().await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind a loopback port");
     let address = listener.local_addr().expect("local address");
     let base = format!("http://{address}");
-    let mut sms = SmsConfig {
-        public_url: Some(base.clone()),
-        ..SmsConfig::default()
-    };
-    configure(&mut sms);
-    let gateway = SmsGateway::from_config(&sms).expect("valid SMS configuration");
     let mut config = maktab::config::Config::default();
-    config.lookup.verify = settings.verification;
-    config.lookup.max_per_sender_per_hour = settings.max_lookups_per_sender_per_hour;
-    config.lookup.max_failed_per_nin_per_day = settings.max_failures_per_nin_per_day;
-    config.lookup.dialogue_minutes = settings.dialogue_ttl_seconds / 60;
-    let app = App::new(Arc::clone(&db.store), &config)
-        .expect("catalogues load")
-        .with_sms(gateway);
+    config.sms.public_url = Some(base.clone());
+    configure(&mut config);
+    let app = App::from_config(Arc::clone(&db.store), &config).expect("a valid configuration");
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(server::serve(listener, None, app, async {
         let _ = stopped.await;

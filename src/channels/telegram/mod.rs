@@ -132,6 +132,13 @@ pub struct Telegram {
 
 impl Telegram {
     /// Prepares the bot. Nothing is sent to Telegram yet.
+    /// The bot the configuration describes, or `None` when Telegram is not configured.
+    pub fn from_config(config: &TelegramConfig) -> Result<Option<Self>, TelegramError> {
+        TelegramSettings::from_config(config)?
+            .map(Self::new)
+            .transpose()
+    }
+
     pub fn new(settings: TelegramSettings) -> Result<Self, TelegramError> {
         // teloxide's `Bot::new` panics if the client cannot be built; build it here instead,
         // with teloxide's recommended timeouts.
