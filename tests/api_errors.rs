@@ -158,11 +158,30 @@ async fn admin_json_bodies_are_refused_with_their_own_status_in_json() {
     let response = request(&app, "POST", "/api/v1/campaigns", &json, b"{\"audience\":").await;
     assert_json_error(&response, 400, "bad_request", "truncated JSON");
 
-    let response = request(&app, "POST", "/api/v1/campaigns", &json, b"{\"audience\":3}").await;
+    let response = request(
+        &app,
+        "POST",
+        "/api/v1/campaigns",
+        &json,
+        b"{\"audience\":3}",
+    )
+    .await;
     assert_json_error(&response, 422, "unprocessable_entity", "wrong shape");
 
-    let response = request(&app, "POST", "/api/v1/reports/handled", &json, b"{\"ids\":[\"a\"]}").await;
-    assert_json_error(&response, 422, "unprocessable_entity", "handled: wrong shape");
+    let response = request(
+        &app,
+        "POST",
+        "/api/v1/reports/handled",
+        &json,
+        b"{\"ids\":[\"a\"]}",
+    )
+    .await;
+    assert_json_error(
+        &response,
+        422,
+        "unprocessable_entity",
+        "handled: wrong shape",
+    );
 }
 
 /// A POST whose body is sent chunked, without a length: the limit is met while reading.
@@ -266,7 +285,14 @@ async fn the_telegram_webhook_answers_its_refusals_in_json() {
     let secret = ("X-Telegram-Bot-Api-Secret-Token", "the-webhook-secret");
     let response = http(address, "POST", "/webhooks/telegram", &[json], b"{}").await;
     assert_json_error(&response, 401, "unauthorized", "no secret");
-    let response = http(address, "POST", "/webhooks/telegram", &[json, secret], b"[1]").await;
+    let response = http(
+        address,
+        "POST",
+        "/webhooks/telegram",
+        &[json, secret],
+        b"[1]",
+    )
+    .await;
     assert_json_error(&response, 400, "bad_request", "not an update");
     let big = vec![b' '; 2 * 1024 * 1024];
     let response = http(address, "POST", "/webhooks/telegram", &[json, secret], &big).await;

@@ -56,7 +56,10 @@ fn parameters_are_where_the_request_carries_them() {
             .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
             .collect();
         for (method, operation) in item.as_object().unwrap() {
-            let parameters = operation["parameters"].as_array().cloned().unwrap_or_default();
+            let parameters = operation["parameters"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
             let mut declared = BTreeSet::new();
             for parameter in &parameters {
                 let name = parameter["name"].as_str().unwrap();
@@ -80,7 +83,10 @@ fn parameters_are_where_the_request_carries_them() {
             );
         }
     }
-    assert!(queries >= 25, "the query parameters are in the query: {queries}");
+    assert!(
+        queries >= 25,
+        "the query parameters are in the query: {queries}"
+    );
 }
 
 #[test]
@@ -108,7 +114,10 @@ fn the_description_is_of_todays_api() {
 fn maktab_openapi_prints_the_document() {
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_maktab"))
         .arg("openapi")
-        .env("MAKTAB_DATABASE_URL", "sqlite:///nonexistent/never-opened.db")
+        .env(
+            "MAKTAB_DATABASE_URL",
+            "sqlite:///nonexistent/never-opened.db",
+        )
         .output()
         .unwrap();
     assert!(

@@ -12,7 +12,7 @@ use common::*;
 use maktab::config::Config;
 use maktab::domain::{CommuneCode, Role};
 use maktab::office::{Office, OfficeError, Principal};
-use maktab::store::{AuditEntry, AuditQuery, Audience, ImportKind};
+use maktab::store::{Audience, AuditEntry, AuditQuery, ImportKind};
 
 fn commune(code: &str) -> CommuneCode {
     CommuneCode::parse(code).unwrap()
@@ -45,7 +45,13 @@ async fn refusals(db: &TestDb) -> Vec<AuditEntry> {
 
 async fn refused_decisions_are_audited_with_their_reason(db: TestDb) {
     let office = office_with(&db.store, true);
-    let alger = principal(&office, "Alger Centre office", Role::CommuneAdmin, &["1601"]).await;
+    let alger = principal(
+        &office,
+        "Alger Centre office",
+        Role::CommuneAdmin,
+        &["1601"],
+    )
+    .await;
     let oran = principal(&office, "Oran office", Role::CommuneAdmin, &["3101"]).await;
     let national = principal(&office, "national authority", Role::National, &[]).await;
     let moved = ROLL_CSV.replace("1601,C01,1", "1601,C02,2");
@@ -66,7 +72,10 @@ async fn refused_decisions_are_audited_with_their_reason(db: TestDb) {
     assert!(matches!(own, Err(OfficeError::Forbidden(_))), "{own:?}");
     // Another commune's office.
     let foreign = office.reject(&oran, id).await;
-    assert!(matches!(foreign, Err(OfficeError::Forbidden(_))), "{foreign:?}");
+    assert!(
+        matches!(foreign, Err(OfficeError::Forbidden(_))),
+        "{foreign:?}"
+    );
     // Decided already: stale.
     office.reject(&national, id).await.unwrap();
     let stale = office.approve(&national, id).await;
@@ -181,7 +190,10 @@ async fn clerks_and_broadcasts_for_a_commune_not_in_the_map_are_refused() {
         Err(OfficeError::Forbidden(_))
     ));
     // Communes of the map still work.
-    office.invite_clerk(&national, &commune("1601"), None).await.unwrap();
+    office
+        .invite_clerk(&national, &commune("1601"), None)
+        .await
+        .unwrap();
     office
         .create_broadcast(&national, &audience("1601"), "تنبيه", "Avis")
         .await
@@ -189,13 +201,23 @@ async fn clerks_and_broadcasts_for_a_commune_not_in_the_map_are_refused() {
 
     // Over HTTP: a 400 with the one error body.
     let token = office
-        .create_token(&Principal::command_line(), "http", Role::National, vec![], None)
+        .create_token(
+            &Principal::command_line(),
+            "http",
+            Role::National,
+            vec![],
+            None,
+        )
         .await
         .unwrap()
         .token;
     let app = ServerApp::spawn(&db, &Config::default()).await;
     let clerk = app
-        .post_json("/api/v1/clerks", Some(&token), &serde_json::json!({ "commune": "99999" }))
+        .post_json(
+            "/api/v1/clerks",
+            Some(&token),
+            &serde_json::json!({ "commune": "99999" }),
+        )
         .await;
     assert_eq!(clerk.status, 400, "{}", clerk.body);
     assert_eq!(clerk.json()["code"], "bad_request");
@@ -208,7 +230,10 @@ async fn clerks_and_broadcasts_for_a_commune_not_in_the_map_are_refused() {
         .await;
     assert_eq!(campaign.status, 400, "{}", campaign.body);
     assert!(
-        campaign.json()["message"].as_str().unwrap().contains("99999"),
+        campaign.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("99999"),
         "{}",
         campaign.body
     );
@@ -229,7 +254,12 @@ async fn the_audit_chain_is_verified_over_http_by_monitoring_tokens() {
         }
     };
     let national = tokens("national authority", Role::National, vec![]).await;
-    let alger = tokens("Alger Centre office", Role::CommuneAdmin, vec![commune("1601")]).await;
+    let alger = tokens(
+        "Alger Centre office",
+        Role::CommuneAdmin,
+        vec![commune("1601")],
+    )
+    .await;
     let supervisor = tokens(
         "clerk supervisor",
         Role::ClerkSupervisor,
@@ -243,7 +273,10 @@ async fn the_audit_chain_is_verified_over_http_by_monitoring_tokens() {
         assert_eq!(response.status, 200, "{}", response.body);
         let body = response.json();
         assert!(body["broken_id"].is_null(), "{body}");
-        assert!(body["checked"].as_u64().unwrap() >= 3, "the token creations: {body}");
+        assert!(
+            body["checked"].as_u64().unwrap() >= 3,
+            "the token creations: {body}"
+        );
         assert!(body["head_hash"].is_string(), "{body}");
     }
     let refused = app.get("/api/v1/audit/verify", Some(&supervisor)).await;

@@ -142,7 +142,11 @@ pub async fn json_errors(response: Response) -> Response {
     };
     let message = text.unwrap_or_else(|| {
         let reason = status.canonical_reason().unwrap_or("error").to_lowercase();
-        match parts.headers.get(header::ALLOW).and_then(|v| v.to_str().ok()) {
+        match parts
+            .headers
+            .get(header::ALLOW)
+            .and_then(|v| v.to_str().ok())
+        {
             Some(allowed) if status == StatusCode::METHOD_NOT_ALLOWED => {
                 format!("{reason}; allowed: {allowed}")
             }

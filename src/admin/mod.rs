@@ -96,7 +96,10 @@ impl Routes {
             .get("/api/v1/campaigns", campaigns::list_campaigns)
             .post("/api/v1/campaigns", campaigns::create_broadcast)
             .get("/api/v1/campaigns/{id}", campaigns::show_campaign)
-            .post("/api/v1/campaigns/{id}/{action}", campaigns::campaign_action)
+            .post(
+                "/api/v1/campaigns/{id}/{action}",
+                campaigns::campaign_action,
+            )
             .get("/api/v1/reports", reports::list_reports)
             .get("/api/v1/reports/export", reports::export_reports)
             .post("/api/v1/reports/handled", reports::mark_handled)
@@ -111,7 +114,11 @@ impl Routes {
 /// Every route of the admin API, as [`router`] registers them.
 pub fn endpoints() -> Vec<Endpoint> {
     let (imports, rest) = Routes::all();
-    imports.endpoints.into_iter().chain(rest.endpoints).collect()
+    imports
+        .endpoints
+        .into_iter()
+        .chain(rest.endpoints)
+        .collect()
 }
 
 /// The `/api/v1` routes over their state.
