@@ -79,8 +79,13 @@ impl ApiError {
 
     /// An axum rejection (of a JSON body, a query string, a path), keeping its status: an
     /// over-long body stays 413, a wrong content type 415, a body of the wrong shape 422.
+    /// A 5xx rejection is a fault of ours, not of the request: logged, and shown as internal.
     pub fn rejection(status: StatusCode, message: String) -> Self {
-        Self::Rejected { status, message }
+        if status.is_server_error() {
+            Self::Internal(message)
+        } else {
+            Self::Rejected { status, message }
+        }
     }
 }
 
@@ -229,5 +234,74 @@ impl From<OfficeError> for ApiError {
                 Self::Internal(crate::office::error::with_causes(&error))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn rewritten(status: StatusCode, kind: Option<&'static str>, body: &str) -> Response {
+        let mut response = Response::new(axum::body::Body::from(body.to_owned()));
+        *response.status_mut() = status;
+        if let Some(kind) = kind {
+            response
+                .headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
+        }
+        json_errors(response).await
+    }
+
+    async fn body_of(response: Response) -> serde_json::Value {
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .unwrap_or_default();
+        serde_json::from_slice(&bytes).unwrap_or_default()
+    }
+
+    #[tokio::test]
+    async fn a_plain_server_error_does_not_echo_its_text() {
+        let response = rewritten(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Some("text/plain; charset=utf-8"),
+            "connection to postgres://admin:secret@db failed",
+        )
+        .await;
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = body_of(response).await;
+        assert_eq!(body["code"], "internal");
+        assert_eq!(body["message"], "internal server error");
+    }
+
+    #[tokio::test]
+    async fn html_pages_and_successes_are_left_alone() {
+        let page = rewritten(StatusCode::FORBIDDEN, Some("text/html"), "<p>no</p>").await;
+        assert_eq!(
+            page.headers()
+                .get(header::CONTENT_TYPE)
+                .map(|v| v.as_bytes()),
+            Some(&b"text/html"[..])
+        );
+        let ok = rewritten(StatusCode::OK, Some("text/plain"), "fine").await;
+        assert_eq!(
+            ok.headers().get(header::CONTENT_TYPE).map(|v| v.as_bytes()),
+            Some(&b"text/plain"[..])
+        );
+    }
+
+    #[tokio::test]
+    async fn a_client_error_keeps_axums_sentence() {
+        let response = rewritten(
+            StatusCode::BAD_REQUEST,
+            Some("text/plain; charset=utf-8"),
+            "Invalid URL: Cannot parse `abc` to a `i64`",
+        )
+        .await;
+        let body = body_of(response).await;
+        assert_eq!(body["code"], "bad_request");
+        assert_eq!(
+            body["message"],
+            "Invalid URL: Cannot parse `abc` to a `i64`"
+        );
     }
 }
