@@ -179,7 +179,7 @@ pub fn router(app: App) -> Router {
     if app.settings.metrics_on_main_listener {
         router = router.merge(metrics_router(&app));
     }
-    router.layer(axum::middleware::from_fn_with_state(
+    with_json_errors(router).layer(axum::middleware::from_fn_with_state(
         Arc::clone(&app.metrics),
         metrics::track,
     ))
@@ -192,8 +192,17 @@ pub fn metrics_router(app: &App) -> Router {
         .with_state(app.metrics_state())
 }
 
-async fn not_found() -> ApiError {
-    ApiError::NotFound
+/// Every error the routes answer carries the one JSON error body, including the ones axum
+/// writes itself (see [`json_errors`](crate::admin::error::json_errors)). Applied to each
+/// group of routes as it is added, since a layer covers only the routes already there.
+fn with_json_errors(router: Router) -> Router {
+    router.layer(axum::middleware::map_response(
+        crate::admin::error::json_errors,
+    ))
+}
+
+async fn not_found(method: axum::http::Method, uri: axum::http::Uri) -> ApiError {
+    ApiError::NoRoute(format!("{method} {}", uri.path()))
 }
 
 /// Liveness: the process answers.
@@ -262,7 +271,7 @@ pub async fn serve(
     let mut routes = router(app.clone());
     let mut telegram_workers = None;
     if let Some((route, workers)) = telegram {
-        routes = routes.merge(route);
+        routes = routes.merge(with_json_errors(route));
         telegram_workers = Some(workers);
     }
     // The peer address feeds the Kannel allow-list.

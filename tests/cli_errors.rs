@@ -82,3 +82,48 @@ fn a_file_that_is_not_a_database_is_named_with_the_cause() {
         "{stderr}"
     );
 }
+
+/// Runs the command with its standard output a pipe whose reader is already gone, as with
+/// `| head -1` once head has its line; returns the exit code and stderr.
+fn run_into_closed_pipe(command: &mut Command) -> (Option<i32>, String) {
+    use std::process::Stdio;
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Closing the read end before anything is written makes the first write fail, always.
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    (
+        output.status.code(),
+        String::from_utf8(output.stderr).unwrap(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn commands_end_quietly_when_their_output_pipe_is_closed() {
+    let db = TestDb::with_roll().await;
+    db.import_roll(&ROLL_CSV.replace("1601,C01,1", "1601,C02,2"))
+        .await
+        .unwrap();
+    let approved = db.approve_pending().await;
+    let campaign = approved[0].0.to_string();
+    for args in [
+        vec!["audit"],
+        vec!["audit", "verify"],
+        vec!["changes", "show", "1"],
+        vec!["changes", "list"],
+        vec!["campaigns", "show", campaign.as_str()],
+        vec!["reports", "export"],
+        vec!["openapi"],
+    ] {
+        let (code, stderr) = run_into_closed_pipe(maktab(&db.url).args(&args));
+        assert_eq!(code, Some(0), "{args:?}: {stderr}");
+        assert!(stderr.is_empty(), "{args:?} says nothing: {stderr}");
+    }
+    // A failure is still one: the closed pipe does not hide it.
+    let (code, stderr) = run_into_closed_pipe(maktab(&db.url).args(["changes", "show", "99"]));
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.starts_with("error: "), "{stderr}");
+}

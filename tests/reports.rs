@@ -1010,7 +1010,8 @@ async fn clerks_are_invited_listed_and_revoked_over_the_api_within_scope() {
         )
         .await
         .status,
-        400
+        422,
+        "JSON of the wrong shape is axum's 422, in the one error body"
     );
     let listed = app.get("/api/v1/clerks", Some(&tokens.alger)).await;
     assert_eq!(listed.json()["clerks"].as_array().unwrap().len(), 1);

@@ -17,6 +17,7 @@ const MAX_LISTED: u32 = 200;
 
 /// Filters of the change set list.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ChangeListParams {
     /// pending, approved, rejected or superseded.
     pub status: Option<String>,
@@ -45,6 +46,7 @@ pub async fn list_changes(
 
 /// Paging of a change set's voters.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ChangeDetailParams {
     /// Voters per page, 1 to 1000 (default 100).
     pub limit: Option<u32>,

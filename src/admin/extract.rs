@@ -1,5 +1,7 @@
-//! Request parts shared by the handlers, with JSON 400 answers instead of axum's plain-text
-//! rejections.
+//! Request parts shared by the handlers, answering the one JSON error body instead of axum's
+//! plain-text rejections, with axum's status: 400 for a query or path that does not parse,
+//! 413 for a body over its limit, 415 for a body that is not JSON, 422 for JSON of the wrong
+//! shape.
 
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
@@ -20,7 +22,7 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiQuer
         Query::<T>::from_request_parts(parts, state)
             .await
             .map(|Query(value)| Self(value))
-            .map_err(|rejection| ApiError::BadRequest(rejection.body_text()))
+            .map_err(|rejection| ApiError::rejection(rejection.status(), rejection.body_text()))
     }
 }
 
@@ -34,7 +36,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
         Json::<T>::from_request(request, state)
             .await
             .map(|Json(value)| Self(value))
-            .map_err(|rejection: JsonRejection| ApiError::BadRequest(rejection.body_text()))
+            .map_err(|rejection: JsonRejection| {
+                ApiError::rejection(rejection.status(), rejection.body_text())
+            })
     }
 }
 

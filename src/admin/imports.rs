@@ -30,6 +30,7 @@ pub async fn list_imports(
 
 /// Options of an import upload.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ImportParams {
     /// Validate and report without changing anything.
     #[serde(default)]

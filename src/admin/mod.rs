@@ -23,14 +23,17 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::handler::Handler;
+use axum::http::{Method, StatusCode};
+use axum::routing::{MethodRouter, get, post};
 use tower_http::timeout::TimeoutLayer;
 
 use crate::office::Office;
 
 /// Requests other than imports must finish within this.
 const API_TIMEOUT: Duration = Duration::from_secs(30);
+/// The largest body of a request other than an import.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// A national roll upload can take many minutes.
 const IMPORT_TIMEOUT: Duration = Duration::from_secs(2 * 3600);
 
@@ -42,49 +45,96 @@ pub struct AdminState {
     pub import_max_bytes: u64,
 }
 
+/// A route of the admin API: its method and its path, spelled as in the OpenAPI document.
+pub type Endpoint = (Method, &'static str);
+
+/// Routes being registered, with the list of what was registered: the one place that names
+/// the routes, so that a test can hold the OpenAPI document to them.
+struct Routes {
+    router: Router<AdminState>,
+    endpoints: Vec<Endpoint>,
+}
+
+impl Routes {
+    fn new() -> Self {
+        Self {
+            router: Router::new(),
+            endpoints: Vec::new(),
+        }
+    }
+
+    fn get<H: Handler<T, AdminState>, T: 'static>(self, path: &'static str, handler: H) -> Self {
+        self.add(Method::GET, path, get(handler))
+    }
+
+    fn post<H: Handler<T, AdminState>, T: 'static>(self, path: &'static str, handler: H) -> Self {
+        self.add(Method::POST, path, post(handler))
+    }
+
+    fn add(mut self, method: Method, path: &'static str, route: MethodRouter<AdminState>) -> Self {
+        self.endpoints.push((method, path));
+        // Two methods on one path are merged by axum into one method router.
+        self.router = self.router.route(path, route);
+        self
+    }
+
+    /// Both groups' routes (imports, and the rest), and their endpoints.
+    fn all() -> (Self, Self) {
+        let imports = Self::new().post("/api/v1/imports/{kind}", imports::import);
+        let rest = Self::new()
+            .get("/api/v1/whoami", auth::whoami)
+            .get("/api/v1/imports", imports::list_imports)
+            .get("/api/v1/audit", audit::audit)
+            .get("/api/v1/audit/verify", audit::verify_audit)
+            .get("/api/v1/stats/lookups", stats::lookup_stats)
+            .get("/api/v1/stats/roll", stats::roll_stats)
+            .get("/api/v1/openapi.json", openapi::openapi_json)
+            .get("/api/v1/changes", changes::list_changes)
+            .get("/api/v1/changes/{id}", changes::show_change)
+            .post("/api/v1/changes/{id}/approve", changes::approve_change)
+            .post("/api/v1/changes/{id}/reject", changes::reject_change)
+            .get("/api/v1/campaigns", campaigns::list_campaigns)
+            .post("/api/v1/campaigns", campaigns::create_broadcast)
+            .get("/api/v1/campaigns/{id}", campaigns::show_campaign)
+            .post(
+                "/api/v1/campaigns/{id}/{action}",
+                campaigns::campaign_action,
+            )
+            .get("/api/v1/reports", reports::list_reports)
+            .get("/api/v1/reports/export", reports::export_reports)
+            .post("/api/v1/reports/handled", reports::mark_handled)
+            .get("/api/v1/stats/reports", reports::report_stats)
+            .get("/api/v1/clerks", clerks::list_clerks)
+            .post("/api/v1/clerks", clerks::invite_clerk)
+            .post("/api/v1/clerks/{id}/revoke", clerks::revoke_clerk);
+        (imports, rest)
+    }
+}
+
+/// Every route of the admin API, as [`router`] registers them.
+pub fn endpoints() -> Vec<Endpoint> {
+    let (imports, rest) = Routes::all();
+    imports
+        .endpoints
+        .into_iter()
+        .chain(rest.endpoints)
+        .collect()
+}
+
 /// The `/api/v1` routes over their state.
 pub fn router(state: AdminState) -> Router {
-    let imports = Router::new()
-        .route("/api/v1/imports/{kind}", post(imports::import))
+    let (imports, rest) = Routes::all();
+    let imports = imports
+        .router
         // The import handler enforces its own, configurable limit while streaming.
         .layer(DefaultBodyLimit::disable())
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             IMPORT_TIMEOUT,
         ));
-    let rest = Router::new()
-        .route("/api/v1/whoami", get(auth::whoami))
-        .route("/api/v1/imports", get(imports::list_imports))
-        .route("/api/v1/audit", get(audit::audit))
-        .route("/api/v1/stats/lookups", get(stats::lookup_stats))
-        .route("/api/v1/stats/roll", get(stats::roll_stats))
-        .route("/api/v1/openapi.json", get(openapi::openapi_json))
-        .route("/api/v1/changes", get(changes::list_changes))
-        .route("/api/v1/changes/{id}", get(changes::show_change))
-        .route(
-            "/api/v1/changes/{id}/approve",
-            post(changes::approve_change),
-        )
-        .route("/api/v1/changes/{id}/reject", post(changes::reject_change))
-        .route(
-            "/api/v1/campaigns",
-            get(campaigns::list_campaigns).post(campaigns::create_broadcast),
-        )
-        .route("/api/v1/campaigns/{id}", get(campaigns::show_campaign))
-        .route(
-            "/api/v1/campaigns/{id}/{action}",
-            post(campaigns::campaign_action),
-        )
-        .route("/api/v1/reports", get(reports::list_reports))
-        .route("/api/v1/reports/export", get(reports::export_reports))
-        .route("/api/v1/reports/handled", post(reports::mark_handled))
-        .route("/api/v1/stats/reports", get(reports::report_stats))
-        .route(
-            "/api/v1/clerks",
-            get(clerks::list_clerks).post(clerks::invite_clerk),
-        )
-        .route("/api/v1/clerks/{id}/revoke", post(clerks::revoke_clerk))
-        .layer(DefaultBodyLimit::max(64 * 1024))
+    let rest = rest
+        .router
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             API_TIMEOUT,

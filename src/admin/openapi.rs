@@ -11,12 +11,13 @@ use crate::office::Principal;
 /// The admin API's description.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Maktab admin API", description = "Imports, audit log and statistics for election offices. Every route needs `Authorization: Bearer <token>` (`maktab token create`)."),
+    info(title = "Maktab admin API", description = include_str!("openapi.md")),
     paths(
         auth::whoami,
         imports::list_imports,
         imports::import,
         audit::audit,
+        audit::verify_audit,
         stats::lookup_stats,
         stats::roll_stats,
         openapi_json,

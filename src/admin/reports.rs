@@ -17,6 +17,7 @@ use crate::office::reports::{ReportFilter, ReportList, ReportStats};
 
 /// Filters shared by the listing and the export.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ReportParams {
     /// A commune code; default: every commune of the token.
     pub commune: Option<String>,
@@ -116,6 +117,7 @@ pub async fn mark_handled(
 
 /// The commune filter of the statistics and the clerk list.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CommuneParams {
     pub commune: Option<String>,
 }

@@ -14,6 +14,7 @@ use crate::office::stats::{LookupFilter, LookupStats, RollStats};
 
 /// Filters of the lookup statistics.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LookupStatsParams {
     /// From this time (seconds since the epoch).
     pub since: Option<Timestamp>,
@@ -50,6 +51,7 @@ pub async fn lookup_stats(
 
 /// Which commune's roll statistics to show.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RollStatsParams {
     /// Only this commune.
     pub commune: Option<String>,

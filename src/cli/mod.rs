@@ -4,6 +4,29 @@
 //!
 //! Errors go back to `main` as `anyhow::Error`; [`describe_error`] prints them with their
 //! whole chain of causes, so that a database failure shows what the database said.
+//!
+//! Standard output may be a pipe its reader closes early (`maktab audit | head -1`). The
+//! commands print with `println!` and `print!`, which here are the macros below rather than
+//! std's: std's panic on a closed pipe (exit 101), ours end the process quietly with success,
+//! since the reader has all it asked for. This is one place for every command, and needs no
+//! `unsafe` (restoring the default SIGPIPE action would, and would end with 141, not 0).
+
+/// [`std::println`] that ends the process quietly when standard output is closed.
+macro_rules! println {
+    () => {
+        $crate::cli::write_out(b"\n")
+    };
+    ($($arg:tt)*) => {
+        $crate::cli::print_out(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// [`std::print`] that ends the process quietly when standard output is closed.
+macro_rules! print {
+    ($($arg:tt)*) => {
+        $crate::cli::print_out(format_args!($($arg)*))
+    };
+}
 
 mod ask;
 mod audit;
@@ -92,6 +115,9 @@ pub enum Command {
     Audit(AuditArgs),
     /// Show lookup statistics and how full the stations are.
     Stats(StatsArgs),
+    /// Print the admin API's OpenAPI 3 document (JSON), the one `GET /api/v1/openapi.json`
+    /// serves.
+    Openapi,
 }
 
 /// Runs a parsed command line.
@@ -117,8 +143,48 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Reports(command) => reports::run(&config, command).await,
             Command::Audit(args) => audit::run(&config, args).await,
             Command::Stats(args) => stats::run(&config, args).await,
+            Command::Openapi => print_openapi(),
         }
     })
+}
+
+/// `maktab openapi`: the document `GET /api/v1/openapi.json` serves, without a database or a
+/// token, so that CI can validate it on a bare checkout.
+fn print_openapi() -> anyhow::Result<()> {
+    use utoipa::OpenApi as _;
+    let document = crate::admin::openapi::ApiDoc::openapi()
+        .to_pretty_json()
+        .context("cannot write the OpenAPI document")?;
+    println!("{document}");
+    Ok(())
+}
+
+/// Writes formatted text to standard output (what `println!` and `print!` expand to here).
+pub(crate) fn print_out(text: std::fmt::Arguments<'_>) {
+    use std::io::Write as _;
+    if let Err(error) = std::io::stdout().lock().write_fmt(text) {
+        stdout_failed(&error);
+    }
+}
+
+/// Writes bytes to standard output, as [`print_out`] does text.
+pub(crate) fn write_out(bytes: &[u8]) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    if let Err(error) = out.write_all(bytes).and_then(|()| out.flush()) {
+        stdout_failed(&error);
+    }
+}
+
+/// Standard output failed. A closed pipe ends the command with success: whatever it was doing
+/// is done (commands print after they act), and the reader took what it wanted. Anything
+/// else (a full disk) is a failure, said on stderr.
+fn stdout_failed(error: &std::io::Error) -> ! {
+    if error.kind() == std::io::ErrorKind::BrokenPipe {
+        std::process::exit(0);
+    }
+    eprintln!("error: cannot write to standard output: {error}");
+    std::process::exit(1);
 }
 
 /// An error with its whole chain of causes, as `main` prints it.

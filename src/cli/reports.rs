@@ -98,10 +98,7 @@ pub(super) async fn run(config: &Config, command: ReportsCommand) -> anyhow::Res
                         .with_context(|| format!("cannot write {}", path.display()))?;
                     eprintln!("{} reports written to {}", export.rows, path.display());
                 }
-                None => {
-                    use std::io::Write as _;
-                    std::io::stdout().write_all(&export.csv)?;
-                }
+                None => super::write_out(&export.csv),
             }
         }
         ReportsCommand::Handle { ids } => {

@@ -40,7 +40,6 @@ pub struct AuditPage {
 }
 
 impl Office {
-    /// A page of the audit log.
     /// Walks the audit log's hash chain from the first entry and says where it first fails
     /// to match, if anywhere. Any monitoring role may prove the record intact: the answer
     /// names entry ids and hashes, nothing of their content.
@@ -49,6 +48,7 @@ impl Office {
         Ok(self.store.verify_audit_chain().await?)
     }
 
+    /// A page of the audit log.
     pub async fn audit(
         &self,
         principal: &Principal,

@@ -155,6 +155,7 @@ impl Office {
         principal.require(Permission::Broadcast)?;
         // The caller named the commune: the refusal may name it back.
         principal.scope(Some(&audience.commune))?;
+        self.require_mapped_commune(&audience.commune).await?;
         if audience.reporters && (audience.centre.is_some() || audience.station.is_some()) {
             return Err(OfficeError::Rejected(
                 "reporters are reached by commune: no centre or station".to_owned(),

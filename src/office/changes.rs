@@ -117,8 +117,67 @@ impl Office {
     }
 
     /// Approves a change set: the new version becomes current and the change notices are
-    /// prepared. With the two-person rule, the approver must not be the importer.
+    /// prepared. With the two-person rule, the approver must not be the importer. A refusal
+    /// is audited.
     pub async fn approve(&self, principal: &Principal, id: i64) -> OfficeResult<Approval> {
+        let result = self.approve_unaudited(principal, id).await;
+        self.audit_refusal(principal, id, "approve", result.as_ref().err())
+            .await;
+        result
+    }
+
+    /// Rejects a change set: its version is discarded. A refusal is audited.
+    pub async fn reject(&self, principal: &Principal, id: i64) -> OfficeResult<()> {
+        let result = self.reject_unaudited(principal, id).await;
+        self.audit_refusal(principal, id, "reject", result.as_ref().err())
+            .await;
+        result
+    }
+
+    /// Records a refused decision (`decision`: approve or reject) on change set `id`: the
+    /// two-person rule, a foreign commune, a role that may not decide, a change set no longer
+    /// pending. The entry concerns the change set's communes, so that their office sees who
+    /// tried. A change set that does not exist, or a failure of the database, is no decision
+    /// refused and is not recorded.
+    async fn audit_refusal(
+        &self,
+        principal: &Principal,
+        id: i64,
+        decision: &str,
+        error: Option<&OfficeError>,
+    ) {
+        let (code, reason) = match error {
+            Some(OfficeError::Forbidden(reason)) => ("forbidden", reason),
+            Some(OfficeError::Conflict(reason)) => ("conflict", reason),
+            Some(OfficeError::Rejected(reason)) => ("rejected", reason),
+            _ => return,
+        };
+        let change_set = match self.store.change_set(id).await {
+            Ok(change_set) => change_set,
+            Err(error) => {
+                tracing::error!(%error, id, "could not read a change set to audit a refusal");
+                None
+            }
+        };
+        let (action, communes) = match change_set {
+            Some(c) => (
+                format!("changes.{}.{decision}.refused", c.kind.as_str()),
+                c.communes,
+            ),
+            None => (format!("changes.{decision}.refused"), Vec::new()),
+        };
+        let entry = principal.audit(
+            &action,
+            communes,
+            json!({ "change_set": id, "refusal": code, "reason": reason }),
+        );
+        if let Err(error) = self.store.append_audit(entry).await {
+            // The refusal stands; losing its record must at least be loud.
+            tracing::error!(%error, id, "could not record a refused decision in the audit log");
+        }
+    }
+
+    async fn approve_unaudited(&self, principal: &Principal, id: i64) -> OfficeResult<Approval> {
         principal.require(Permission::Import)?;
         let change_set = self.visible_change_set(principal, id).await?;
         if self.rules.two_person_rule && change_set.created_by == principal.name {
@@ -148,8 +207,7 @@ impl Office {
         })
     }
 
-    /// Rejects a change set: its version is discarded.
-    pub async fn reject(&self, principal: &Principal, id: i64) -> OfficeResult<()> {
+    async fn reject_unaudited(&self, principal: &Principal, id: i64) -> OfficeResult<()> {
         principal.require(Permission::Import)?;
         let change_set = self.visible_change_set(principal, id).await?;
         let audit = principal.audit(

@@ -253,6 +253,7 @@ impl Office {
     ) -> OfficeResult<Invitation> {
         principal.require(Permission::Reports)?;
         principal.scope(Some(commune))?;
+        self.require_mapped_commune(commune).await?;
         let hours = valid_hours.unwrap_or(DEFAULT_INVITE_HOURS);
         if hours == 0 || hours > MAX_INVITE_HOURS {
             return Err(OfficeError::Rejected(format!(
@@ -286,6 +287,20 @@ impl Office {
             code,
             expires_at,
         })
+    }
+
+    /// Refuses a commune that is not in the current electoral map: a clerk or a broadcast
+    /// there would reach nobody. Asked after the scope, so that a foreign commune is told 403
+    /// and learns nothing of the map.
+    pub(super) async fn require_mapped_commune(&self, commune: &CommuneCode) -> OfficeResult<()> {
+        let communes = self.store.communes().await?;
+        if communes.iter().any(|known| &known.code == commune) {
+            Ok(())
+        } else {
+            Err(OfficeError::Rejected(format!(
+                "commune {commune} is not in the current electoral map"
+            )))
+        }
     }
 
     /// Clerks of the principal's communes (or of one of them), newest first.
