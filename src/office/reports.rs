@@ -226,7 +226,7 @@ impl Office {
         let audit = principal.audit("reports.handle", communes, json!({ "reports": ids }));
         Ok(self
             .store
-            .mark_reports_handled(ids, &principal.name, crate::domain::now(), audit)
+            .mark_reports_handled(ids, &principal.actor(), crate::domain::now(), audit)
             .await?)
     }
 
@@ -276,7 +276,7 @@ impl Office {
                 commune,
                 &clerks::hash_code(&canonical),
                 expires_at,
-                &principal.name,
+                &principal.actor(),
                 now,
                 audit,
             )
@@ -317,7 +317,7 @@ impl Office {
         );
         if self
             .store
-            .revoke_clerk(id, &principal.name, crate::domain::now(), audit)
+            .revoke_clerk(id, &principal.actor(), crate::domain::now(), audit)
             .await?
         {
             Ok(())
