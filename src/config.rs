@@ -30,6 +30,38 @@ pub struct Config {
     pub changes: ChangesConfig,
     pub telegram: TelegramConfig,
     pub notices: NoticesConfig,
+    pub console: ConsoleConfig,
+}
+
+/// The web console under `/console/`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConsoleConfig {
+    /// The console's public base URL; when it is `https://`, cookies are marked `Secure`.
+    /// Unset: the SMS or Telegram public URL is used.
+    pub public_url: Option<String>,
+    /// A session unused this long ends.
+    pub session_idle_minutes: i64,
+    /// A session ends this long after sign-in, however used.
+    pub session_absolute_hours: i64,
+    /// Sign-in attempts allowed per login, and per address, in 15 minutes.
+    pub attempts_per_login: u64,
+    pub attempts_per_address: u64,
+    /// National users must give a TOTP code (and enrol at their first sign-in).
+    pub national_totp: bool,
+}
+
+impl Default for ConsoleConfig {
+    fn default() -> Self {
+        Self {
+            public_url: None,
+            session_idle_minutes: 30,
+            session_absolute_hours: 12,
+            attempts_per_login: 5,
+            attempts_per_address: 30,
+            national_totp: true,
+        }
+    }
 }
 
 /// The notice dispatcher.
@@ -170,6 +202,7 @@ impl Default for Config {
             telegram: TelegramConfig::default(),
             sms: SmsConfig::default(),
             notices: NoticesConfig::default(),
+            console: ConsoleConfig::default(),
         }
     }
 }
@@ -408,6 +441,30 @@ fn rate(value: &str) -> Result<f64, String> {
 
 /// Every environment variable Maktab reads, with what it sets.
 pub const VARIABLES: &[(&str, Setter)] = &[
+    ("MAKTAB_CONSOLE_PUBLIC_URL", |c, v| {
+        c.console.public_url = optional(v);
+        Ok(())
+    }),
+    ("MAKTAB_CONSOLE_SESSION_IDLE_MINUTES", |c, v| {
+        c.console.session_idle_minutes = parsed(v)?;
+        Ok(())
+    }),
+    ("MAKTAB_CONSOLE_SESSION_ABSOLUTE_HOURS", |c, v| {
+        c.console.session_absolute_hours = parsed(v)?;
+        Ok(())
+    }),
+    ("MAKTAB_CONSOLE_ATTEMPTS_PER_LOGIN", |c, v| {
+        c.console.attempts_per_login = parsed(v)?;
+        Ok(())
+    }),
+    ("MAKTAB_CONSOLE_ATTEMPTS_PER_ADDRESS", |c, v| {
+        c.console.attempts_per_address = parsed(v)?;
+        Ok(())
+    }),
+    ("MAKTAB_CONSOLE_NATIONAL_TOTP", |c, v| {
+        c.console.national_totp = parsed(v)?;
+        Ok(())
+    }),
     ("MAKTAB_DATABASE_URL", |c, v| {
         c.database_url = v.trim().to_owned();
         Ok(())
