@@ -117,6 +117,10 @@ mod tests {
         for dir in ["templates/console", "src/console"] {
             for entry in std::fs::read_dir(root.join(dir)).unwrap() {
                 let path = entry.unwrap().path();
+                // This file names the pattern in its comments.
+                if path.is_dir() || path.ends_with("text.rs") {
+                    continue;
+                }
                 sources.push((path.clone(), std::fs::read_to_string(&path).unwrap()));
             }
         }
