@@ -7,6 +7,10 @@
 //! does not post twice; the few that show a one-time result (an invitation code, an import's
 //! report, a broadcast's preview) render it directly.
 
+// Handlers answer `Result<Response, Response>`: the error is the page sent back, built once
+// per request; boxing it would only add an allocation.
+#![allow(clippy::result_large_err)]
+
 use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::sync::Arc;

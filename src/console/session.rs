@@ -1,6 +1,10 @@
 //! Who is signed in, and in which language they read: the session cookie and the office's
 //! check of it, the CSRF check of every POST, the language cookie.
 
+// Handlers answer `Result<Response, Response>`: the error is the page sent back, built once
+// per request; boxing it would only add an allocation.
+#![allow(clippy::result_large_err)]
+
 use std::net::SocketAddr;
 
 use axum::body::Body;
