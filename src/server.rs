@@ -381,6 +381,12 @@ async fn upkeep(store: Arc<dyn Store>) {
             Ok(removed) => tracing::debug!(removed, "pruned inbound message ids"),
             Err(error) => tracing::warn!(%error, "could not prune inbound message ids"),
         }
+        // Console sessions are dead after their absolute expiry (12 h by default); two days
+        // keeps ended ones long enough to read in an investigation.
+        match store.prune_sessions(before).await {
+            Ok(removed) => tracing::debug!(removed, "pruned console sessions"),
+            Err(error) => tracing::warn!(%error, "could not prune console sessions"),
+        }
         match store.forget_expired_dialogues(crate::domain::now()).await {
             Ok(removed) => tracing::debug!(removed, "erased expired dialogues"),
             Err(error) => tracing::warn!(%error, "could not erase expired dialogues"),
