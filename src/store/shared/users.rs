@@ -222,11 +222,15 @@ impl UserStore for Backend {
     }
 
     async fn touch_session(&self, id: &str, at: Timestamp) -> Result<()> {
-        sqlx::query("update console_sessions set last_seen = $1 where id = $2 and last_seen < $1")
-            .bind(at)
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
+        // At most one write a minute per session: every page view would otherwise write, and
+        // the idle expiry is counted in minutes.
+        sqlx::query(
+            "update console_sessions set last_seen = $1 where id = $2 and last_seen < $1 - 60",
+        )
+        .bind(at)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
