@@ -24,6 +24,8 @@
 //!   (role, commune scope, two-person rule) decided there once.
 //! - [`admin`]: the admin API over the office: bearer tokens, JSON handlers and the OpenAPI
 //!   document.
+//! - [`console`]: the web console under `/console/` over the office: sessions, bilingual
+//!   server-rendered pages.
 //! - [`metrics`]: the Prometheus registry and the middleware that times every request.
 //! - [`server`]: wires the parts into one router; health probes and graceful shutdown.
 //! - [`config`], [`cli`]: configuration and the command line.
@@ -32,6 +34,7 @@ pub mod admin;
 pub mod channels;
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod conversation;
 pub mod domain;
 pub mod i18n;

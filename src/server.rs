@@ -44,6 +44,8 @@ pub struct Settings {
     /// The SMS configuration, for the notice dispatcher's provider and rate.
     pub sms: crate::config::SmsConfig,
     pub notices: crate::config::NoticesConfig,
+    /// The web console's settings.
+    pub console: crate::console::ConsoleSettings,
 }
 
 /// What every request handler can reach.
@@ -62,6 +64,8 @@ pub struct App {
     pub telegram: Option<Telegram>,
     /// Rung when a reply is put in the outbox, so the dispatcher sends it at once.
     pub bell: OutboxBell,
+    /// The web console's texts.
+    pub console_texts: Arc<crate::console::Texts>,
 }
 
 /// The service cannot be built from its configuration.
@@ -108,6 +112,7 @@ impl App {
                 two_person_rule: config.changes.two_person_rule,
                 sms: config.sms.clone(),
                 notices: config.notices.clone(),
+                console: console_settings(config),
             }),
             metrics: Arc::new(Metrics::new()),
             recorder,
@@ -115,6 +120,7 @@ impl App {
             sms: Arc::new(SmsGateway::disabled()),
             telegram: None,
             bell: OutboxBell::default(),
+            console_texts: Arc::new(crate::console::Texts::load()?),
         })
     }
 
@@ -142,6 +148,14 @@ impl App {
         }
     }
 
+    fn console_state(&self) -> crate::console::ConsoleState {
+        crate::console::ConsoleState {
+            office: self.admin_state().office,
+            texts: Arc::clone(&self.console_texts),
+            settings: Arc::new(self.settings.console.clone()),
+        }
+    }
+
     fn sms_state(&self) -> sms::SmsState {
         sms::SmsState {
             store: Arc::clone(&self.store),
@@ -160,6 +174,30 @@ impl App {
     }
 }
 
+/// The console's settings from the configuration: `Secure` cookies when its public URL (or,
+/// unset, the SMS or Telegram one) is HTTPS.
+fn console_settings(config: &Config) -> crate::console::ConsoleSettings {
+    let public_url = config
+        .console
+        .public_url
+        .as_ref()
+        .or(config.sms.public_url.as_ref())
+        .or(config.telegram.public_url.as_ref());
+    crate::console::ConsoleSettings {
+        policy: crate::office::users::SessionPolicy {
+            idle_seconds: config.console.session_idle_minutes.max(1) * 60,
+            absolute_seconds: config.console.session_absolute_hours.max(1) * 3600,
+            attempts_per_login: config.console.attempts_per_login,
+            attempts_per_address: config.console.attempts_per_address,
+            attempt_window_seconds: 15 * 60,
+            national_second_factor: config.console.national_totp,
+        },
+        secure_cookies: public_url.is_some_and(|url| url.starts_with("https://")),
+        import_max_bytes: config.api.import_max_bytes,
+        bot_username: config.telegram.bot_username.clone(),
+    }
+}
+
 /// The service's routes.
 pub fn router(app: App) -> Router {
     let probes = Router::new()
@@ -175,7 +213,8 @@ pub fn router(app: App) -> Router {
         .fallback(not_found)
         .with_state(app.clone())
         .merge(sms::routes(app.sms_state()))
-        .merge(crate::admin::router(app.admin_state()));
+        .merge(crate::admin::router(app.admin_state()))
+        .merge(crate::console::router(app.console_state()));
     if app.settings.metrics_on_main_listener {
         router = router.merge(metrics_router(&app));
     }
@@ -376,6 +415,12 @@ async fn upkeep(store: Arc<dyn Store>) {
         match store.prune_inbound_seen(before).await {
             Ok(removed) => tracing::debug!(removed, "pruned inbound message ids"),
             Err(error) => tracing::warn!(%error, "could not prune inbound message ids"),
+        }
+        // Console sessions are dead after their absolute expiry (12 h by default); two days
+        // keeps ended ones long enough to read in an investigation.
+        match store.prune_sessions(before).await {
+            Ok(removed) => tracing::debug!(removed, "pruned console sessions"),
+            Err(error) => tracing::warn!(%error, "could not prune console sessions"),
         }
         match store.forget_expired_dialogues(crate::domain::now()).await {
             Ok(removed) => tracing::debug!(removed, "erased expired dialogues"),

@@ -408,7 +408,15 @@ async fn every_admin_action_leaves_one_audit_entry_and_nothing_alters_the_log() 
         "fixture imports go straight through the library, unaudited"
     );
     let entries = page["entries"].as_array().unwrap();
-    assert_eq!(entries[3]["actor"], "Alger Centre office");
+    // Actors are identities: the token's name with its id.
+    assert!(
+        entries[3]["actor"]
+            .as_str()
+            .unwrap()
+            .starts_with("Alger Centre office (token:"),
+        "{}",
+        entries[3]["actor"]
+    );
     assert_eq!(entries[3]["communes"], serde_json::json!(["1601"]));
     assert_eq!(entries[3]["details"]["counts"]["voters"], 3);
     assert_eq!(entries[2]["details"]["change_set"], change_set);

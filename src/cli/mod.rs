@@ -39,6 +39,7 @@ mod serve;
 mod stats;
 mod telegram;
 mod token;
+mod user;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -58,6 +59,7 @@ pub use serve::ServeArgs;
 pub use stats::StatsArgs;
 pub use telegram::TelegramCommand;
 pub use token::TokenCommand;
+pub use user::UserCommand;
 
 use crate::config::Config;
 use crate::domain::CommuneCode;
@@ -104,6 +106,9 @@ pub enum Command {
     /// Create, list and revoke admin API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Create, list and disable web console users, and reset their passwords.
+    #[command(subcommand)]
+    User(UserCommand),
     /// Invite, list and revoke the clerks who file reports in the field (via the Telegram bot).
     #[command(subcommand)]
     Clerk(ClerkCommand),
@@ -139,6 +144,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Changes(command) => changes::run(&config, command).await,
             Command::Campaigns(command) => campaigns::run(&config, command).await,
             Command::Token(command) => token::run(&config, command).await,
+            Command::User(command) => user::run(&config, command).await,
             Command::Clerk(command) => clerk::run(&config, command).await,
             Command::Reports(command) => reports::run(&config, command).await,
             Command::Audit(args) => audit::run(&config, args).await,

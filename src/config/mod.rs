@@ -44,6 +44,7 @@ pub struct Config {
     pub changes: ChangesConfig,
     pub telegram: TelegramConfig,
     pub notices: NoticesConfig,
+    pub console: ConsoleConfig,
 }
 
 impl Default for Config {
@@ -60,6 +61,7 @@ impl Default for Config {
             telegram: TelegramConfig::default(),
             sms: SmsConfig::default(),
             notices: NoticesConfig::default(),
+            console: ConsoleConfig::default(),
         }
     }
 }

@@ -150,3 +150,34 @@ impl Default for ImportConfig {
         }
     }
 }
+
+/// The web console under `/console/`.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConsoleConfig {
+    /// The console's public base URL; when it is `https://`, cookies are marked `Secure`.
+    /// Unset: the SMS or Telegram public URL is used.
+    pub public_url: Option<String>,
+    /// A session unused this long ends.
+    pub session_idle_minutes: i64,
+    /// A session ends this long after sign-in, however used.
+    pub session_absolute_hours: i64,
+    /// Sign-in attempts allowed per login, and per address, in 15 minutes.
+    pub attempts_per_login: u64,
+    pub attempts_per_address: u64,
+    /// National users must give a TOTP code (and enrol at their first sign-in).
+    pub national_totp: bool,
+}
+
+impl Default for ConsoleConfig {
+    fn default() -> Self {
+        Self {
+            public_url: None,
+            session_idle_minutes: 30,
+            session_absolute_hours: 12,
+            attempts_per_login: 5,
+            attempts_per_address: 30,
+            national_totp: true,
+        }
+    }
+}

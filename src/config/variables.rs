@@ -50,6 +50,50 @@ fn rate(value: &str) -> Result<f64, String> {
 
 /// Every environment variable Maktab reads, with what it sets.
 pub const VARIABLES: &[Variable] = &[
+    Variable::new("MAKTAB_CONSOLE_PUBLIC_URL", "console.public_url", |c, v| {
+        c.console.public_url = optional(v);
+        Ok(())
+    }),
+    Variable::new(
+        "MAKTAB_CONSOLE_SESSION_IDLE_MINUTES",
+        "console.session_idle_minutes",
+        |c, v| {
+            c.console.session_idle_minutes = parsed(v)?;
+            Ok(())
+        },
+    ),
+    Variable::new(
+        "MAKTAB_CONSOLE_SESSION_ABSOLUTE_HOURS",
+        "console.session_absolute_hours",
+        |c, v| {
+            c.console.session_absolute_hours = parsed(v)?;
+            Ok(())
+        },
+    ),
+    Variable::new(
+        "MAKTAB_CONSOLE_ATTEMPTS_PER_LOGIN",
+        "console.attempts_per_login",
+        |c, v| {
+            c.console.attempts_per_login = parsed(v)?;
+            Ok(())
+        },
+    ),
+    Variable::new(
+        "MAKTAB_CONSOLE_ATTEMPTS_PER_ADDRESS",
+        "console.attempts_per_address",
+        |c, v| {
+            c.console.attempts_per_address = parsed(v)?;
+            Ok(())
+        },
+    ),
+    Variable::new(
+        "MAKTAB_CONSOLE_NATIONAL_TOTP",
+        "console.national_totp",
+        |c, v| {
+            c.console.national_totp = parsed(v)?;
+            Ok(())
+        },
+    ),
     Variable::new("MAKTAB_DATABASE_URL", "database_url", |c, v| {
         c.database_url = v.trim().to_owned();
         Ok(())

@@ -15,6 +15,9 @@ pub enum Role {
     CommuneAdmin,
     /// Supervises the clerks collecting missing-from-the-roll reports in its communes.
     ClerkSupervisor,
+    /// Reads what its communes' (or, with none, every commune's) offices read; changes nothing.
+    /// For monitoring cells and partners; a console role (tokens do not take it).
+    Observer,
 }
 
 impl Role {
@@ -24,6 +27,7 @@ impl Role {
             Self::National => "national",
             Self::CommuneAdmin => "commune_admin",
             Self::ClerkSupervisor => "clerk_supervisor",
+            Self::Observer => "observer",
         }
     }
 }
@@ -36,7 +40,7 @@ impl fmt::Display for Role {
 
 /// The text is not a role.
 #[derive(Debug, thiserror::Error)]
-#[error("unknown role {0:?}: expected national, commune_admin or clerk_supervisor")]
+#[error("unknown role {0:?}: expected national, commune_admin, clerk_supervisor or observer")]
 pub struct UnknownRole(String);
 
 impl FromStr for Role {
@@ -47,6 +51,7 @@ impl FromStr for Role {
             "national" => Ok(Self::National),
             "commune_admin" => Ok(Self::CommuneAdmin),
             "clerk_supervisor" => Ok(Self::ClerkSupervisor),
+            "observer" => Ok(Self::Observer),
             other => Err(UnknownRole(other.to_owned())),
         }
     }

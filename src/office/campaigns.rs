@@ -187,7 +187,7 @@ impl Office {
                 audience,
                 text_ar.trim(),
                 text_fr.trim(),
-                &principal.name,
+                &principal.actor(),
                 crate::domain::now(),
                 audit,
             )

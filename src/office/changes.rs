@@ -180,7 +180,7 @@ impl Office {
     async fn approve_unaudited(&self, principal: &Principal, id: i64) -> OfficeResult<Approval> {
         principal.require(Permission::Import)?;
         let change_set = self.visible_change_set(principal, id).await?;
-        if self.rules.two_person_rule && change_set.created_by == principal.name {
+        if self.rules.two_person_rule && principal.is_actor(&change_set.created_by) {
             return Err(OfficeError::Forbidden(
                 "the two-person rule is on: the change set must be approved by someone other than its importer".to_owned(),
             ));
@@ -192,7 +192,7 @@ impl Office {
         );
         let campaign_id = self
             .store
-            .approve_change_set(id, &principal.name, crate::domain::now(), audit)
+            .approve_change_set(id, &principal.actor(), crate::domain::now(), audit)
             .await?;
         let campaign = self
             .store
@@ -217,7 +217,7 @@ impl Office {
         );
         Ok(self
             .store
-            .reject_change_set(id, &principal.name, crate::domain::now(), audit)
+            .reject_change_set(id, &principal.actor(), crate::domain::now(), audit)
             .await?)
     }
 }

@@ -41,7 +41,7 @@ impl Office {
             dry_run,
             max_voters_per_station: self.rules.max_voters_per_station,
             source: source.to_owned(),
-            actor: principal.name.clone(),
+            actor: principal.actor(),
         };
         let result = match kind {
             ImportKind::Map => roll::import_map(self.store.as_ref(), input, &options).await,

@@ -18,6 +18,7 @@
 //! - [`reports`]: reports of citizens missing from the roll, and the clerks who file them.
 //! - [`stats`]: lookup and roll statistics.
 //! - [`audit`]: reading the audit log.
+//! - [`users`]: console users, their sign-in (password, TOTP) and sessions.
 
 pub mod audit;
 pub mod campaigns;
@@ -28,6 +29,7 @@ pub mod principal;
 pub mod reports;
 pub mod stats;
 pub mod tokens;
+pub mod users;
 
 use std::sync::Arc;
 

@@ -23,9 +23,14 @@ pub enum Permission {
     Reports,
     /// Create, list and revoke admin tokens (national only: a token's scope is set by it).
     Tokens,
+    /// Create, list, disable console users and reset their passwords (national only, for the
+    /// same reason).
+    Users,
 }
 
-fn allows(role: Role, permission: Permission) -> bool {
+/// Whether `role` may do what `permission` covers. Exposed so that the console can hide what a
+/// user may not do; the office still decides on every action.
+pub fn allows(role: Role, permission: Permission) -> bool {
     match role {
         Role::National => true,
         Role::CommuneAdmin => matches!(
@@ -34,14 +39,18 @@ fn allows(role: Role, permission: Permission) -> bool {
         ),
         // Clerk supervisors only manage missing-from-the-roll reports.
         Role::ClerkSupervisor => permission == Permission::Reports,
+        // Monitoring cells and partners read; they change nothing.
+        Role::Observer => permission == Permission::Monitor,
     }
 }
 
 /// The authenticated caller of an office action.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Principal {
-    pub token_id: i64,
-    /// The token's name, recorded as the actor in the audit log.
+    /// The stable identity: `token:12`, `user:7`, `cli:root`. Names are for people; the
+    /// two-person rule and the audit log rest on this.
+    pub id: String,
+    /// The display name (a token's name, a user's login), shown beside the id.
     pub name: String,
     pub role: Role,
     #[schema(value_type = Vec<String>)]
@@ -54,8 +63,8 @@ impl Principal {
     pub fn command_line() -> Self {
         let user = std::env::var("USER").unwrap_or_else(|_| "operator".to_owned());
         Self {
-            token_id: 0,
-            name: format!("command line ({user})"),
+            id: format!("cli:{user}"),
+            name: "command line".to_owned(),
             role: Role::National,
             communes: Vec::new(),
             expires_at: None,
@@ -65,6 +74,29 @@ impl Principal {
     /// National rights: every commune.
     pub fn is_national(&self) -> bool {
         self.role == Role::National
+    }
+
+    /// Sees every commune: a national principal, or an observer given no commune (a national
+    /// monitoring cell). Seeing is all an observer does, so this widens no right to change.
+    pub fn sees_all(&self) -> bool {
+        self.is_national() || (self.role == Role::Observer && self.communes.is_empty())
+    }
+
+    /// How the principal is recorded as an actor: the name with the identity,
+    /// `Oran office (token:12)`.
+    pub fn actor(&self) -> String {
+        format!("{} ({})", self.name, self.id)
+    }
+
+    /// Whether `recorded` (an actor as [`Self::actor`] wrote it) is this principal. Identities
+    /// are compared, never names: two tokens may once have shared a name. An actor recorded
+    /// before identities existed carries only a name; that name is compared, so that such an
+    /// old record still refuses its importer.
+    pub fn is_actor(&self, recorded: &str) -> bool {
+        match actor_identity(recorded) {
+            Some(id) => id == self.id,
+            None => recorded == self.name,
+        }
     }
 
     /// Refuses what the role may not do.
@@ -86,7 +118,7 @@ impl Principal {
         &self,
         requested: Option<&CommuneCode>,
     ) -> Result<Option<Vec<CommuneCode>>, OfficeError> {
-        if self.is_national() {
+        if self.sees_all() {
             return Ok(requested.map(|c| vec![c.clone()]));
         }
         match requested {
@@ -102,7 +134,7 @@ impl Principal {
     /// everything; anyone else only objects that concern communes and only theirs (an object
     /// of no commune is national business).
     pub fn covers(&self, communes: &[CommuneCode]) -> bool {
-        self.is_national()
+        self.sees_all()
             || (!communes.is_empty() && communes.iter().all(|c| self.communes.contains(c)))
     }
 
@@ -136,12 +168,20 @@ impl Principal {
     ) -> NewAuditEntry {
         NewAuditEntry {
             at: crate::domain::now(),
-            actor: self.name.clone(),
+            actor: self.actor(),
             action: action.to_owned(),
             communes,
             details,
         }
     }
+}
+
+/// The identity inside a recorded actor, `name (kind:id)`; `None` for a bare name.
+fn actor_identity(recorded: &str) -> Option<&str> {
+    let inner = recorded.strip_suffix(')')?;
+    let (_, id) = inner.rsplit_once(" (")?;
+    let (kind, rest) = id.split_once(':')?;
+    (!kind.is_empty() && !rest.is_empty() && !kind.contains(' ')).then_some(id)
 }
 
 #[cfg(test)]
@@ -154,7 +194,7 @@ mod tests {
 
     fn oran() -> Principal {
         Principal {
-            token_id: 1,
+            id: "token:1".to_owned(),
             name: "Oran office".to_owned(),
             role: Role::CommuneAdmin,
             communes: vec![commune("3101")],
@@ -187,5 +227,54 @@ mod tests {
         };
         assert!(supervisor.require(Permission::Reports).is_ok());
         assert!(supervisor.require(Permission::Monitor).is_err());
+    }
+
+    #[test]
+    fn actors_are_compared_by_identity_not_by_name() {
+        let oran = oran();
+        assert_eq!(oran.actor(), "Oran office (token:1)");
+        assert!(oran.is_actor("Oran office (token:1)"));
+        assert!(oran.is_actor("renamed (token:1)"), "the id decides");
+        let namesake = Principal {
+            id: "token:2".to_owned(),
+            ..oran.clone()
+        };
+        assert!(
+            !namesake.is_actor(&oran.actor()),
+            "same name, other identity"
+        );
+        assert!(
+            oran.is_actor("Oran office"),
+            "a record from before identities"
+        );
+        assert!(!oran.is_actor("Alger office"));
+        assert!(!oran.is_actor("Oran office (regional)"), "not an identity");
+    }
+
+    #[test]
+    fn an_observer_reads_and_changes_nothing() {
+        let observer = Principal {
+            role: Role::Observer,
+            communes: Vec::new(),
+            ..oran()
+        };
+        assert!(observer.require(Permission::Monitor).is_ok());
+        for permission in [
+            Permission::Import,
+            Permission::Broadcast,
+            Permission::Reports,
+            Permission::Tokens,
+        ] {
+            assert!(observer.require(permission).is_err(), "{permission:?}");
+        }
+        assert!(
+            observer.covers(&[commune("1601")]),
+            "a national observer sees all"
+        );
+        let local = Principal {
+            communes: vec![commune("3101")],
+            ..observer
+        };
+        assert!(!local.covers(&[commune("1601")]));
     }
 }

@@ -226,7 +226,7 @@ impl Office {
         let audit = principal.audit("reports.handle", communes, json!({ "reports": ids }));
         Ok(self
             .store
-            .mark_reports_handled(ids, &principal.name, crate::domain::now(), audit)
+            .mark_reports_handled(ids, &principal.actor(), crate::domain::now(), audit)
             .await?)
     }
 
@@ -277,7 +277,7 @@ impl Office {
                 commune,
                 &clerks::hash_code(&canonical),
                 expires_at,
-                &principal.name,
+                &principal.actor(),
                 now,
                 audit,
             )
@@ -332,7 +332,7 @@ impl Office {
         );
         if self
             .store
-            .revoke_clerk(id, &principal.name, crate::domain::now(), audit)
+            .revoke_clerk(id, &principal.actor(), crate::domain::now(), audit)
             .await?
         {
             Ok(())

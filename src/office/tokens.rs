@@ -65,7 +65,7 @@ pub async fn verify(
         return Ok(Err(TokenRejection::Expired));
     }
     Ok(Ok(Principal {
-        token_id: record.id,
+        id: format!("token:{}", record.id),
         name: record.name,
         role: record.role,
         communes: record.communes,
@@ -115,6 +115,12 @@ impl Office {
             ));
         }
         match (role, communes.is_empty()) {
+            (Role::Observer, _) => {
+                return Err(OfficeError::Rejected(
+                    "observer is a console role: create a console user (maktab user create)"
+                        .to_owned(),
+                ));
+            }
             (Role::National, false) => {
                 return Err(OfficeError::Rejected(
                     "a national token covers every commune: give no --commune".to_owned(),
@@ -126,6 +132,19 @@ impl Office {
                 )));
             }
             _ => {}
+        }
+        // A name is how people tell tokens apart in lists; the audit log and the two-person
+        // rule use the id, but two tokens of one name would still mislead a reader.
+        if self
+            .store
+            .tokens()
+            .await?
+            .iter()
+            .any(|token| token.name.trim().eq_ignore_ascii_case(name))
+        {
+            return Err(OfficeError::Conflict(format!(
+                "a token named {name:?} exists already: choose another name"
+            )));
         }
         let mut bytes = [0u8; SECRET_BYTES];
         getrandom::fill(&mut bytes)

@@ -2,7 +2,7 @@
 //! roll, [`SenderStore`] for what is remembered of senders, [`SmsStore`] for outbound SMS and
 //! their delivery status, [`TelegramStore`] for the Telegram channel's inbox, blocked chats and
 //! button offers, [`ReportStore`] for reports of citizens missing from the roll and the clerks
-//! who collect them, and the admin, change-set and notice areas), gathered in [`Store`] and
+//! who collect them, [`UserStore`] for the web console's users and sessions, and the admin, change-set and notice areas), gathered in [`Store`] and
 //! implemented for SQLite (the embedded default) and PostgreSQL (several instances behind one
 //! database), chosen at start-up from the database URL. Nothing backend-specific leaks past
 //! the traits; `tests/store_conformance.rs` holds both to the same behaviour.
@@ -25,6 +25,7 @@ mod senders;
 mod sms;
 mod sqlite;
 mod telegram;
+mod users;
 
 use std::sync::Arc;
 
@@ -56,6 +57,7 @@ pub use senders::{SenderState, SenderStore};
 pub use sms::{DeliveryStatus, OutboundSms, SmsStore, UnknownDeliveryStatus};
 pub use sqlite::SqliteStore;
 pub use telegram::{Acceptance, PendingUpdate, TelegramStore};
+pub use users::{NewSession, NewUser, SessionRecord, UserRecord, UserStore};
 
 /// A name unique to this process (host, process id and randomness in case of reuse), for the
 /// locks and leases it holds in a database other instances share.
@@ -111,6 +113,7 @@ pub trait Store:
     + SmsStore
     + TelegramStore
     + ReportStore
+    + UserStore
     + Send
     + Sync
 {

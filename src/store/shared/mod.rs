@@ -27,6 +27,7 @@ mod roll;
 mod senders;
 mod sms;
 mod telegram;
+mod users;
 
 use super::admin::insert_audit;
 use super::changes::{change_set_communes, communes_column};

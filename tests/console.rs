@@ -1,0 +1,504 @@
+//! The web console over HTTP, without a browser: the sign-in form's contract and its cookies,
+//! the security headers, CSRF refusals, one text for a wrong login and a wrong password,
+//! sign-in limits, a commune user's 403 on another commune, an observer who cannot change
+//! anything, and the main flows (upload with a bad line, approval by a second user, a
+//! broadcast, the reports export). `console_browser.rs` drives the same pages in Chromium.
+// Tests fail loudly: unwrapping is the point here.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+mod console_support;
+
+use console_support::*;
+use maktab::domain::Role;
+
+#[tokio::test]
+async fn the_entry_is_a_login_form_in_arabic_with_strict_headers_and_cookies() {
+    let app = ConsoleApp::spawn(|_| {}).await;
+    let mut client = Client::new(app.address());
+    let page = client.get("/console/").await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains(r#"<html lang="ar" dir="rtl">"#),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains(r#"name="login""#) && page.body.contains(r#"name="password""#));
+    let csp = page.header("content-security-policy").unwrap();
+    assert!(
+        csp.contains("default-src 'self'") && csp.contains("script-src 'self'"),
+        "{csp}"
+    );
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    assert_eq!(page.header("x-frame-options"), Some("DENY"));
+    assert_eq!(page.header("referrer-policy"), Some("no-referrer"));
+    assert_eq!(page.header("cache-control"), Some("no-store"));
+    assert!(!page.body.contains("<script>"), "no inline script");
+    let cookie = page.header("set-cookie").unwrap();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    assert!(!cookie.contains("Secure"), "plain http: {cookie}");
+    let css = client.get("/console/static/console.css").await;
+    assert_eq!(css.status, 200);
+    assert!(css.header("cache-control").unwrap().contains("max-age"));
+    assert!(css.header("content-type").unwrap().starts_with("text/css"));
+    // Signed out, every page leads to the sign-in.
+    let dashboard = client.get("/console/dashboard").await;
+    assert_eq!(dashboard.status, 303);
+    assert_eq!(dashboard.header("location"), Some("/console/"));
+}
+
+#[tokio::test]
+async fn cookies_are_secure_behind_an_https_public_url() {
+    let app = ConsoleApp::spawn(|config| {
+        config.console.public_url = Some("https://maktab.example.dz".to_owned());
+    })
+    .await;
+    app.user("amina", Role::CommuneAdmin, &["16000"]).await;
+    let mut client = Client::new(app.address());
+    let response = client.log_in("amina", PASSWORD).await;
+    assert_eq!(response.status, 303, "{}", response.body);
+    let cookie = response.header("set-cookie").unwrap();
+    assert!(cookie.starts_with("maktab_session="), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly")
+            && cookie.contains("SameSite=Strict")
+            && cookie.contains("Secure"),
+        "{cookie}"
+    );
+}
+
+/// A page without its random tokens, to compare two answers.
+fn without_tokens(body: &str) -> String {
+    body.split("value=\"")
+        .map(|piece| piece.split_once('"').map_or(piece, |(_, rest)| rest))
+        .collect::<Vec<_>>()
+        .join("")
+}
+
+#[tokio::test]
+async fn a_wrong_password_and_an_unknown_login_read_the_same() {
+    let app = ConsoleApp::spawn(|_| {}).await;
+    app.user("amina", Role::CommuneAdmin, &["16000"]).await;
+    let wrong = Client::new(app.address())
+        .log_in("amina", "not the password")
+        .await;
+    let unknown = Client::new(app.address())
+        .log_in("nobody", "not the password")
+        .await;
+    assert_eq!(wrong.status, 401);
+    assert_eq!(unknown.status, wrong.status);
+    assert!(wrong.body.contains("login-error"), "{}", wrong.body);
+    assert_eq!(without_tokens(&wrong.body), without_tokens(&unknown.body));
+    assert!(
+        wrong
+            .header("set-cookie")
+            .is_none_or(|c| !c.contains("maktab_session"))
+    );
+}
+
+#[tokio::test]
+async fn sign_in_attempts_are_limited_per_login() {
+    let app = ConsoleApp::spawn(|config| config.console.attempts_per_login = 3).await;
+    app.user("amina", Role::CommuneAdmin, &["16000"]).await;
+    for _ in 0..3 {
+        let refused = Client::new(app.address())
+            .log_in("amina", "guess guess guess")
+            .await;
+        assert_eq!(refused.status, 401);
+    }
+    let blocked = Client::new(app.address()).log_in("amina", PASSWORD).await;
+    assert_eq!(blocked.status, 429, "{}", blocked.body);
+}
+
+#[tokio::test]
+async fn posts_without_the_sessions_csrf_token_are_refused() {
+    let app = ConsoleApp::spawn(|_| {}).await;
+    app.user("chief", Role::National, &[]).await;
+    let mut client = app.signed_in("chief").await;
+    let token = client.csrf("/console/notices").await;
+    let form = [
+        ("commune", "16000"),
+        ("text_ar", "تجربة"),
+        ("text_fr", "essai"),
+    ];
+    let without = client.post_form("/console/notices", &form).await;
+    assert_eq!(without.status, 403, "{}", without.body);
+    let mut forged = form.to_vec();
+    forged.push(("csrf", "0000"));
+    let forged = client.post_form("/console/notices", &forged).await;
+    assert_eq!(forged.status, 403);
+    let upload = client
+        .post_file("/console/imports", &[("kind", "roll")], "nin\n")
+        .await;
+    assert_eq!(upload.status, 403, "an upload needs ?csrf= too");
+    let logout = client.post_form("/console/logout", &[]).await;
+    assert_eq!(logout.status, 403);
+    // Nothing was written: no campaign.
+    let list = app
+        .office
+        .campaigns(&maktab::office::Principal::command_line(), 10)
+        .await
+        .unwrap();
+    assert!(list.campaigns.is_empty());
+    // The sign-in form without its doubled token is refused too.
+    let mut bare = Client::new(app.address());
+    let login = bare
+        .post_form(
+            "/console/login",
+            &[("login", "chief"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(login.status, 403);
+    // With the token it works.
+    let mut forged = form.to_vec();
+    forged.push(("csrf", &token));
+    let ok = client.post_form("/console/notices", &forged).await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+}
+
+#[tokio::test]
+async fn a_commune_user_gets_403_on_another_communes_pages_and_objects() {
+    let app = ConsoleApp::spawn(|_| {}).await;
+    app.user("oran", Role::CommuneAdmin, &["31000"]).await;
+    app.user("chief", Role::National, &[]).await;
+    app.user("chief2", Role::National, &[]).await;
+    // An Alger change set, by a national user.
+    let mut chief = app.signed_in("chief").await;
+    let token = chief.csrf("/console/imports").await;
+    let upload = chief
+        .post_file(
+            &format!("/console/imports?csrf={token}"),
+            &[("kind", "roll")],
+            &roll_with_a_move(),
+        )
+        .await;
+    assert_eq!(upload.status, 200, "{}", upload.body);
+    let change: i64 = upload
+        .body
+        .split("/console/changes/")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .parse()
+        .unwrap();
+
+    let mut oran = app.signed_in("oran").await;
+    let own = oran.get("/console/dashboard").await;
+    assert_eq!(own.status, 200);
+    assert!(own.body.contains(r#"data-commune="31000""#));
+    assert!(
+        !own.body.contains(r#"data-commune="16000""#),
+        "only its own commune"
+    );
+    for path in [
+        "/console/dashboard?commune=16000".to_owned(),
+        format!("/console/changes/{change}"),
+        "/console/reports?commune=16000".to_owned(),
+        "/console/audit?commune=16000".to_owned(),
+        "/console/users".to_owned(),
+    ] {
+        let page = oran.get(&path).await;
+        assert_eq!(page.status, 403, "{path}: {}", page.body);
+        assert!(
+            page.body.contains(r#"lang="ar""#),
+            "an error page in the user's language"
+        );
+    }
+    let token = oran.csrf("/console/notices").await;
+    let approve = oran
+        .post_form(
+            &format!("/console/changes/{change}/approve"),
+            &[("csrf", &token)],
+        )
+        .await;
+    assert_eq!(approve.status, 403);
+    let broadcast = oran
+        .post_form(
+            "/console/notices",
+            &[
+                ("csrf", &token),
+                ("commune", "16000"),
+                ("text_ar", "x"),
+                ("text_fr", "x"),
+            ],
+        )
+        .await;
+    assert_eq!(broadcast.status, 403);
+}
+
+#[tokio::test]
+async fn an_observer_sees_but_cannot_change_anything() {
+    let app = ConsoleApp::spawn(|_| {}).await;
+    app.user("watcher", Role::Observer, &[]).await;
+    let mut watcher = app.signed_in("watcher").await;
+    let dashboard = watcher.get("/console/dashboard").await;
+    assert_eq!(dashboard.status, 200);
+    assert!(
+        dashboard.body.contains(r#"data-commune="16000""#),
+        "a national observer sees all"
+    );
+    let token = csrf(&dashboard.body);
+    let imports = watcher.get("/console/imports").await;
+    assert_eq!(imports.status, 200);
+    assert!(
+        !imports.body.contains("import-form"),
+        "no upload form for an observer"
+    );
+    let notices = watcher.get("/console/notices").await;
+    assert!(!notices.body.contains(r#"id="compose""#));
+    let attempts = [
+        watcher
+            .post_file(
+                &format!("/console/imports?csrf={token}"),
+                &[("kind", "roll")],
+                &roll_with_a_move(),
+            )
+            .await,
+        watcher
+            .post_form(
+                "/console/notices",
+                &[
+                    ("csrf", &token),
+                    ("commune", "16000"),
+                    ("text_ar", "x"),
+                    ("text_fr", "x"),
+                ],
+            )
+            .await,
+        watcher
+            .post_form("/console/changes/1/approve", &[("csrf", &token)])
+            .await,
+        watcher
+            .post_form("/console/clerks", &[("csrf", &token), ("commune", "16000")])
+            .await,
+        watcher
+            .post_form("/console/reports/handle", &[("csrf", &token), ("id", "1")])
+            .await,
+        watcher
+            .post_form(
+                "/console/users",
+                &[
+                    ("csrf", &token),
+                    ("login", "x1"),
+                    ("role", "national"),
+                    ("password", PASSWORD),
+                ],
+            )
+            .await,
+    ];
+    for attempt in attempts {
+        assert_eq!(attempt.status, 403, "{}", attempt.body);
+    }
+    let list = app
+        .office
+        .imports(&maktab::office::Principal::command_line())
+        .await
+        .unwrap();
+    assert!(list.imports.iter().all(|i| !i.pending), "nothing imported");
+}
+
+#[tokio::test]
+async fn a_bad_row_is_shown_with_its_line_and_a_second_user_approves_the_reimport() {
+    let app = ConsoleApp::spawn(|_| {}).await;
+    app.user("chief", Role::National, &[]).await;
+    app.user("chief2", Role::National, &[]).await;
+    let mut chief = app.signed_in("chief").await;
+    let token = chief.csrf("/console/imports").await;
+    let bad = chief
+        .post_file(
+            &format!("/console/imports?csrf={token}"),
+            &[("kind", "roll"), ("dry_run", "1")],
+            &roll_with_bad_line(7),
+        )
+        .await;
+    assert_eq!(bad.status, 422, "{}", bad.body);
+    assert!(
+        bad.body.contains(r#"<td class="line">7</td>"#),
+        "{}",
+        bad.body
+    );
+    // Dry run, then the real import.
+    let dry = chief
+        .post_file(
+            &format!("/console/imports?csrf={token}"),
+            &[("kind", "roll"), ("dry_run", "1")],
+            &roll_with_a_move(),
+        )
+        .await;
+    assert_eq!(dry.status, 200, "{}", dry.body);
+    assert!(dry.body.contains(r#"data-ok="true""#) && !dry.body.contains("change-link"));
+    let real = chief
+        .post_file(
+            &format!("/console/imports?csrf={token}"),
+            &[("kind", "roll")],
+            &roll_with_a_move(),
+        )
+        .await;
+    assert_eq!(real.status, 200, "{}", real.body);
+    let change: i64 = real
+        .body
+        .split("href=\"/console/changes/")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    let detail = chief.get(&format!("/console/changes/{change}")).await;
+    assert!(
+        detail.body.contains("chief (user:"),
+        "the importer's identity: {}",
+        detail.body
+    );
+    let own = chief
+        .post_form(
+            &format!("/console/changes/{change}/approve"),
+            &[("csrf", &token)],
+        )
+        .await;
+    assert_eq!(own.status, 403, "two-person rule: {}", own.body);
+    let mut second = app.signed_in("chief2").await;
+    let token2 = second.csrf(&format!("/console/changes/{change}")).await;
+    let approved = second
+        .post_form(
+            &format!("/console/changes/{change}/approve"),
+            &[("csrf", &token2)],
+        )
+        .await;
+    assert_eq!(approved.status, 303, "{}", approved.body);
+    let detail = second.get(&format!("/console/changes/{change}")).await;
+    assert!(
+        detail.body.contains(r#"data-status="approved""#),
+        "{}",
+        detail.body
+    );
+    assert!(detail.body.contains("chief2 (user:"));
+    // Both are in the audit log with their identities, and the chain holds.
+    let audit = second.get("/console/audit?action=changes").await;
+    assert!(audit.body.contains("chief2 (user:") && audit.body.contains(r#"data-ok="true""#));
+}
+
+#[tokio::test]
+async fn a_broadcast_is_previewed_confirmed_and_reports_export_as_csv() {
+    let app = ConsoleApp::spawn(|_| {}).await;
+    app.user("alger", Role::CommuneAdmin, &["16000"]).await;
+    let mut alger = app.signed_in("alger").await;
+    let token = alger.csrf("/console/notices").await;
+    let preview = alger
+        .post_form(
+            "/console/notices",
+            &[
+                ("csrf", &token),
+                ("commune", "16000"),
+                ("text_ar", "تذكير: الانتخابات يوم الخميس"),
+                ("text_fr", "Rappel : le vote a lieu jeudi"),
+            ],
+        )
+        .await;
+    assert_eq!(preview.status, 200, "{}", preview.body);
+    assert!(preview.body.contains(r#"id="sms-segments""#));
+    let confirm = preview
+        .body
+        .split("action=\"/console/notices/")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap()
+        .to_owned();
+    let confirmed = alger
+        .post_form(
+            &format!("/console/notices/{confirm}/confirm"),
+            &[("csrf", &token)],
+        )
+        .await;
+    assert_eq!(confirmed.status, 303, "{}", confirmed.body);
+    let list = alger.get("/console/notices").await;
+    assert!(
+        list.body.contains(&format!("id=\"campaign-{confirm}\"")),
+        "{}",
+        list.body
+    );
+    assert!(
+        !list
+            .body
+            .contains(&format!("id=\"campaign-{confirm}\" data-status=\"draft\""))
+    );
+    let export = alger.get("/console/reports/export?commune=16000").await;
+    assert_eq!(export.status, 200, "{}", export.body);
+    assert!(
+        export
+            .header("content-type")
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    assert!(
+        export
+            .header("content-disposition")
+            .unwrap()
+            .contains("attachment")
+    );
+}
+
+#[tokio::test]
+async fn the_language_switch_sets_french_left_to_right() {
+    let app = ConsoleApp::spawn(|_| {}).await;
+    let mut client = Client::new(app.address());
+    let switched = client.get("/console/lang/fr?back=/console/").await;
+    assert_eq!(switched.status, 303);
+    assert_eq!(switched.header("location"), Some("/console/"));
+    let page = client.get("/console/").await;
+    assert!(
+        page.body.contains(r#"<html lang="fr" dir="ltr">"#),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("Identifiant"));
+    // Never a redirect off the console.
+    let away = client
+        .get("/console/lang/ar?back=https://evil.example")
+        .await;
+    assert_eq!(away.header("location"), Some("/console/"));
+}
+
+#[tokio::test]
+async fn a_national_user_enrols_totp_before_reaching_any_page() {
+    let app = ConsoleApp::spawn(|config| config.console.national_totp = true).await;
+    app.user("chief", Role::National, &[]).await;
+    let mut chief = Client::new(app.address());
+    let signed = chief.log_in("chief", PASSWORD).await;
+    assert_eq!(signed.header("location"), Some("/console/second-factor"));
+    let dashboard = chief.get("/console/dashboard").await;
+    assert_eq!(dashboard.header("location"), Some("/console/second-factor"));
+    let enrol = chief.get("/console/second-factor").await;
+    let secret = enrol
+        .body
+        .split("id=\"totp-secret\">")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .unwrap()
+        .to_owned();
+    let token = csrf(&enrol.body);
+    let code = maktab::office::users::totp_code(&secret, maktab::domain::now()).unwrap();
+    let done = chief
+        .post_form(
+            "/console/second-factor",
+            &[("csrf", &token), ("secret", &secret), ("code", &code)],
+        )
+        .await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    assert_eq!(chief.get("/console/dashboard").await.status, 200);
+    // The next sign-in asks for a code, and a wrong one is refused.
+    let mut again = Client::new(app.address());
+    again.log_in("chief", PASSWORD).await;
+    let page = again.get("/console/second-factor").await;
+    let token = csrf(&page.body);
+    let wrong = again
+        .post_form(
+            "/console/second-factor",
+            &[("csrf", &token), ("code", "000000")],
+        )
+        .await;
+    assert_eq!(wrong.status, 401);
+    assert_eq!(again.get("/console/dashboard").await.status, 303);
+}
