@@ -67,7 +67,7 @@ const MAX_STATION: u16 = 9999;
 
 /// Sizes of `k` contiguous pieces of `n` items, balanced within one, largest first.
 fn pieces(n: usize, k: usize) -> impl Iterator<Item = usize> {
-    let (base, extra) = (n / k, n % k);
+    let (base, extra) = n.checked_div(k).zip(n.checked_rem(k)).unwrap_or((0, 0));
     (0..k).map(move |i| base + usize::from(i < extra))
 }
 

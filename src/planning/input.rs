@@ -3,7 +3,8 @@
 //!
 //! Line numbers are counted here from the bytes read, because the `csv` crate's own count is
 //! one too low after CRLF line ends and after blank lines (rust-csv issues 395 and 208): the
-//! line of a record is one plus the number of line feeds before its first byte.
+//! line of a record is one plus the number of line feeds before its first byte (the parser's
+//! byte positions are right, but may point at the line end just before the record).
 
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
@@ -62,13 +63,14 @@ impl Row<'_> {
     }
 }
 
-/// A reader that notes the offset of every line feed it hands on, so that the line of a
-/// record can be told from its byte offset. The parser reads ahead by one buffer, so only
+/// A reader that notes the offset of every line end (CR or LF) it hands on, so that the line
+/// of a record can be told from its byte offset. The parser reads ahead by one buffer, so only
 /// that many offsets wait in the queue at any time.
 struct LineFeeds<R> {
     inner: R,
     offset: u64,
-    feeds: Rc<RefCell<VecDeque<u64>>>,
+    /// Offsets of line-end bytes, `true` for a line feed, `false` for a carriage return.
+    feeds: Rc<RefCell<VecDeque<(u64, bool)>>>,
 }
 
 impl<R: Read> Read for LineFeeds<R> {
@@ -76,8 +78,8 @@ impl<R: Read> Read for LineFeeds<R> {
         let n = self.inner.read(buf)?;
         let mut feeds = self.feeds.borrow_mut();
         for (i, &b) in buf[..n].iter().enumerate() {
-            if b == b'\n' {
-                feeds.push_back(self.offset + i as u64);
+            if b == b'\n' || b == b'\r' {
+                feeds.push_back((self.offset + i as u64, b == b'\n'));
             }
         }
         self.offset += n as u64;
@@ -142,11 +144,21 @@ pub fn read_rows(
         });
     }
     let mut lines_before = 0u64;
-    let mut line_of = |byte: u64| {
+    let mut line_of = |mut byte: u64| {
         let mut feeds = feeds.borrow_mut();
-        while feeds.front().is_some_and(|&at| at < byte) {
+        while let Some(&(at, feed)) = feeds.front() {
+            if at < byte {
+                lines_before += u64::from(feed);
+            } else if at == byte {
+                // The parser's position can be where it started, on the end of the previous
+                // line or before blank lines it skipped; a record never starts with a line
+                // end, so the run of line ends from there is before the record.
+                lines_before += u64::from(feed);
+                byte += 1;
+            } else {
+                break;
+            }
             feeds.pop_front();
-            lines_before += 1;
         }
         lines_before + 1
     };
