@@ -349,8 +349,7 @@ mod tests {
         assert_eq!(sizes(&plan), [(1, 367), (2, 367), (3, 366), (4, 0)]);
     }
 
-    fn arbitrary_centre() -> impl Generator<Value = (Vec<(u16, StationKind)>, Vec<VoterIn>, u32)>
-    {
+    fn arbitrary_centre() -> impl Generator<Value = (Vec<(u16, StationKind)>, Vec<VoterIn>, u32)> {
         (1u16..6, 1u32..40, 0usize..400).prop_flat_map(|(stations, max, voters)| {
             let kinds = proptest::collection::vec(prop::bool::weighted(0.3), stations as usize);
             let people = proptest::collection::vec(
@@ -368,9 +367,8 @@ mod tests {
                     .map(|(sex, station)| {
                         let sex = [None, Some(Sex::M), Some(Sex::F)][sex as usize];
                         // Men are never in women's stations in a valid roll.
-                        let station = station.filter(|&n| {
-                            admits(stations[usize::from(n) - 1].1, sex)
-                        });
+                        let station =
+                            station.filter(|&n| admits(stations[usize::from(n) - 1].1, sex));
                         voter(sex, station)
                     })
                     .collect();

@@ -139,10 +139,7 @@ mod tests {
         let collator = NameCollator::new().unwrap();
         let mut names = names.to_vec();
         names.sort_by(|a, b| collator.compare(*a, *b));
-        names
-            .into_iter()
-            .map(|(f, g)| format!("{f} {g}"))
-            .collect()
+        names.into_iter().map(|(f, g)| format!("{f} {g}")).collect()
     }
 
     #[test]
@@ -157,7 +154,11 @@ mod tests {
         }
         // And so "إبراهيم" files under alef beside "ابراهيم", before "بلقاسم".
         assert_eq!(
-            sorted(&[("بلقاسم", "محمد"), ("إبراهيمي", "سعاد"), ("ابراهيمي", "أمين")]),
+            sorted(&[
+                ("بلقاسم", "محمد"),
+                ("إبراهيمي", "سعاد"),
+                ("ابراهيمي", "أمين")
+            ]),
             ["ابراهيمي أمين", "إبراهيمي سعاد", "بلقاسم محمد"]
         );
     }

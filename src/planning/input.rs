@@ -127,7 +127,10 @@ pub fn read_rows(
             .enumerate()
             .map(|(i, name)| {
                 let name = String::from_utf8_lossy(name);
-                let name = name.trim_start_matches('\u{feff}').trim().to_ascii_lowercase();
+                let name = name
+                    .trim_start_matches('\u{feff}')
+                    .trim()
+                    .to_ascii_lowercase();
                 (name, i)
             })
             .collect(),

@@ -469,11 +469,7 @@ fn sort_name<'r>(row: &'r input::Row<'_>, names: &[(&str, &str)]) -> (&'r str, &
         .unwrap_or(("", ""))
 }
 
-fn read_roll(
-    path: &Path,
-    map: &MapInput,
-    collator: &NameCollator,
-) -> Result<RollInput, PlanError> {
+fn read_roll(path: &Path, map: &MapInput, collator: &NameCollator) -> Result<RollInput, PlanError> {
     let mut errors = Errors::default();
     let mut invalid: Vec<LineError> = Vec::new();
     let mut entries: Vec<Entry> = Vec::new();
@@ -512,7 +508,12 @@ fn read_roll(
                 line,
                 &mut errors,
             );
-            let sex = parsed("sex", Sex::parse_optional(row.get("sex")), line, &mut errors);
+            let sex = parsed(
+                "sex",
+                Sex::parse_optional(row.get("sex")),
+                line,
+                &mut errors,
+            );
             let commune = parsed(
                 "commune_code",
                 CommuneCode::parse(row.get("commune_code")),
@@ -527,29 +528,32 @@ fn read_roll(
             );
             let station = match row.get("station") {
                 "" => Some(None),
-                value => parsed("station", StationNumber::parse(value), line, &mut errors)
-                    .map(Some),
+                value => {
+                    parsed("station", StationNumber::parse(value), line, &mut errors).map(Some)
+                }
             };
-            let (Some(nin), Some(_), Some(sex), Some(commune), Some(centre), Some(station)) =
-                (nin, birth, sex, commune, centre, station)
-            else {
-                return;
-            };
-            let Some(&c) = communes.get(&commune) else {
-                errors.add(
-                    Some(line),
-                    format!("commune_code: {commune} is not in the map"),
-                );
-                return;
-            };
-            let Some(&at) = centres.get(&(c, &centre)) else {
-                errors.add(
-                    Some(line),
-                    format!("centre_code: {centre} is not a centre of commune {commune} in the map"),
-                );
-                return;
-            };
-            if let Some(station) = station {
+            // The place is checked even when another field is wrong, so that one pass
+            // reports every problem of the row.
+            let place = commune.zip(centre).and_then(|(commune, centre)| {
+                let Some(&c) = communes.get(&commune) else {
+                    errors.add(
+                        Some(line),
+                        format!("commune_code: {commune} is not in the map"),
+                    );
+                    return None;
+                };
+                let Some(&at) = centres.get(&(c, &centre)) else {
+                    errors.add(
+                        Some(line),
+                        format!(
+                            "centre_code: {centre} is not a centre of commune {commune} in the map"
+                        ),
+                    );
+                    return None;
+                };
+                let Some(Some(station)) = station else {
+                    return Some((at, station.flatten()));
+                };
                 match map.centres[at]
                     .stations
                     .iter()
@@ -562,18 +566,23 @@ fn read_roll(
                                 "station: {station} is not a station of centre {commune}/{centre} in the map"
                             ),
                         );
-                        return;
+                        None
                     }
-                    Some((_, StationKind::Women)) if sex == Some(Sex::M) => {
+                    Some((_, StationKind::Women)) if sex == Some(Some(Sex::M)) => {
                         errors.add(
                             Some(line),
                             format!("sex: M in women's station {commune}/{centre}/{station}"),
                         );
-                        return;
+                        None
                     }
-                    Some(_) => {}
+                    Some(_) => Some((at, Some(station))),
                 }
-            }
+            });
+            let (Some(nin), Some(_), Some(sex), Some(_), Some((at, station))) =
+                (nin, birth, sex, station, place)
+            else {
+                return;
+            };
             let (family, given) = sort_name(row, &names);
             let key_start = keys.len() as u64;
             collator.sort_key(family, given, &mut keys);

@@ -1,10 +1,12 @@
 //! The planner's files: `map.csv` and `roll.csv` in the import formats, `stations.csv` (one
 //! row per station, its range "from … to …" and its ballots) and `centres.csv` (what each
 //! centre needs), then the HTML reports. CSV files start with a byte order mark, which the
-//! import accepts and spreadsheets need to show Arabic; every text cell (names, places) is
-//! neutralised against spreadsheet formulas with the project's [`safe_cell`]. Codes, numbers
-//! and dates are left as they are: they are checked values, a negative longitude must stay a
-//! number, and a quote before them would fail the import.
+//! import accepts and spreadsheets need to show Arabic. Every name cell (voters' names in
+//! `roll.csv`, the ranges in `stations.csv`) is neutralised against spreadsheet formulas with
+//! the project's [`safe_cell`]. `map.csv` is written as it was read: the import stores its
+//! texts and voters are shown them, so a quote added here would rename a centre (and notify
+//! its voters); the input map held the same cells. Codes, numbers and dates are checked
+//! values and stay as they are (a negative longitude must stay a number).
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -246,35 +248,39 @@ fn write_map(planned: &Planned, out: &Path) -> Result<PathBuf, PlanError> {
     for station in &planned.stations {
         let centre = &planned.map.centres[station.centre];
         let commune = &planned.map.communes[centre.commune];
-        let [centre_ar, centre_fr, address_ar, address_fr, latitude, longitude, rooms] =
-            &centre.texts;
+        let [
+            centre_ar,
+            centre_fr,
+            address_ar,
+            address_fr,
+            latitude,
+            longitude,
+            rooms,
+        ] = &centre.texts;
         let number = station.number.to_string();
         let mut cells = vec![
             commune.code.as_str(),
-            &safe_cell(&commune.ar),
-            &safe_cell(&commune.fr),
+            &commune.ar,
+            &commune.fr,
             centre.code.as_str(),
-            &safe_cell(centre_ar),
-            &safe_cell(centre_fr),
-            &safe_cell(address_ar),
-            &safe_cell(address_fr),
+            centre_ar,
+            centre_fr,
+            address_ar,
+            address_fr,
             latitude,
             longitude,
             &number,
             station.kind.as_str(),
-        ]
-        .into_iter()
-        .map(str::to_owned)
-        .collect::<Vec<String>>();
+        ];
         if planned.map.has_rooms {
-            cells.push(rooms.clone());
+            cells.push(rooms);
         }
         csv.row(&cells)?;
     }
     csv.finish()
 }
 
-fn range_name<'a>(names: &'a HashMap<u32, String>, entry: Option<u32>) -> &'a str {
+fn range_name(names: &HashMap<u32, String>, entry: Option<u32>) -> &str {
     entry.and_then(|e| names.get(&e)).map_or("", String::as_str)
 }
 

@@ -242,7 +242,7 @@ fn section(
             let _ = writeln!(
                 html,
                 "<li>{}</li>",
-                escape(&warning_text(warning, labels.lang, &centre_name))
+                escape(&warning_text(warning, labels.lang, centre_name))
             );
         }
         html.push_str("</ul>\n");
