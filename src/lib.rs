@@ -17,6 +17,8 @@
 //! - [`reports`]: citizens missing from the roll: matching the commune they name, clerk
 //!   invitation codes, and the CSV export for the revision of the lists (the dialogue is in
 //!   the conversation core).
+//! - [`planning`]: station planning (`maktab plan`): split and balance stations within the
+//!   legal limit in alphabetical ranges, count ballots and cards, write files to import.
 //! - [`roll`]: CSV import of the map and roll with validation, and the demo data set.
 //! - [`store`]: the storage traits and their SQLite and PostgreSQL implementations.
 //! - [`office`]: every office action (imports, change sets, campaigns, reports and clerks,
@@ -41,6 +43,7 @@ pub mod i18n;
 pub mod metrics;
 pub mod notices;
 pub mod office;
+pub mod planning;
 pub mod reports;
 pub mod roll;
 pub mod server;

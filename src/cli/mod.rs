@@ -34,6 +34,7 @@ mod campaigns;
 mod changes;
 mod clerk;
 mod import;
+mod plan;
 mod reports;
 mod serve;
 mod stats;
@@ -54,6 +55,7 @@ pub use campaigns::CampaignsCommand;
 pub use changes::ChangesCommand;
 pub use clerk::ClerkCommand;
 pub use import::{ImportArgs, ImportCommand};
+pub use plan::{PlanArgs, StrategyArg};
 pub use reports::{ReportFilters, ReportsCommand};
 pub use serve::ServeArgs;
 pub use stats::StatsArgs;
@@ -93,6 +95,9 @@ pub enum Command {
     /// Import the electoral map or the roll from a CSV file (formats in the README).
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Plan the stations: split and balance them within the legal limit, keep women's
+    /// stations, and count the ballots and cards each centre needs. Writes files to import.
+    Plan(PlanArgs),
     /// Operate the Telegram bot (needs MAKTAB_TELEGRAM_BOT_TOKEN and
     /// MAKTAB_TELEGRAM_WEBHOOK_SECRET, or the [telegram] section of maktab.toml).
     #[command(subcommand)]
@@ -140,6 +145,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Demo => serve::demo(&config).await,
             Command::Ask(args) => ask::ask(&config, args).await,
             Command::Import(command) => import::run(&config, command).await,
+            Command::Plan(args) => plan::run(&config, args),
             Command::Telegram(command) => telegram::run(&config, command).await,
             Command::Changes(command) => changes::run(&config, command).await,
             Command::Campaigns(command) => campaigns::run(&config, command).await,
