@@ -46,6 +46,10 @@ pub struct AdminState {
 pub fn router(state: AdminState) -> Router {
     let imports = Router::new()
         .route("/api/v1/imports/{kind}", post(imports::import))
+        .route(
+            "/api/v1/imports/{kind}/errors",
+            post(imports::import_errors),
+        )
         // The import handler enforces its own, configurable limit while streaming.
         .layer(DefaultBodyLimit::disable())
         .layer(TimeoutLayer::with_status_code(

@@ -53,7 +53,7 @@ impl From<crate::roll::ImportError> for OfficeError {
         use crate::roll::ImportError;
         match error {
             ImportError::Rejected(report) => Self::ImportRejected(report),
-            ImportError::MissingColumns(_) | ImportError::NoMap => {
+            ImportError::MissingColumns(_) | ImportError::NoMap | ImportError::Unreadable(_) => {
                 Self::Rejected(error.to_string())
             }
             ImportError::ChangeSetPending(_) => Self::Conflict(error.to_string()),

@@ -1,6 +1,8 @@
-//! CSV import of `map.csv` and `roll.csv` (formats in the README). Every row is validated;
-//! errors carry their line number; a file with any error is rejected whole and the database
-//! stays exactly as it was. An accepted file becomes the new current version.
+//! Validation and diffing of `map.csv` and `roll.csv` (columns in the README), whatever file
+//! format `super::reader` read them from. Every row is validated; errors carry the line (or
+//! sheet row) the user sees; a file with any error is rejected whole and the database stays
+//! exactly as it was. An accepted file becomes the new current version, or a pending change
+//! set when a version is already current.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -13,6 +15,7 @@ use thiserror::Error;
 use tokio::sync::mpsc;
 use unicode_normalization::UnicodeNormalization;
 
+use super::reader::{FileFormat, ReadError, ReadOptions, Reader, Record, TextEncoding};
 use crate::domain::{
     Bilingual, BirthDate, Centre, CentreCode, Commune, CommuneCode, Coordinates, ElectoralMap,
     Locale, NationalId, Sex, Station, StationKind, StationNumber, StationRef, Voter,
@@ -32,7 +35,8 @@ const BATCH: usize = 10_000;
 /// One problem in an import file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct LineError {
-    /// The line in the file (the header is line 1); `None` for a problem of the whole file.
+    /// The line in the file as an editor shows it (the header is line 1), or the sheet's row
+    /// of a workbook; `None` for a problem of the whole file.
     pub line: Option<u64>,
     pub message: String,
 }
@@ -62,6 +66,13 @@ pub struct ValidationReport {
     /// The communes the file covers, whose data it replaces.
     #[schema(value_type = Vec<String>)]
     pub communes: Vec<CommuneCode>,
+    /// How the file was read (format, encoding, delimiter or sheet).
+    pub read_as: Option<FileFormat>,
+    /// Every error, when [`ImportOptions::keep_every_error`] asked for them (for the file of
+    /// offending rows); not serialised.
+    #[serde(skip)]
+    #[schema(ignore)]
+    pub every_error: Vec<LineError>,
 }
 
 impl fmt::Display for ValidationReport {
@@ -82,6 +93,9 @@ impl fmt::Display for ValidationReport {
 pub enum ImportError {
     #[error("cannot read the file: {0}")]
     Io(#[from] std::io::Error),
+    /// The file is not in a format the reader accepts, or is malformed as a whole.
+    #[error(transparent)]
+    Unreadable(ReadError),
     #[error("the file lacks required column(s): {0}")]
     MissingColumns(String),
     #[error("no electoral map has been imported yet: import the map before the roll")]
@@ -106,6 +120,20 @@ pub struct ImportOptions {
     pub actor: String,
     /// The communes the importer may change (`None`: all). Rows of other communes are errors.
     pub allowed_communes: Option<Vec<CommuneCode>>,
+    /// How to read the file (format, encoding, delimiter, sheet); detected when left out.
+    pub read: ReadOptions,
+    /// Keep every error in [`ValidationReport::every_error`], not only the first
+    /// [`MAX_REPORTED_ERRORS`].
+    pub keep_every_error: bool,
+}
+
+impl From<ReadError> for ImportError {
+    fn from(error: ReadError) -> Self {
+        match error {
+            ReadError::Io(io) => Self::Io(io),
+            other => Self::Unreadable(other),
+        }
+    }
 }
 
 impl ImportOptions {
@@ -141,15 +169,28 @@ struct Errors {
     kept: Vec<LineError>,
     total: u64,
     out_of_scope: u64,
+    /// Every error, if asked for.
+    every: Option<Vec<LineError>>,
+    read_as: Option<FileFormat>,
 }
 
 impl Errors {
+    fn new(options: &ImportOptions) -> Self {
+        Self {
+            every: options.keep_every_error.then(Vec::new),
+            ..Self::default()
+        }
+    }
+
     fn add(&mut self, line: Option<u64>, message: impl Into<String>) {
         self.total += 1;
         let error = LineError {
             line,
             message: message.into(),
         };
+        if let Some(every) = &mut self.every {
+            every.push(error.clone());
+        }
         if self.kept.len() < MAX_REPORTED_ERRORS {
             self.kept.push(error);
         } else if let Some(last) = self.kept.iter_mut().max_by_key(|e| e.line) {
@@ -167,6 +208,8 @@ impl Errors {
         communes: Vec<CommuneCode>,
     ) -> ValidationReport {
         self.kept.sort_by_key(|e| e.line);
+        let mut every = self.every.unwrap_or_default();
+        every.sort_by_key(|e| e.line);
         let mut communes = communes;
         communes.sort();
         ValidationReport {
@@ -176,39 +219,51 @@ impl Errors {
             error_count: self.total,
             out_of_scope: self.out_of_scope,
             counts,
+            read_as: self.read_as,
+            every_error: every,
         }
     }
 }
 
-/// The header of a CSV file: column name to position. Names are matched without case or
-/// surrounding spaces; a UTF-8 BOM is ignored; unknown columns are ignored.
+/// The header of an import file: column name to position. Names are matched without case or
+/// surrounding spaces; a byte order mark is ignored; unknown columns are ignored.
 struct Columns {
     positions: HashMap<String, usize>,
     width: usize,
     /// The columns the import reads, with their positions: only their cells are checked for
     /// forbidden characters (a municipality's full export may carry anything elsewhere).
     read: Vec<(&'static str, usize)>,
+    /// Text files must have a cell per header column in every row; a sheet's row simply ends
+    /// at its last filled cell.
+    exact_width: bool,
+    /// The text encoding, named in the error for a cell that is not valid in it.
+    encoding: Option<TextEncoding>,
 }
 
 impl Columns {
-    fn read<R: Read>(
-        reader: &mut csv::Reader<R>,
+    /// Reads the header, the first record.
+    fn read(
+        reader: &mut Reader<'_>,
         required: &[&'static str],
         optional: &[&'static str],
     ) -> Result<Self, ImportError> {
-        let header = reader.byte_headers().map_err(csv_error)?.clone();
-        let positions: HashMap<String, usize> = header
+        let mut header = Record::default();
+        let found = reader.found().clone();
+        if !reader.read_record(&mut header)? {
+            header = Record::default();
+        }
+        let names: Vec<String> = header
+            .iter()
+            .map(|name| {
+                name.trim_start_matches('\u{feff}')
+                    .trim()
+                    .to_ascii_lowercase()
+            })
+            .collect();
+        let positions: HashMap<String, usize> = names
             .iter()
             .enumerate()
-            .map(|(i, name)| {
-                let name = String::from_utf8_lossy(name);
-                (
-                    name.trim_start_matches('\u{feff}')
-                        .trim()
-                        .to_ascii_lowercase(),
-                    i,
-                )
-            })
+            .map(|(i, name)| (name.clone(), i))
             .collect();
         let missing: Vec<&str> = required
             .iter()
@@ -216,7 +271,21 @@ impl Columns {
             .filter(|name| !positions.contains_key(*name))
             .collect();
         if !missing.is_empty() {
-            return Err(ImportError::MissingColumns(missing.join(", ")));
+            // Naming what was found and how the file was read tells a `;` file read with `,`
+            // (one long column) or a title row above the header apart from a real omission.
+            let shown: Vec<String> = names.iter().take(12).map(|n| format!("{n:?}")).collect();
+            return Err(ImportError::MissingColumns(format!(
+                "{} (read as {found}; the header row, line {}, has {} column(s): {}{})",
+                missing.join(", "),
+                header.line().max(1),
+                names.len(),
+                shown.join(", "),
+                if names.len() > shown.len() {
+                    ", ..."
+                } else {
+                    ""
+                }
+            )));
         }
         let read = required
             .iter()
@@ -225,16 +294,18 @@ impl Columns {
             .collect();
         Ok(Self {
             positions,
-            width: header.len(),
+            width: names.len(),
             read,
+            exact_width: found.format != "xlsx",
+            encoding: reader.encoding(),
         })
     }
 }
 
-/// One data row, its fields decoded as UTF-8.
+/// One data row.
 struct Row<'a> {
     columns: &'a Columns,
-    fields: Vec<&'a str>,
+    record: &'a Record,
 }
 
 impl Row<'_> {
@@ -242,60 +313,41 @@ impl Row<'_> {
         self.columns
             .positions
             .get(name)
-            .and_then(|&i| self.fields.get(i))
+            .and_then(|&i| self.record.get(i))
             .map_or("", |s| s.trim())
     }
 }
 
-fn csv_error(error: csv::Error) -> ImportError {
-    match error.into_kind() {
-        csv::ErrorKind::Io(io) => ImportError::Io(io),
-        other => ImportError::Io(std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            format!("{other:?}"),
-        )),
-    }
-}
-
-fn csv_reader<R: Read>(input: R) -> csv::Reader<R> {
-    csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(true)
-        .from_reader(input)
-}
-
-/// Reads every record, handing each decoded row with its line number to `visit`. Malformed
-/// records (bad UTF-8, wrong field count) are reported and skipped.
-fn for_each_row<R: Read>(
-    reader: &mut csv::Reader<R>,
+/// Reads every record, handing each row with its line number to `visit`. Malformed records
+/// (cells not valid in the file's encoding, wrong field count) are reported and skipped;
+/// rows with every cell empty (spreadsheets write them) are skipped.
+fn for_each_row(
+    reader: &mut Reader<'_>,
     columns: &Columns,
     errors: &mut Errors,
     mut visit: impl FnMut(u64, &Row<'_>, &mut Errors),
 ) -> Result<u64, ImportError> {
-    let mut record = csv::ByteRecord::new();
+    errors.read_as = Some(reader.found().clone());
+    let mut record = Record::default();
     let mut rows = 0;
     loop {
-        match reader.read_byte_record(&mut record) {
+        match reader.read_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {}
-            Err(error) => {
-                let line = error.position().map(|p| p.line());
-                match error.into_kind() {
-                    csv::ErrorKind::Io(io) => return Err(ImportError::Io(io)),
-                    other => {
-                        errors.add(line, format!("not valid CSV: {other:?}"));
-                        rows += 1;
-                        continue;
-                    }
-                }
+            Err(ReadError::Malformed { line, message }) => {
+                // Nothing after an unclosed quote can be told apart: reading stops here.
+                errors.add(Some(line), message);
+                rows += 1;
+                break;
             }
+            Err(other) => return Err(other.into()),
+        }
+        if record.is_blank() {
+            continue;
         }
         rows += 1;
-        let line = record.position().map_or(rows + 1, |p| p.line());
-        if record.len() == 1 && record.get(0).is_some_and(<[u8]>::is_empty) {
-            continue; // a blank line
-        }
-        if record.len() != columns.width {
+        let line = record.line();
+        if columns.exact_width && record.len() != columns.width {
             errors.add(
                 Some(line),
                 format!(
@@ -306,21 +358,33 @@ fn for_each_row<R: Read>(
             );
             continue;
         }
-        let fields: Result<Vec<&str>, _> = record.iter().map(std::str::from_utf8).collect();
-        match fields {
-            Ok(fields) => {
-                let mut clean = true;
-                for &(name, i) in &columns.read {
-                    if let Some(problem) = fields.get(i).and_then(|field| forbidden_in(field)) {
-                        errors.add(Some(line), format!("{name}: {problem}"));
-                        clean = false;
-                    }
-                }
-                if clean {
-                    visit(line, &Row { columns, fields }, errors);
-                }
+        let mut clean = true;
+        for &(name, i) in &columns.read {
+            let Some(cell) = record.get(i) else { continue };
+            let problem = if let Some(problem) = record.problem(i) {
+                Some(problem.to_owned())
+            } else if cell.contains('\u{fffd}') {
+                let encoding = columns.encoding.unwrap_or(TextEncoding::Utf8);
+                Some(format!(
+                    "not valid {encoding} (the file was read as {encoding}: save it as UTF-8, or name its encoding)"
+                ))
+            } else {
+                forbidden_in(cell)
+            };
+            if let Some(problem) = problem {
+                errors.add(Some(line), format!("{name}: {problem}"));
+                clean = false;
             }
-            Err(_) => errors.add(Some(line), "not valid UTF-8 (save the file as UTF-8)"),
+        }
+        if clean {
+            visit(
+                line,
+                &Row {
+                    columns,
+                    record: &record,
+                },
+                errors,
+            );
         }
     }
     Ok(rows)
@@ -573,13 +637,13 @@ fn coordinates(row: &Row<'_>, line: u64, errors: &mut Errors) -> Option<Option<C
 /// Validates `map.csv` and, unless it is a dry run, stores it as the new current map.
 pub async fn import_map(
     store: &dyn Store,
-    input: impl Read,
+    input: impl Read + Send,
     options: &ImportOptions,
 ) -> Result<ImportOutcome, ImportError> {
     refuse_while_pending(store, ImportKind::Map, options).await?;
-    let mut reader = csv_reader(input);
+    let mut reader = Reader::open(input, &options.read)?;
     let columns = Columns::read(&mut reader, MAP_COLUMNS, &["latitude", "longitude", "kind"])?;
-    let mut errors = Errors::default();
+    let mut errors = Errors::new(options);
     let mut budget = SmsBudget::new(&mut errors);
     let mut communes: HashMap<CommuneCode, (Commune, u64)> = HashMap::new();
     let mut centres: HashMap<(CommuneCode, CentreCode), (Centre, u64)> = HashMap::new();
@@ -821,6 +885,72 @@ fn new_import(options: &ImportOptions) -> NewImport {
     }
 }
 
+/// The NINs of a roll in file order, for finding duplicates in 12 bytes per voter (the key,
+/// then a 32-bit hash while sorting) instead of a map entry per voter: a national roll of
+/// 24,000,000 voters needs about 290 MB here, not 1 GiB. Sorting the hashes finds the few
+/// hashes seen twice (chance collisions included, some tens of thousands at 24 million); only
+/// NINs with such a hash are then compared exactly, in file order, so each repeat is reported
+/// with the line of the first.
+#[derive(Default)]
+struct NinIndex {
+    keys: Vec<u64>,
+    /// `(ordinal, line)` wherever the line stops being the previous one plus one (after blank
+    /// lines, cells spanning lines, rows without a valid NIN): the line of any ordinal follows.
+    lines: Vec<(usize, u64)>,
+}
+
+impl NinIndex {
+    fn push(&mut self, key: u64, line: u64) {
+        let ordinal = self.keys.len();
+        let continues = self
+            .lines
+            .last()
+            .is_some_and(|&(at, first)| first + (ordinal - at) as u64 == line);
+        if !continues {
+            self.lines.push((ordinal, line));
+        }
+        self.keys.push(key);
+    }
+
+    fn line(&self, ordinal: usize) -> u64 {
+        let i = self.lines.partition_point(|&(at, _)| at <= ordinal);
+        self.lines
+            .get(i.wrapping_sub(1))
+            .map_or(0, |&(at, line)| line + (ordinal - at) as u64)
+    }
+
+    fn hash(key: u64) -> u32 {
+        // Fibonacci hashing: the high half of the product mixes every digit of the NIN.
+        (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as u32
+    }
+
+    /// `(line, line of the first, key)` for every repeated NIN, in file order.
+    fn duplicates(self) -> Vec<(u64, u64, u64)> {
+        let mut hashes: Vec<u32> = self.keys.iter().map(|&k| Self::hash(k)).collect();
+        hashes.sort_unstable();
+        let candidates: HashSet<u32> = hashes
+            .windows(2)
+            .filter(|pair| pair[0] == pair[1])
+            .map(|pair| pair[0])
+            .collect();
+        drop(hashes);
+        let mut first: HashMap<u64, usize> = HashMap::new();
+        let mut repeats = Vec::new();
+        for (ordinal, &key) in self.keys.iter().enumerate() {
+            if !candidates.contains(&Self::hash(key)) {
+                continue;
+            }
+            match first.get(&key) {
+                Some(&at) => repeats.push((self.line(ordinal), self.line(at), key)),
+                None => {
+                    first.insert(key, ordinal);
+                }
+            }
+        }
+        repeats
+    }
+}
+
 /// What is known of one station while a roll is read.
 struct StationTally {
     kind: StationKind,
@@ -887,7 +1017,7 @@ pub async fn import_roll(
 }
 
 fn validate_roll(
-    input: impl Read,
+    input: impl Read + Send,
     map: &ElectoralMap,
     scope: &ImportOptions,
     mut send: impl FnMut(RollBatch) -> bool,
@@ -895,7 +1025,7 @@ fn validate_roll(
 ) -> Result<ValidationReport, ImportError> {
     let max_per_station = scope.max_voters_per_station;
     let mut file_communes: HashSet<CommuneCode> = HashSet::new();
-    let mut reader = csv_reader(input);
+    let mut reader = Reader::open(input, &scope.read)?;
     let columns = Columns::read(&mut reader, ROLL_COLUMNS, &["sex"])?;
     let communes: HashSet<&CommuneCode> = map.communes.iter().map(|c| &c.code).collect();
     let centres: HashSet<(&CommuneCode, &CentreCode)> =
@@ -914,8 +1044,8 @@ fn validate_roll(
             )
         })
         .collect();
-    let mut seen: HashMap<u64, u64> = HashMap::new();
-    let mut errors = Errors::default();
+    let mut seen = NinIndex::default();
+    let mut errors = Errors::new(scope);
     let mut batch: Vec<Voter> = Vec::with_capacity(BATCH);
     let mut sending = true;
     let rows = for_each_row(&mut reader, &columns, &mut errors, |line, row, errors| {
@@ -945,11 +1075,8 @@ fn validate_roll(
             line,
             errors,
         );
-        if let Some(nin) = &nin
-            && let Some(first) = seen.insert(nin.dedup_key(), line)
-        {
-            errors.add(Some(line), format!("nin: {nin} duplicate of line {first}"));
-            seen.insert(nin.dedup_key(), first);
+        if let Some(nin) = &nin {
+            seen.push(nin.dedup_key(), line);
         }
         let (Some(commune), Some(centre), Some(number)) = (commune, centre, number) else {
             return;
@@ -1007,6 +1134,11 @@ fn validate_roll(
             }
         }
     })?;
+    for (line, first, key) in seen.duplicates() {
+        let nin = NationalId::parse(&format!("{key:018}"))
+            .map_or_else(|_| "this NIN".to_owned(), |nin| nin.to_string());
+        errors.add(Some(line), format!("nin: {nin} duplicate of line {first}"));
+    }
     let mut used_communes = HashSet::new();
     let mut used_centres = HashSet::new();
     let mut used_stations = 0u64;
