@@ -418,16 +418,15 @@ fn foreign(sample: &[u8]) -> Option<&'static str> {
     let nuls = sample.iter().filter(|&&b| b == 0).count();
     // A stray NUL in a text file is reported on its line; many make it binary.
     if nuls * 100 > sample.len() {
-        // ASCII text in UTF-16 has a NUL in every other byte.
+        // ASCII in UTF-16 is a NUL in every other byte: NULs all on one side of the pairs.
         let odd = sample
             .iter()
             .skip(1)
             .step_by(2)
             .filter(|&&b| b == 0)
             .count();
-        let even = sample.iter().step_by(2).filter(|&&b| b == 0).count();
-        let half = sample.len() / 2;
-        if half > 0 && (odd * 10 > half * 8 || even * 10 > half * 8) {
+        let even = nuls - odd;
+        if odd.max(even) * 10 >= nuls * 9 {
             return Some(
                 "UTF-16 text without a byte order mark: save it again as \"Unicode text\" (which writes one) or as UTF-8",
             );
