@@ -21,7 +21,7 @@ use crate::office::imports::{ImportList, ImportRequest};
 use crate::office::{OfficeError, Permission, Principal};
 use crate::roll::ValidationReport;
 use crate::roll::reader::{Format, ReadOptions, TextEncoding, parse_delimiter};
-use crate::store::{ImportKind, ImportRecord};
+use crate::store::{ChangeSet, ImportKind, ImportRecord};
 
 /// `GET /api/v1/imports`: versions the token may see, newest first.
 #[utoipa::path(get, path = "/api/v1/imports", tag = "imports",
@@ -132,8 +132,15 @@ async fn read_whole(body: Body, limit: u64) -> ApiResult<Vec<u8>> {
 pub struct ImportResponse {
     pub kind: ImportKind,
     pub dry_run: bool,
-    /// The new version (absent for a dry run).
+    /// The import (absent for a dry run): current, with its `number`, if it was the first of
+    /// its kind; otherwise pending, its changes in `change_sets`.
     pub record: Option<ImportRecord>,
+    /// The pending change sets the import made, one per commune it changes (empty if it
+    /// changes nothing).
+    pub change_sets: Vec<ChangeSet>,
+    /// What happened, in words: "accepted as version 3", "pending change set 12 of commune
+    /// C", "no changes against the current version".
+    pub outcome: String,
     pub report: ValidationReport,
 }
 
@@ -181,10 +188,36 @@ pub async fn import(
         .office
         .import_file(&principal, kind, input, &request)
         .await?;
+    let said = match &outcome.record {
+        None => "dry run: nothing was changed".to_owned(),
+        Some(ImportRecord {
+            number: Some(number),
+            pending: false,
+            ..
+        }) => format!("accepted as version {number}"),
+        Some(_) if outcome.change_sets.is_empty() => {
+            "no changes against the current version: nothing to review".to_owned()
+        }
+        Some(_) => outcome
+            .change_sets
+            .iter()
+            .map(|c| {
+                let communes: Vec<&str> = c.communes.iter().map(|c| c.as_str()).collect();
+                format!(
+                    "pending change set {} of commune {}",
+                    c.id,
+                    communes.join(",")
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+    };
     Ok(Json(ImportResponse {
         kind,
         dry_run: params.dry_run,
         record: outcome.record,
+        change_sets: outcome.change_sets,
+        outcome: said,
         report: outcome.report,
     }))
 }

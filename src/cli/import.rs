@@ -102,15 +102,44 @@ pub(super) async fn run(config: &Config, command: ImportCommand) -> anyhow::Resu
     bar.finish_and_clear();
     let kind = kind.as_str();
     match outcome {
-        Ok(ImportOutcome { report, record }) => {
+        Ok(ImportOutcome {
+            report,
+            record,
+            change_sets,
+        }) => {
             let counts = report.counts;
             let what = format!(
                 "{} rows: {} communes, {} centres, {} stations, {} voters",
                 report.rows, counts.communes, counts.centres, counts.stations, counts.voters
             );
             match record {
-                Some(record) => println!("{kind} accepted as version {}: {what}", record.version),
                 None => println!("dry run: the {kind} file is valid ({what}); nothing was changed"),
+                Some(record) => match record.number {
+                    Some(number) if !record.pending => {
+                        println!("{kind} accepted as version {number}: {what}")
+                    }
+                    _ if change_sets.is_empty() => println!(
+                        "the {kind} file is valid ({what}) but changes nothing in the current version: nothing to review"
+                    ),
+                    _ => {
+                        let pending: Vec<String> = change_sets
+                            .iter()
+                            .map(|c| {
+                                let communes: Vec<&str> =
+                                    c.communes.iter().map(|c| c.as_str()).collect();
+                                format!(
+                                    "pending change set {} of commune {}",
+                                    c.id,
+                                    communes.join(",")
+                                )
+                            })
+                            .collect();
+                        println!(
+                            "the {kind} file is valid ({what}): {}; review with `maktab changes show ID`, then approve or reject it",
+                            pending.join(", ")
+                        );
+                    }
+                },
             }
             Ok(())
         }

@@ -23,7 +23,8 @@ use crate::domain::{
 use crate::i18n::sms::{SmsEncoding, count_segments};
 use crate::i18n::{Catalog, MessageId};
 use crate::store::{
-    ImportCounts, ImportKind, ImportRecord, NewImport, PlaceChange, RollBatch, Store, StoreError,
+    ChangeSet, ChangeSetStatus, ImportCounts, ImportRecord, NewImport, PlaceChange, RollBatch,
+    Store, StoreError,
 };
 
 /// How many errors a report lists; the rest are only counted.
@@ -102,10 +103,13 @@ pub enum ImportError {
     NoMap,
     #[error("the file was rejected with {} error(s); nothing was changed", .0.error_count)]
     Rejected(ValidationReport),
-    #[error("change set {0} is pending for this kind of file: approve or reject it first")]
-    ChangeSetPending(i64),
+    /// The file changes a commune whose change set of the same kind awaits a decision.
+    #[error(
+        "pending change set {id} of commune {commune}: approve or reject it before importing this commune again"
+    )]
+    ChangeSetPending { id: i64, commune: String },
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(StoreError),
 }
 
 /// How to run an import.
@@ -125,6 +129,15 @@ pub struct ImportOptions {
     /// Keep every error in [`ValidationReport::every_error`], not only the first
     /// [`MAX_REPORTED_ERRORS`].
     pub keep_every_error: bool,
+}
+
+impl From<StoreError> for ImportError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::ChangeSetPending { id, commune } => Self::ChangeSetPending { id, commune },
+            other => Self::Store(other),
+        }
+    }
 }
 
 impl From<ReadError> for ImportError {
@@ -159,8 +172,35 @@ impl ImportOptions {
 #[derive(Debug, Clone)]
 pub struct ImportOutcome {
     pub report: ValidationReport,
-    /// The new version; `None` for a dry run.
+    /// The import; `None` for a dry run. It is current (and numbered) when it was the first
+    /// of its kind; otherwise its changes wait in `change_sets`.
     pub record: Option<ImportRecord>,
+    /// The pending change sets the import made, one per commune it changes; empty for a
+    /// first import, a dry run, or a file that changes nothing.
+    pub change_sets: Vec<ChangeSet>,
+}
+
+impl ImportOutcome {
+    async fn stored(
+        store: &dyn Store,
+        report: ValidationReport,
+        record: Option<ImportRecord>,
+    ) -> Result<Self, ImportError> {
+        let change_sets = match &record {
+            Some(record) => store
+                .version_change_sets(record.version)
+                .await?
+                .into_iter()
+                .filter(|c| c.status == ChangeSetStatus::Pending)
+                .collect(),
+            None => Vec::new(),
+        };
+        Ok(Self {
+            report,
+            record,
+            change_sets,
+        })
+    }
 }
 
 /// Errors kept in line order, the first [`MAX_REPORTED_ERRORS`] only.
@@ -640,7 +680,6 @@ pub async fn import_map(
     input: impl Read + Send,
     options: &ImportOptions,
 ) -> Result<ImportOutcome, ImportError> {
-    refuse_while_pending(store, ImportKind::Map, options).await?;
     let mut reader = Reader::open(input, &options.read)?;
     let columns = Columns::read(&mut reader, MAP_COLUMNS, &["latitude", "longitude", "kind"])?;
     let mut errors = Errors::new(options);
@@ -807,10 +846,7 @@ pub async fn import_map(
         return Err(ImportError::Rejected(report));
     }
     if options.dry_run {
-        return Ok(ImportOutcome {
-            report,
-            record: None,
-        });
+        return ImportOutcome::stored(store, report, None).await;
     }
     let replaced: HashSet<CommuneCode> = communes.keys().cloned().collect();
     let mut map = ElectoralMap {
@@ -848,26 +884,7 @@ pub async fn import_map(
         ..new_import(options)
     };
     let record = store.import_map(import, &map, counts, &changes).await?;
-    Ok(ImportOutcome {
-        report,
-        record: Some(record),
-    })
-}
-
-/// One change set per kind at a time: a second import would be compared with a version that
-/// is about to change. Dry runs validate regardless.
-async fn refuse_while_pending(
-    store: &dyn Store,
-    kind: ImportKind,
-    options: &ImportOptions,
-) -> Result<(), ImportError> {
-    if options.dry_run {
-        return Ok(());
-    }
-    match store.pending_change_set(kind).await? {
-        Some(pending) => Err(ImportError::ChangeSetPending(pending.id)),
-        None => Ok(()),
-    }
+    ImportOutcome::stored(store, report, Some(record)).await
 }
 
 fn sorted_by_line<K, V>(items: HashMap<K, (V, u64)>) -> Vec<V> {
@@ -967,7 +984,6 @@ pub async fn import_roll(
     input: impl Read + Send + 'static,
     options: &ImportOptions,
 ) -> Result<ImportOutcome, ImportError> {
-    refuse_while_pending(store.as_ref(), ImportKind::Roll, options).await?;
     let map = store.current_map().await?.ok_or(ImportError::NoMap)?;
     let (sender, receiver) = mpsc::channel::<RollBatch>(4);
     let writer = (!options.dry_run).then(|| {
@@ -1004,16 +1020,11 @@ pub async fn import_roll(
     if report.error_count > 0 {
         return Err(ImportError::Rejected(report));
     }
-    match record {
-        None => Ok(ImportOutcome {
-            report,
-            record: None,
-        }),
-        Some(written) => Ok(ImportOutcome {
-            report,
-            record: Some(written??),
-        }),
-    }
+    let record = match record {
+        None => None,
+        Some(written) => Some(written??),
+    };
+    ImportOutcome::stored(store.as_ref(), report, record).await
 }
 
 fn validate_roll(
@@ -1187,11 +1198,30 @@ fn validate_roll(
     Ok(report)
 }
 
-/// What a new map changes compared with the current one, centre by centre and station by
-/// station, for the change set an officer reviews.
+/// What a new map changes compared with the current one, commune by commune, centre by
+/// centre and station by station, for the change sets (one per commune) an officer reviews.
 pub fn diff_maps(old: &ElectoralMap, new: &ElectoralMap) -> Vec<PlaceChange> {
     use serde_json::json;
     let mut changes = Vec::new();
+    let old_communes: HashMap<&CommuneCode, &Commune> =
+        old.communes.iter().map(|c| (&c.code, c)).collect();
+    for commune in &new.communes {
+        let (change, before) = match old_communes.get(&commune.code) {
+            None => ("commune_added", None),
+            Some(before) if before.name != commune.name => {
+                ("commune_renamed", Some(json!(before.name)))
+            }
+            Some(_) => continue,
+        };
+        changes.push(PlaceChange {
+            change: change.to_owned(),
+            commune: commune.code.as_str().to_owned(),
+            centre: String::new(),
+            station: None,
+            old: before,
+            new: Some(json!(commune.name)),
+        });
+    }
     let place = |change: &str,
                  commune: &CommuneCode,
                  centre: &CentreCode,

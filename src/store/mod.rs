@@ -89,6 +89,9 @@ pub enum StoreError {
     NotPending(i64),
     #[error("another version became current since change set {0} was made; import again")]
     Superseded(i64),
+    /// An import would change a commune whose change set of the same kind awaits a decision.
+    #[error("pending change set {id} of commune {commune}: approve or reject it first")]
+    ChangeSetPending { id: i64, commune: String },
 }
 
 /// `Result` with [`StoreError`].
