@@ -135,6 +135,19 @@ pub struct ChangeRecipient {
     pub place: PollingPlace,
 }
 
+/// Someone to tell that a voter they follow is no longer on their commune's roll: a
+/// subscriber of a voter an approved change set removed (and who is on no other commune's
+/// current roll either), with the commune they were on.
+#[derive(Debug, Clone)]
+pub struct RemovedRecipient {
+    pub channel: Channel,
+    pub recipient: String,
+    pub locale: Locale,
+    pub nin: NationalId,
+    /// The commune whose roll no longer holds the voter (its name from the current map).
+    pub commune: crate::domain::Commune,
+}
+
 /// Storage of change sets.
 #[async_trait]
 pub trait ChangeStore: Send + Sync {
@@ -189,6 +202,10 @@ pub trait ChangeStore: Send + Sync {
     /// Subscribers (not opted out) of the voters an approved change set affects, with their
     /// new place.
     async fn change_recipients(&self, id: i64) -> Result<Vec<ChangeRecipient>>;
+
+    /// Subscribers (not opted out) of the voters an approved roll change set removed and the
+    /// current roll no longer holds anywhere.
+    async fn removed_recipients(&self, id: i64) -> Result<Vec<RemovedRecipient>>;
 }
 
 #[cfg(test)]

@@ -36,8 +36,8 @@ pub use admin::{
     GENESIS_HASH, LookupCount, LookupStatsQuery, NewAuditEntry, NewToken, TokenRecord,
 };
 pub use changes::{
-    ChangeRecipient, ChangeSet, ChangeSetStatus, ChangeStore, PlaceChange, VoterChange,
-    VoterChangeKind,
+    ChangeRecipient, ChangeSet, ChangeSetStatus, ChangeStore, PlaceChange, RemovedRecipient,
+    VoterChange, VoterChangeKind,
 };
 pub use notices::{
     Audience, AudienceMember, Campaign, CampaignStatus, NewNotice, NewReply, Notice, NoticeResult,

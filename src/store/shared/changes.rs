@@ -25,7 +25,7 @@ use crate::domain::{
 };
 use crate::store::{
     ChangeRecipient, ChangeSet, ChangeSetStatus, ChangeStore, ImportKind, NewAuditEntry,
-    PlaceChange, Result, StoreError, VoterChange, VoterChangeKind,
+    PlaceChange, RemovedRecipient, Result, StoreError, VoterChange, VoterChangeKind,
 };
 
 /// The columns of a change set, for `change_set_from_row`, then `$rest`.
@@ -585,6 +585,49 @@ impl ChangeStore for Backend {
         insert_audit(&mut *tx, &audit).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn removed_recipients(&self, id: i64) -> Result<Vec<RemovedRecipient>> {
+        let rows = sqlx::query(concat!(
+            "select s.channel, s.sender, coalesce(snd.locale, 'ar') as locale, c.nin, c.old_commune,
+                    coalesce(m.name_ar, c.old_commune) as commune_ar, coalesce(m.name_fr, c.old_commune) as commune_fr
+             from change_set_voters c
+             join subscriptions s on s.nin = c.nin
+             left join senders snd on snd.channel = s.channel and snd.sender = s.sender
+             left join current_versions cm on cm.kind = 'map'
+             left join map_communes m on m.map_version = cm.import_id and m.code = c.old_commune
+             where c.change_set_id = $1 and c.change = 'removed'
+               and not coalesce(snd.notices_opt_out, false)
+               and not exists (select 1 from current_versions cr
+                               join roll_voters v on v.roll_version = cr.import_id and v.nin = c.nin
+                               where cr.kind = 'roll')
+             order by s.channel",
+            byte_order!(),
+            ", s.sender",
+            byte_order!(),
+            ", c.nin",
+            byte_order!()
+        ))
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(RemovedRecipient {
+                    channel: Channel::from_str(row.try_get("channel")?).map_err(corrupt)?,
+                    recipient: row.try_get("sender")?,
+                    locale: Locale::from_str(row.try_get("locale")?).map_err(corrupt)?,
+                    nin: NationalId::parse(row.try_get("nin")?).map_err(corrupt)?,
+                    commune: Commune {
+                        code: CommuneCode::parse(row.try_get("old_commune")?).map_err(corrupt)?,
+                        name: Bilingual {
+                            ar: row.try_get("commune_ar")?,
+                            fr: row.try_get("commune_fr")?,
+                        },
+                    },
+                })
+            })
+            .collect()
     }
 
     async fn change_recipients(&self, id: i64) -> Result<Vec<ChangeRecipient>> {
