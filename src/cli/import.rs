@@ -152,9 +152,8 @@ pub(super) async fn run(config: &Config, command: ImportCommand) -> anyhow::Resu
                     File::create(path)
                         .with_context(|| format!("cannot create {}", path.display()))?,
                 );
-                let rows =
-                    crate::roll::write_error_rows(file, &request.read, &report.every_error, out)
-                        .with_context(|| format!("writing {}", path.display()))?;
+                let rows = crate::roll::write_error_rows(file, &request.read, &report.errors, out)
+                    .with_context(|| format!("writing {}", path.display()))?;
                 eprintln!("{rows} offending row(s) written to {}", path.display());
             }
             bail!(

@@ -92,7 +92,7 @@ impl Office {
         ))));
         let every_error = match self.import_file(principal, kind, input, &request).await {
             Ok(_) => Vec::new(),
-            Err(super::OfficeError::ImportRejected(report)) => report.every_error,
+            Err(super::OfficeError::ImportRejected(report)) => report.errors,
             Err(other) => return Err(other),
         };
         let mut csv = Vec::new();

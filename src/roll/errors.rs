@@ -13,7 +13,7 @@ use super::{ImportError, LineError};
 use crate::reports::export::{UTF8_BOM, safe_cell};
 
 /// Writes the rows of `input` that `errors` name (every error of the file, as
-/// `ValidationReport::every_error` keeps them) and returns how many rows were written.
+/// `ValidationReport::errors` lists them when every error was asked for) and returns how many rows were written.
 /// Errors of the whole file come first, with empty cells.
 pub fn write_error_rows(
     input: impl Read + Send,

@@ -56,7 +56,8 @@ impl fmt::Display for LineError {
 pub struct ValidationReport {
     /// Data rows read (the header excluded).
     pub rows: u64,
-    /// The first [`MAX_REPORTED_ERRORS`] errors by line.
+    /// The first [`MAX_REPORTED_ERRORS`] errors by line (every error, when
+    /// [`ImportOptions::keep_every_error`] asked for them, for the file of offending rows).
     pub errors: Vec<LineError>,
     /// All errors, including those not listed.
     pub error_count: u64,
@@ -67,13 +68,9 @@ pub struct ValidationReport {
     /// The communes the file covers, whose data it replaces.
     #[schema(value_type = Vec<String>)]
     pub communes: Vec<CommuneCode>,
-    /// How the file was read (format, encoding, delimiter or sheet).
-    pub read_as: Option<FileFormat>,
-    /// Every error, when [`ImportOptions::keep_every_error`] asked for them (for the file of
-    /// offending rows); not serialised.
-    #[serde(skip)]
-    #[schema(ignore)]
-    pub every_error: Vec<LineError>,
+    /// How the file was read (format, encoding, delimiter or sheet); boxed to keep the
+    /// report, which travels inside error values, small.
+    pub read_as: Option<Box<FileFormat>>,
 }
 
 impl fmt::Display for ValidationReport {
@@ -126,7 +123,7 @@ pub struct ImportOptions {
     pub allowed_communes: Option<Vec<CommuneCode>>,
     /// How to read the file (format, encoding, delimiter, sheet); detected when left out.
     pub read: ReadOptions,
-    /// Keep every error in [`ValidationReport::every_error`], not only the first
+    /// List every error in [`ValidationReport::errors`], not only the first
     /// [`MAX_REPORTED_ERRORS`].
     pub keep_every_error: bool,
 }
@@ -248,8 +245,10 @@ impl Errors {
         communes: Vec<CommuneCode>,
     ) -> ValidationReport {
         self.kept.sort_by_key(|e| e.line);
-        let mut every = self.every.unwrap_or_default();
-        every.sort_by_key(|e| e.line);
+        if let Some(mut every) = self.every {
+            every.sort_by_key(|e| e.line);
+            self.kept = every;
+        }
         let mut communes = communes;
         communes.sort();
         ValidationReport {
@@ -259,8 +258,7 @@ impl Errors {
             error_count: self.total,
             out_of_scope: self.out_of_scope,
             counts,
-            read_as: self.read_as,
-            every_error: every,
+            read_as: self.read_as.map(Box::new),
         }
     }
 }

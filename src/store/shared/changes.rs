@@ -225,19 +225,19 @@ async fn commune_changed_since(
     Ok(false)
 }
 
-/// Makes a new accepted version of `kind`: the `current` version with `commune`'s data taken
-/// from `source`. A voter the commune's data holds is not copied from another commune of the
-/// current roll (a voter who moved in leaves the commune they were in). Returns its id.
+/// Makes a new accepted version of the change set's kind: the `current` version with
+/// `commune`'s data taken from the change set's version. A voter the commune's data holds is
+/// not copied from another commune of the current roll (a voter who moved in leaves the
+/// commune they were in). Returns its id.
 async fn rebase(
     conn: &mut Connection,
-    kind: ImportKind,
+    change_set: &ChangeSet,
     current: i64,
-    source: i64,
     commune: &CommuneCode,
-    change_set: i64,
     by: &str,
     at: Timestamp,
 ) -> Result<i64> {
+    let (kind, source) = (change_set.kind, change_set.new_version);
     let map_version: Option<i64> = match kind {
         ImportKind::Roll => {
             sqlx::query_scalar("select import_id from current_versions where kind = 'map'")
@@ -252,7 +252,7 @@ async fn rebase(
     )
     .bind(kind.as_str())
     .bind(at)
-    .bind(format!("change set {change_set} of commune {commune}"))
+    .bind(format!("change set {} of commune {commune}", change_set.id))
     .bind(by)
     .bind(map_version)
     .fetch_one(&mut *conn)
@@ -485,17 +485,7 @@ impl ChangeStore for Backend {
                     "change set {id} covers several communes and its version others"
                 )));
             };
-            rebase(
-                &mut tx,
-                kind,
-                current,
-                change_set.new_version,
-                commune,
-                id,
-                by,
-                at,
-            )
-            .await?
+            rebase(&mut tx, &change_set, current, commune, by, at).await?
         };
         number_version(&mut tx, kind, applied).await?;
         sqlx::query("update current_versions set import_id = $1 where kind = $2")
