@@ -45,7 +45,19 @@ fn input(csv: &str) -> Box<dyn std::io::Read + Send> {
 #[tokio::test]
 async fn one_communes_pending_change_set_does_not_block_another_which_reviews_and_approves_its_own()
 {
-    let db = TestDb::empty().await;
+    communes_decide_independently(TestDb::empty().await).await;
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: set MAKTAB_TEST_POSTGRES_URL"]
+async fn on_postgres_one_communes_pending_change_set_does_not_block_another() {
+    let (db, _pg) = TestDb::postgres()
+        .await
+        .expect("needs PostgreSQL: set MAKTAB_TEST_POSTGRES_URL");
+    communes_decide_independently(db).await;
+}
+
+async fn communes_decide_independently(db: TestDb) {
     db.import_map(&format!("{MAP_CSV}{ORAN_MAP}"))
         .await
         .unwrap();
@@ -239,7 +251,19 @@ async fn one_communes_pending_change_set_does_not_block_another_which_reviews_an
 
 #[tokio::test]
 async fn a_national_map_makes_one_change_set_per_commune_and_review_shows_a_commune_rename() {
-    let db = TestDb::empty().await;
+    national_map_per_commune(TestDb::empty().await).await;
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: set MAKTAB_TEST_POSTGRES_URL"]
+async fn on_postgres_a_national_map_makes_one_change_set_per_commune() {
+    let (db, _pg) = TestDb::postgres()
+        .await
+        .expect("needs PostgreSQL: set MAKTAB_TEST_POSTGRES_URL");
+    national_map_per_commune(db).await;
+}
+
+async fn national_map_per_commune(db: TestDb) {
     db.import_map(&format!("{MAP_CSV}{ORAN_MAP}"))
         .await
         .unwrap();
