@@ -77,6 +77,8 @@ async fn main() {
         max_voters_per_station: 500,
         source: "bench".to_owned(),
         actor: "bench".to_owned(),
+        read: Default::default(),
+        keep_every_error: false,
     };
     let map = std::fs::File::open(&map_path).expect("open map");
     roll::import_map(store.as_ref(), map, &options)

@@ -39,6 +39,8 @@ async fn main() {
         max_voters_per_station: 500,
         source: "bench".into(),
         actor: "bench".into(),
+        read: Default::default(),
+        keep_every_error: false,
     };
     roll::import_map(store.as_ref(), MAP.as_bytes(), &options)
         .await

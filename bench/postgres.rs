@@ -99,6 +99,8 @@ async fn import(
         max_voters_per_station: 500,
         source: "bench".to_owned(),
         actor: "bench".to_owned(),
+        read: Default::default(),
+        keep_every_error: false,
     };
     roll::import_map(
         store.as_ref(),

@@ -355,10 +355,12 @@ fn requests(template: &str, method: &str, foreign: &Foreign) -> Vec<(String, Vec
         .into_iter()
         .map(|path| {
             let body: Vec<u8> = match (method, template) {
-                ("POST", "/api/v1/imports/{kind}") if path.contains("/map") => {
+                ("POST", "/api/v1/imports/{kind}" | "/api/v1/imports/{kind}/errors")
+                    if path.contains("/map") =>
+                {
                     format!("{}\n{ORAN_MAP_ROW}", MAP_CSV.lines().next().unwrap()).into_bytes()
                 }
-                ("POST", "/api/v1/imports/{kind}") => {
+                ("POST", "/api/v1/imports/{kind}" | "/api/v1/imports/{kind}/errors") => {
                     format!("{}\n{ORAN_VOTER}", ROLL_CSV.lines().next().unwrap()).into_bytes()
                 }
                 ("POST", "/api/v1/campaigns") => serde_json::to_vec(&json!({

@@ -258,12 +258,20 @@ async fn a_map_import_becomes_the_current_map_and_only_two_versions_are_kept(
         ("test.csv", "test")
     );
 
-    // The same map stored twice more through the trait: each is a pending version with its
-    // change set, current once approved.
+    // The same map stored twice more through the trait, each with a change to commune 1601:
+    // each is a pending version with its change set, current once approved.
     let mut versions = vec![current.version];
+    let renamed = [maktab::store::PlaceChange {
+        change: "centre_renamed".to_owned(),
+        commune: "1601".to_owned(),
+        centre: "C01".to_owned(),
+        station: None,
+        old: None,
+        new: None,
+    }];
     for _ in 0..2 {
         let stored = store
-            .import_map(new_import(), map, record.counts, &[])
+            .import_map(new_import(), map, record.counts, &renamed)
             .await
             .unwrap();
         assert!(stored.pending);
@@ -401,7 +409,8 @@ async fn a_roll_validated_against_a_replaced_map_is_refused(store: Arc<dyn Store
     import_map(&store, MAP_CSV).await;
     let stale_map = store.current_map().await.unwrap().unwrap().version;
     import_roll(&store, ROLL_CSV).await;
-    import_map(&store, MAP_CSV).await;
+    // A map that changes something (an identical one makes no version).
+    import_map(&store, &MAP_CSV.replace("CEM Larbi", "CEM Larbi II")).await;
     let before = store.imports(10).await.unwrap();
 
     let (sender, receiver) = mpsc::channel(4);
@@ -481,6 +490,8 @@ async fn a_roll_replaces_only_its_communes_and_a_voter_who_moved_keeps_the_files
     approve_pending(&store).await;
     let record = maktab::store::ImportRecord {
         pending: false,
+        // Approved, it takes the next version number.
+        number: Some(2),
         ..record
     };
     assert_eq!(
@@ -1427,60 +1438,68 @@ async fn a_map_change_set_lists_its_place_changes_and_a_stale_one_is_superseded(
     assert_eq!(change_set.communes, [commune("1601")]);
     assert_eq!(
         change_set.summary,
-        json!({"places": 3, "by_change": {"centre_renamed": 2, "station_kind_changed": 1}})
+        json!({"commune": "1601", "places": 3, "by_change": {"centre_renamed": 2, "station_kind_changed": 1}})
     );
     assert_eq!(
         store.current_map().await.unwrap().unwrap().version,
         current.version
     );
 
-    // A second map made from the same base is approved first: the older one is stale.
-    let fresh = store
+    // A second map of the same commune waits for the pending change set: it is refused,
+    // naming it; nothing was stored.
+    let refused = store
         .import_map(import, &current.map, counts, &changes[..1])
+        .await;
+    assert!(
+        matches!(&refused, Err(StoreError::ChangeSetPending { id, commune }) if *id == stale_id && commune == "1601"),
+        "{refused:?}"
+    );
+    // Another commune's change set over the same base, approved after 1601's: it is applied
+    // over the new current version (rebased), since nothing of 3101 changed meanwhile.
+    let legacy = store
+        .import_map(
+            NewImport {
+                communes: vec![commune("3101")],
+                ..new_import()
+            },
+            &current.map,
+            counts,
+            &[PlaceChange {
+                commune: "3101".to_owned(),
+                ..changes[0].clone()
+            }],
+        )
         .await
         .unwrap();
-    let fresh_id = fresh.change_set.unwrap();
-    assert_ne!(fresh_id, stale_id);
+    let fresh_id = legacy.change_set.unwrap();
     store
         .approve_change_set(
-            fresh_id,
+            stale_id,
             "officer",
             START + 60,
             officer_audit("changes.map.approve"),
         )
         .await
         .unwrap();
-    assert_eq!(
-        store.current_map().await.unwrap().unwrap().version,
-        fresh.version
-    );
+    let applied = store.current_map().await.unwrap().unwrap().version;
+    assert_ne!(applied, current.version);
     let outcome = store
         .approve_change_set(
-            stale_id,
+            fresh_id,
             "officer",
             START + 61,
             officer_audit("changes.map.approve"),
         )
         .await;
-    assert!(
-        matches!(outcome, Err(StoreError::Superseded(id)) if id == stale_id),
-        "{outcome:?}"
-    );
-    let superseded = store.change_set(stale_id).await.unwrap().unwrap();
-    assert_eq!(superseded.status, ChangeSetStatus::Superseded);
-    assert_eq!(superseded.decided_at, Some(START + 61));
+    assert!(outcome.is_ok(), "{outcome:?}");
     assert_eq!(
-        store
-            .change_sets(Some(ChangeSetStatus::Superseded), 10)
-            .await
-            .unwrap()
-            .len(),
-        1
+        store.change_set(fresh_id).await.unwrap().unwrap().status,
+        ChangeSetStatus::Approved
     );
     assert_eq!(store.change_sets(None, 10).await.unwrap().len(), 2);
 
-    // The renamed centre C01 holds the women's-station voter: its subscriber is told.
-    let recipients = store.change_recipients(fresh_id).await.unwrap();
+    // The renamed centres of 1601 hold the subscribed voters: their subscribers are told.
+    let recipients = store.change_recipients(stale_id).await.unwrap();
     let told: Vec<(Channel, &str, &str)> = recipients
         .iter()
         .map(|r| (r.channel, r.recipient.as_str(), r.nin.as_str()))

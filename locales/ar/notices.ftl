@@ -9,3 +9,6 @@ notice-station-changed =
             { $address }
             المكتب رقم { $station }
     }
+
+notice-removed =
+    { $nin } لم يعد في القائمة الانتخابية لبلدية { $commune }. للاستفسار: مصلحة الانتخابات بالبلدية.

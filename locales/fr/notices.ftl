@@ -9,3 +9,6 @@ notice-station-changed =
             { $address }
             Bureau de vote { $station }
     }
+
+notice-removed =
+    { $nin } ne figure plus sur la liste electorale de { $commune }. Pour toute question, adressez-vous au service des elections de l'APC de { $commune }.

@@ -80,7 +80,9 @@ impl Routes {
 
     /// Both groups' routes (imports, and the rest), and their endpoints.
     fn all() -> (Self, Self) {
-        let imports = Self::new().post("/api/v1/imports/{kind}", imports::import);
+        let imports = Self::new()
+            .post("/api/v1/imports/{kind}", imports::import)
+            .post("/api/v1/imports/{kind}/errors", imports::import_errors);
         let rest = Self::new()
             .get("/api/v1/whoami", auth::whoami)
             .get("/api/v1/imports", imports::list_imports)

@@ -16,6 +16,7 @@ use crate::office::Principal;
         auth::whoami,
         imports::list_imports,
         imports::import,
+        imports::import_errors,
         audit::audit,
         audit::verify_audit,
         stats::lookup_stats,

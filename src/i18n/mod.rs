@@ -82,6 +82,9 @@ message_ids! {
     /// A subscriber's voter has a new centre or station (`$centre`, `$address`, `$station`,
     /// `$kind`).
     NoticeStationChanged = "notice-station-changed",
+    /// A subscriber's voter is no longer on the roll of their commune, and whom to ask
+    /// (`$nin` masked, `$commune`).
+    NoticeRemoved = "notice-removed",
     /// SMS: a picture (MMS) without a NIN in its text; the service reads text only.
     SmsMediaUnsupported = "sms-media-unsupported",
     /// Telegram's /start, above the language buttons (`$verify`).

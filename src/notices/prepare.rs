@@ -39,6 +39,22 @@ pub async fn prepare_change_campaign(
             ),
         })
         .collect();
+    // Voters the change set removed: their subscribers hear that the voter is no longer on
+    // the commune's roll, and whom to ask.
+    for removed in store.removed_recipients(change_set).await? {
+        let mut args = FluentArgs::new();
+        args.set("nin", removed.nin.masked());
+        args.set(
+            "commune",
+            removed.commune.name.get(removed.locale).to_owned(),
+        );
+        notices.push(NewNotice {
+            body: catalog.render(removed.locale, MessageId::NoticeRemoved, &args),
+            channel: removed.channel,
+            recipient: removed.recipient,
+            locale: removed.locale,
+        });
+    }
     // Reports this approval resolved: their reporters hear that the citizen is registered,
     // with the place the voter now has.
     for reporter in store.registered_reporters(change_set).await? {

@@ -40,9 +40,9 @@ impl From<StoreError> for OfficeError {
     fn from(error: StoreError) -> Self {
         match error {
             // A change set someone else decided first is a state conflict, not a failure.
-            StoreError::NotPending(_) | StoreError::Superseded(_) => {
-                Self::Conflict(error.to_string())
-            }
+            StoreError::NotPending(_)
+            | StoreError::Superseded(_)
+            | StoreError::ChangeSetPending { .. } => Self::Conflict(error.to_string()),
             other => Self::Store(other),
         }
     }
@@ -53,10 +53,10 @@ impl From<crate::roll::ImportError> for OfficeError {
         use crate::roll::ImportError;
         match error {
             ImportError::Rejected(report) => Self::ImportRejected(report),
-            ImportError::MissingColumns(_) | ImportError::NoMap => {
+            ImportError::MissingColumns(_) | ImportError::NoMap | ImportError::Unreadable(_) => {
                 Self::Rejected(error.to_string())
             }
-            ImportError::ChangeSetPending(_) => Self::Conflict(error.to_string()),
+            ImportError::ChangeSetPending { .. } => Self::Conflict(error.to_string()),
             ImportError::Io(io) => Self::Unreadable(io),
             ImportError::Store(store) => store.into(),
         }

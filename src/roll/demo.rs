@@ -229,6 +229,8 @@ pub async fn load(store: Arc<dyn Store>, data: &DemoData) -> Result<DemoLoad, Im
         max_voters_per_station: DEFAULT_MAX_VOTERS_PER_STATION,
         source: "demo".to_owned(),
         actor: "maktab demo".to_owned(),
+        read: Default::default(),
+        keep_every_error: false,
     };
     let map = import_map(store.as_ref(), data.map_csv.as_bytes(), &options).await?;
     let roll = import_roll(

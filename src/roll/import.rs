@@ -1,6 +1,8 @@
-//! CSV import of `map.csv` and `roll.csv` (formats in the README). Every row is validated;
-//! errors carry their line number; a file with any error is rejected whole and the database
-//! stays exactly as it was. An accepted file becomes the new current version.
+//! Validation and diffing of `map.csv` and `roll.csv` (columns in the README), whatever file
+//! format `super::reader` read them from. Every row is validated; errors carry the line (or
+//! sheet row) the user sees; a file with any error is rejected whole and the database stays
+//! exactly as it was. An accepted file becomes the new current version, or a pending change
+//! set when a version is already current.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -13,6 +15,7 @@ use thiserror::Error;
 use tokio::sync::mpsc;
 use unicode_normalization::UnicodeNormalization;
 
+use super::reader::{FileFormat, ReadError, ReadOptions, Reader, Record, TextEncoding};
 use crate::domain::{
     Bilingual, BirthDate, Centre, CentreCode, Commune, CommuneCode, Coordinates, ElectoralMap,
     Locale, NationalId, Sex, Station, StationKind, StationNumber, StationRef, Voter,
@@ -20,7 +23,8 @@ use crate::domain::{
 use crate::i18n::sms::{SmsEncoding, count_segments};
 use crate::i18n::{Catalog, MessageId};
 use crate::store::{
-    ImportCounts, ImportKind, ImportRecord, NewImport, PlaceChange, RollBatch, Store, StoreError,
+    ChangeSet, ChangeSetStatus, ImportCounts, ImportRecord, NewImport, PlaceChange, RollBatch,
+    Store, StoreError,
 };
 
 /// How many errors a report lists; the rest are only counted.
@@ -32,7 +36,8 @@ const BATCH: usize = 10_000;
 /// One problem in an import file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct LineError {
-    /// The line in the file (the header is line 1); `None` for a problem of the whole file.
+    /// The line in the file as an editor shows it (the header is line 1), or the sheet's row
+    /// of a workbook; `None` for a problem of the whole file.
     pub line: Option<u64>,
     pub message: String,
 }
@@ -51,7 +56,8 @@ impl fmt::Display for LineError {
 pub struct ValidationReport {
     /// Data rows read (the header excluded).
     pub rows: u64,
-    /// The first [`MAX_REPORTED_ERRORS`] errors by line.
+    /// The first [`MAX_REPORTED_ERRORS`] errors by line (every error, when
+    /// [`ImportOptions::keep_every_error`] asked for them, for the file of offending rows).
     pub errors: Vec<LineError>,
     /// All errors, including those not listed.
     pub error_count: u64,
@@ -62,6 +68,9 @@ pub struct ValidationReport {
     /// The communes the file covers, whose data it replaces.
     #[schema(value_type = Vec<String>)]
     pub communes: Vec<CommuneCode>,
+    /// How the file was read (format, encoding, delimiter or sheet); boxed to keep the
+    /// report, which travels inside error values, small.
+    pub read_as: Option<Box<FileFormat>>,
 }
 
 impl fmt::Display for ValidationReport {
@@ -82,16 +91,22 @@ impl fmt::Display for ValidationReport {
 pub enum ImportError {
     #[error("cannot read the file: {0}")]
     Io(#[from] std::io::Error),
+    /// The file is not in a format the reader accepts, or is malformed as a whole.
+    #[error(transparent)]
+    Unreadable(ReadError),
     #[error("the file lacks required column(s): {0}")]
     MissingColumns(String),
     #[error("no electoral map has been imported yet: import the map before the roll")]
     NoMap,
     #[error("the file was rejected with {} error(s); nothing was changed", .0.error_count)]
     Rejected(ValidationReport),
-    #[error("change set {0} is pending for this kind of file: approve or reject it first")]
-    ChangeSetPending(i64),
+    /// The file changes a commune whose change set of the same kind awaits a decision.
+    #[error(
+        "pending change set {id} of commune {commune}: approve or reject it before importing this commune again"
+    )]
+    ChangeSetPending { id: i64, commune: String },
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(StoreError),
 }
 
 /// How to run an import.
@@ -106,6 +121,29 @@ pub struct ImportOptions {
     pub actor: String,
     /// The communes the importer may change (`None`: all). Rows of other communes are errors.
     pub allowed_communes: Option<Vec<CommuneCode>>,
+    /// How to read the file (format, encoding, delimiter, sheet); detected when left out.
+    pub read: ReadOptions,
+    /// List every error in [`ValidationReport::errors`], not only the first
+    /// [`MAX_REPORTED_ERRORS`].
+    pub keep_every_error: bool,
+}
+
+impl From<StoreError> for ImportError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::ChangeSetPending { id, commune } => Self::ChangeSetPending { id, commune },
+            other => Self::Store(other),
+        }
+    }
+}
+
+impl From<ReadError> for ImportError {
+    fn from(error: ReadError) -> Self {
+        match error {
+            ReadError::Io(io) => Self::Io(io),
+            other => Self::Unreadable(other),
+        }
+    }
 }
 
 impl ImportOptions {
@@ -131,8 +169,35 @@ impl ImportOptions {
 #[derive(Debug, Clone)]
 pub struct ImportOutcome {
     pub report: ValidationReport,
-    /// The new version; `None` for a dry run.
+    /// The import; `None` for a dry run. It is current (and numbered) when it was the first
+    /// of its kind; otherwise its changes wait in `change_sets`.
     pub record: Option<ImportRecord>,
+    /// The pending change sets the import made, one per commune it changes; empty for a
+    /// first import, a dry run, or a file that changes nothing.
+    pub change_sets: Vec<ChangeSet>,
+}
+
+impl ImportOutcome {
+    async fn stored(
+        store: &dyn Store,
+        report: ValidationReport,
+        record: Option<ImportRecord>,
+    ) -> Result<Self, ImportError> {
+        let change_sets = match &record {
+            Some(record) => store
+                .version_change_sets(record.version)
+                .await?
+                .into_iter()
+                .filter(|c| c.status == ChangeSetStatus::Pending)
+                .collect(),
+            None => Vec::new(),
+        };
+        Ok(Self {
+            report,
+            record,
+            change_sets,
+        })
+    }
 }
 
 /// Errors kept in line order, the first [`MAX_REPORTED_ERRORS`] only.
@@ -141,15 +206,28 @@ struct Errors {
     kept: Vec<LineError>,
     total: u64,
     out_of_scope: u64,
+    /// Every error, if asked for.
+    every: Option<Vec<LineError>>,
+    read_as: Option<FileFormat>,
 }
 
 impl Errors {
+    fn new(options: &ImportOptions) -> Self {
+        Self {
+            every: options.keep_every_error.then(Vec::new),
+            ..Self::default()
+        }
+    }
+
     fn add(&mut self, line: Option<u64>, message: impl Into<String>) {
         self.total += 1;
         let error = LineError {
             line,
             message: message.into(),
         };
+        if let Some(every) = &mut self.every {
+            every.push(error.clone());
+        }
         if self.kept.len() < MAX_REPORTED_ERRORS {
             self.kept.push(error);
         } else if let Some(last) = self.kept.iter_mut().max_by_key(|e| e.line) {
@@ -167,6 +245,10 @@ impl Errors {
         communes: Vec<CommuneCode>,
     ) -> ValidationReport {
         self.kept.sort_by_key(|e| e.line);
+        if let Some(mut every) = self.every {
+            every.sort_by_key(|e| e.line);
+            self.kept = every;
+        }
         let mut communes = communes;
         communes.sort();
         ValidationReport {
@@ -176,39 +258,50 @@ impl Errors {
             error_count: self.total,
             out_of_scope: self.out_of_scope,
             counts,
+            read_as: self.read_as.map(Box::new),
         }
     }
 }
 
-/// The header of a CSV file: column name to position. Names are matched without case or
-/// surrounding spaces; a UTF-8 BOM is ignored; unknown columns are ignored.
+/// The header of an import file: column name to position. Names are matched without case or
+/// surrounding spaces; a byte order mark is ignored; unknown columns are ignored.
 struct Columns {
     positions: HashMap<String, usize>,
     width: usize,
     /// The columns the import reads, with their positions: only their cells are checked for
     /// forbidden characters (a municipality's full export may carry anything elsewhere).
     read: Vec<(&'static str, usize)>,
+    /// Text files must have a cell per header column in every row; a sheet's row simply ends
+    /// at its last filled cell.
+    exact_width: bool,
+    /// The text encoding, named in the error for a cell that is not valid in it.
+    encoding: Option<TextEncoding>,
 }
 
 impl Columns {
-    fn read<R: Read>(
-        reader: &mut csv::Reader<R>,
+    /// Reads the header, the first record.
+    fn read(
+        reader: &mut Reader<'_>,
         required: &[&'static str],
         optional: &[&'static str],
     ) -> Result<Self, ImportError> {
-        let header = reader.byte_headers().map_err(csv_error)?.clone();
-        let positions: HashMap<String, usize> = header
+        let mut header = Record::default();
+        let found = reader.found().clone();
+        if !reader.read_record(&mut header)? {
+            header = Record::default();
+        }
+        let names: Vec<String> = header
+            .iter()
+            .map(|name| {
+                name.trim_start_matches('\u{feff}')
+                    .trim()
+                    .to_ascii_lowercase()
+            })
+            .collect();
+        let positions: HashMap<String, usize> = names
             .iter()
             .enumerate()
-            .map(|(i, name)| {
-                let name = String::from_utf8_lossy(name);
-                (
-                    name.trim_start_matches('\u{feff}')
-                        .trim()
-                        .to_ascii_lowercase(),
-                    i,
-                )
-            })
+            .map(|(i, name)| (name.clone(), i))
             .collect();
         let missing: Vec<&str> = required
             .iter()
@@ -216,7 +309,21 @@ impl Columns {
             .filter(|name| !positions.contains_key(*name))
             .collect();
         if !missing.is_empty() {
-            return Err(ImportError::MissingColumns(missing.join(", ")));
+            // Naming what was found and how the file was read tells a `;` file read with `,`
+            // (one long column) or a title row above the header apart from a real omission.
+            let shown: Vec<String> = names.iter().take(12).map(|n| format!("{n:?}")).collect();
+            return Err(ImportError::MissingColumns(format!(
+                "{} (read as {found}; the header row, line {}, has {} column(s): {}{})",
+                missing.join(", "),
+                header.line().max(1),
+                names.len(),
+                shown.join(", "),
+                if names.len() > shown.len() {
+                    ", ..."
+                } else {
+                    ""
+                }
+            )));
         }
         let read = required
             .iter()
@@ -225,16 +332,18 @@ impl Columns {
             .collect();
         Ok(Self {
             positions,
-            width: header.len(),
+            width: names.len(),
             read,
+            exact_width: found.format != "xlsx",
+            encoding: reader.encoding(),
         })
     }
 }
 
-/// One data row, its fields decoded as UTF-8.
+/// One data row.
 struct Row<'a> {
     columns: &'a Columns,
-    fields: Vec<&'a str>,
+    record: &'a Record,
 }
 
 impl Row<'_> {
@@ -242,60 +351,41 @@ impl Row<'_> {
         self.columns
             .positions
             .get(name)
-            .and_then(|&i| self.fields.get(i))
+            .and_then(|&i| self.record.get(i))
             .map_or("", |s| s.trim())
     }
 }
 
-fn csv_error(error: csv::Error) -> ImportError {
-    match error.into_kind() {
-        csv::ErrorKind::Io(io) => ImportError::Io(io),
-        other => ImportError::Io(std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            format!("{other:?}"),
-        )),
-    }
-}
-
-fn csv_reader<R: Read>(input: R) -> csv::Reader<R> {
-    csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(true)
-        .from_reader(input)
-}
-
-/// Reads every record, handing each decoded row with its line number to `visit`. Malformed
-/// records (bad UTF-8, wrong field count) are reported and skipped.
-fn for_each_row<R: Read>(
-    reader: &mut csv::Reader<R>,
+/// Reads every record, handing each row with its line number to `visit`. Malformed records
+/// (cells not valid in the file's encoding, wrong field count) are reported and skipped;
+/// rows with every cell empty (spreadsheets write them) are skipped.
+fn for_each_row(
+    reader: &mut Reader<'_>,
     columns: &Columns,
     errors: &mut Errors,
     mut visit: impl FnMut(u64, &Row<'_>, &mut Errors),
 ) -> Result<u64, ImportError> {
-    let mut record = csv::ByteRecord::new();
+    errors.read_as = Some(reader.found().clone());
+    let mut record = Record::default();
     let mut rows = 0;
     loop {
-        match reader.read_byte_record(&mut record) {
+        match reader.read_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {}
-            Err(error) => {
-                let line = error.position().map(|p| p.line());
-                match error.into_kind() {
-                    csv::ErrorKind::Io(io) => return Err(ImportError::Io(io)),
-                    other => {
-                        errors.add(line, format!("not valid CSV: {other:?}"));
-                        rows += 1;
-                        continue;
-                    }
-                }
+            Err(ReadError::Malformed { line, message }) => {
+                // Nothing after an unclosed quote can be told apart: reading stops here.
+                errors.add(Some(line), message);
+                rows += 1;
+                break;
             }
+            Err(other) => return Err(other.into()),
+        }
+        if record.is_blank() {
+            continue;
         }
         rows += 1;
-        let line = record.position().map_or(rows + 1, |p| p.line());
-        if record.len() == 1 && record.get(0).is_some_and(<[u8]>::is_empty) {
-            continue; // a blank line
-        }
-        if record.len() != columns.width {
+        let line = record.line();
+        if columns.exact_width && record.len() != columns.width {
             errors.add(
                 Some(line),
                 format!(
@@ -306,21 +396,33 @@ fn for_each_row<R: Read>(
             );
             continue;
         }
-        let fields: Result<Vec<&str>, _> = record.iter().map(std::str::from_utf8).collect();
-        match fields {
-            Ok(fields) => {
-                let mut clean = true;
-                for &(name, i) in &columns.read {
-                    if let Some(problem) = fields.get(i).and_then(|field| forbidden_in(field)) {
-                        errors.add(Some(line), format!("{name}: {problem}"));
-                        clean = false;
-                    }
-                }
-                if clean {
-                    visit(line, &Row { columns, fields }, errors);
-                }
+        let mut clean = true;
+        for &(name, i) in &columns.read {
+            let Some(cell) = record.get(i) else { continue };
+            let problem = if let Some(problem) = record.problem(i) {
+                Some(problem.to_owned())
+            } else if cell.contains('\u{fffd}') {
+                let encoding = columns.encoding.unwrap_or(TextEncoding::Utf8);
+                Some(format!(
+                    "not valid {encoding} (the file was read as {encoding}: save it as UTF-8, or name its encoding)"
+                ))
+            } else {
+                forbidden_in(cell)
+            };
+            if let Some(problem) = problem {
+                errors.add(Some(line), format!("{name}: {problem}"));
+                clean = false;
             }
-            Err(_) => errors.add(Some(line), "not valid UTF-8 (save the file as UTF-8)"),
+        }
+        if clean {
+            visit(
+                line,
+                &Row {
+                    columns,
+                    record: &record,
+                },
+                errors,
+            );
         }
     }
     Ok(rows)
@@ -573,13 +675,12 @@ fn coordinates(row: &Row<'_>, line: u64, errors: &mut Errors) -> Option<Option<C
 /// Validates `map.csv` and, unless it is a dry run, stores it as the new current map.
 pub async fn import_map(
     store: &dyn Store,
-    input: impl Read,
+    input: impl Read + Send,
     options: &ImportOptions,
 ) -> Result<ImportOutcome, ImportError> {
-    refuse_while_pending(store, ImportKind::Map, options).await?;
-    let mut reader = csv_reader(input);
+    let mut reader = Reader::open(input, &options.read)?;
     let columns = Columns::read(&mut reader, MAP_COLUMNS, &["latitude", "longitude", "kind"])?;
-    let mut errors = Errors::default();
+    let mut errors = Errors::new(options);
     let mut budget = SmsBudget::new(&mut errors);
     let mut communes: HashMap<CommuneCode, (Commune, u64)> = HashMap::new();
     let mut centres: HashMap<(CommuneCode, CentreCode), (Centre, u64)> = HashMap::new();
@@ -743,10 +844,7 @@ pub async fn import_map(
         return Err(ImportError::Rejected(report));
     }
     if options.dry_run {
-        return Ok(ImportOutcome {
-            report,
-            record: None,
-        });
+        return ImportOutcome::stored(store, report, None).await;
     }
     let replaced: HashSet<CommuneCode> = communes.keys().cloned().collect();
     let mut map = ElectoralMap {
@@ -784,26 +882,7 @@ pub async fn import_map(
         ..new_import(options)
     };
     let record = store.import_map(import, &map, counts, &changes).await?;
-    Ok(ImportOutcome {
-        report,
-        record: Some(record),
-    })
-}
-
-/// One change set per kind at a time: a second import would be compared with a version that
-/// is about to change. Dry runs validate regardless.
-async fn refuse_while_pending(
-    store: &dyn Store,
-    kind: ImportKind,
-    options: &ImportOptions,
-) -> Result<(), ImportError> {
-    if options.dry_run {
-        return Ok(());
-    }
-    match store.pending_change_set(kind).await? {
-        Some(pending) => Err(ImportError::ChangeSetPending(pending.id)),
-        None => Ok(()),
-    }
+    ImportOutcome::stored(store, report, Some(record)).await
 }
 
 fn sorted_by_line<K, V>(items: HashMap<K, (V, u64)>) -> Vec<V> {
@@ -818,6 +897,72 @@ fn new_import(options: &ImportOptions) -> NewImport {
         actor: options.actor.clone(),
         at: crate::domain::now(),
         communes: Vec::new(),
+    }
+}
+
+/// The NINs of a roll in file order, for finding duplicates in 12 bytes per voter (the key,
+/// then a 32-bit hash while sorting) instead of a map entry per voter: a national roll of
+/// 24,000,000 voters needs about 290 MB here, not 1 GiB. Sorting the hashes finds the few
+/// hashes seen twice (chance collisions included, some tens of thousands at 24 million); only
+/// NINs with such a hash are then compared exactly, in file order, so each repeat is reported
+/// with the line of the first.
+#[derive(Default)]
+struct NinIndex {
+    keys: Vec<u64>,
+    /// `(ordinal, line)` wherever the line stops being the previous one plus one (after blank
+    /// lines, cells spanning lines, rows without a valid NIN): the line of any ordinal follows.
+    lines: Vec<(usize, u64)>,
+}
+
+impl NinIndex {
+    fn push(&mut self, key: u64, line: u64) {
+        let ordinal = self.keys.len();
+        let continues = self
+            .lines
+            .last()
+            .is_some_and(|&(at, first)| first + (ordinal - at) as u64 == line);
+        if !continues {
+            self.lines.push((ordinal, line));
+        }
+        self.keys.push(key);
+    }
+
+    fn line(&self, ordinal: usize) -> u64 {
+        let i = self.lines.partition_point(|&(at, _)| at <= ordinal);
+        self.lines
+            .get(i.wrapping_sub(1))
+            .map_or(0, |&(at, line)| line + (ordinal - at) as u64)
+    }
+
+    fn hash(key: u64) -> u32 {
+        // Fibonacci hashing: the high half of the product mixes every digit of the NIN.
+        (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as u32
+    }
+
+    /// `(line, line of the first, key)` for every repeated NIN, in file order.
+    fn duplicates(self) -> Vec<(u64, u64, u64)> {
+        let mut hashes: Vec<u32> = self.keys.iter().map(|&k| Self::hash(k)).collect();
+        hashes.sort_unstable();
+        let candidates: HashSet<u32> = hashes
+            .windows(2)
+            .filter(|pair| pair[0] == pair[1])
+            .map(|pair| pair[0])
+            .collect();
+        drop(hashes);
+        let mut first: HashMap<u64, usize> = HashMap::new();
+        let mut repeats = Vec::new();
+        for (ordinal, &key) in self.keys.iter().enumerate() {
+            if !candidates.contains(&Self::hash(key)) {
+                continue;
+            }
+            match first.get(&key) {
+                Some(&at) => repeats.push((self.line(ordinal), self.line(at), key)),
+                None => {
+                    first.insert(key, ordinal);
+                }
+            }
+        }
+        repeats
     }
 }
 
@@ -837,7 +982,6 @@ pub async fn import_roll(
     input: impl Read + Send + 'static,
     options: &ImportOptions,
 ) -> Result<ImportOutcome, ImportError> {
-    refuse_while_pending(store.as_ref(), ImportKind::Roll, options).await?;
     let map = store.current_map().await?.ok_or(ImportError::NoMap)?;
     let (sender, receiver) = mpsc::channel::<RollBatch>(4);
     let writer = (!options.dry_run).then(|| {
@@ -874,20 +1018,15 @@ pub async fn import_roll(
     if report.error_count > 0 {
         return Err(ImportError::Rejected(report));
     }
-    match record {
-        None => Ok(ImportOutcome {
-            report,
-            record: None,
-        }),
-        Some(written) => Ok(ImportOutcome {
-            report,
-            record: Some(written??),
-        }),
-    }
+    let record = match record {
+        None => None,
+        Some(written) => Some(written??),
+    };
+    ImportOutcome::stored(store.as_ref(), report, record).await
 }
 
 fn validate_roll(
-    input: impl Read,
+    input: impl Read + Send,
     map: &ElectoralMap,
     scope: &ImportOptions,
     mut send: impl FnMut(RollBatch) -> bool,
@@ -895,7 +1034,7 @@ fn validate_roll(
 ) -> Result<ValidationReport, ImportError> {
     let max_per_station = scope.max_voters_per_station;
     let mut file_communes: HashSet<CommuneCode> = HashSet::new();
-    let mut reader = csv_reader(input);
+    let mut reader = Reader::open(input, &scope.read)?;
     let columns = Columns::read(&mut reader, ROLL_COLUMNS, &["sex"])?;
     let communes: HashSet<&CommuneCode> = map.communes.iter().map(|c| &c.code).collect();
     let centres: HashSet<(&CommuneCode, &CentreCode)> =
@@ -914,8 +1053,8 @@ fn validate_roll(
             )
         })
         .collect();
-    let mut seen: HashMap<u64, u64> = HashMap::new();
-    let mut errors = Errors::default();
+    let mut seen = NinIndex::default();
+    let mut errors = Errors::new(scope);
     let mut batch: Vec<Voter> = Vec::with_capacity(BATCH);
     let mut sending = true;
     let rows = for_each_row(&mut reader, &columns, &mut errors, |line, row, errors| {
@@ -945,11 +1084,8 @@ fn validate_roll(
             line,
             errors,
         );
-        if let Some(nin) = &nin
-            && let Some(first) = seen.insert(nin.dedup_key(), line)
-        {
-            errors.add(Some(line), format!("nin: {nin} duplicate of line {first}"));
-            seen.insert(nin.dedup_key(), first);
+        if let Some(nin) = &nin {
+            seen.push(nin.dedup_key(), line);
         }
         let (Some(commune), Some(centre), Some(number)) = (commune, centre, number) else {
             return;
@@ -1007,6 +1143,11 @@ fn validate_roll(
             }
         }
     })?;
+    for (line, first, key) in seen.duplicates() {
+        let nin = NationalId::parse(&format!("{key:018}"))
+            .map_or_else(|_| "this NIN".to_owned(), |nin| nin.to_string());
+        errors.add(Some(line), format!("nin: {nin} duplicate of line {first}"));
+    }
     let mut used_communes = HashSet::new();
     let mut used_centres = HashSet::new();
     let mut used_stations = 0u64;
@@ -1055,11 +1196,30 @@ fn validate_roll(
     Ok(report)
 }
 
-/// What a new map changes compared with the current one, centre by centre and station by
-/// station, for the change set an officer reviews.
+/// What a new map changes compared with the current one, commune by commune, centre by
+/// centre and station by station, for the change sets (one per commune) an officer reviews.
 pub fn diff_maps(old: &ElectoralMap, new: &ElectoralMap) -> Vec<PlaceChange> {
     use serde_json::json;
     let mut changes = Vec::new();
+    let old_communes: HashMap<&CommuneCode, &Commune> =
+        old.communes.iter().map(|c| (&c.code, c)).collect();
+    for commune in &new.communes {
+        let (change, before) = match old_communes.get(&commune.code) {
+            None => ("commune_added", None),
+            Some(before) if before.name != commune.name => {
+                ("commune_renamed", Some(json!(before.name)))
+            }
+            Some(_) => continue,
+        };
+        changes.push(PlaceChange {
+            change: change.to_owned(),
+            commune: commune.code.as_str().to_owned(),
+            centre: String::new(),
+            station: None,
+            old: before,
+            new: Some(json!(commune.name)),
+        });
+    }
     let place = |change: &str,
                  commune: &CommuneCode,
                  centre: &CentreCode,

@@ -92,9 +92,10 @@ pub struct VoterChange {
     pub new: Option<StationRef>,
 }
 
-/// One change to a centre or station of the map (`centre_added`, `centre_removed`,
-/// `centre_renamed`, `centre_address_changed`, `centre_moved`, `station_added`,
-/// `station_removed`, `station_kind_changed`, `commune_renamed`).
+/// One change to a commune, centre or station of the map (`commune_added`, `commune_renamed`
+/// (with `centre` empty), `centre_added`, `centre_removed`, `centre_renamed`,
+/// `centre_address_changed`, `centre_moved` (coordinates), `station_added`,
+/// `station_removed`, `station_kind_changed`).
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct PlaceChange {
     pub change: String,
@@ -134,6 +135,19 @@ pub struct ChangeRecipient {
     pub place: PollingPlace,
 }
 
+/// Someone to tell that a voter they follow is no longer on their commune's roll: a
+/// subscriber of a voter an approved change set removed (and who is on no other commune's
+/// current roll either), with the commune they were on.
+#[derive(Debug, Clone)]
+pub struct RemovedRecipient {
+    pub channel: Channel,
+    pub recipient: String,
+    pub locale: Locale,
+    pub nin: NationalId,
+    /// The commune whose roll no longer holds the voter (its name from the current map).
+    pub commune: crate::domain::Commune,
+}
+
 /// Storage of change sets.
 #[async_trait]
 pub trait ChangeStore: Send + Sync {
@@ -147,8 +161,12 @@ pub trait ChangeStore: Send + Sync {
     /// One change set.
     async fn change_set(&self, id: i64) -> Result<Option<ChangeSet>>;
 
-    /// The pending change set of a kind, if any (one at a time per kind).
+    /// The newest pending change set of a kind, if any. Change sets are per commune: several
+    /// may be pending at once, one per commune (and kind) at most.
     async fn pending_change_set(&self, kind: ImportKind) -> Result<Option<ChangeSet>>;
+
+    /// The change sets an import made (one per commune it changes), by id.
+    async fn version_change_sets(&self, version: i64) -> Result<Vec<ChangeSet>>;
 
     /// A page of a roll change set's voter changes, by NIN.
     async fn voter_changes(&self, id: i64, limit: u32, offset: u64) -> Result<Vec<VoterChange>>;
@@ -156,9 +174,13 @@ pub trait ChangeStore: Send + Sync {
     /// A map change set's place changes.
     async fn place_changes(&self, id: i64) -> Result<Vec<PlaceChange>>;
 
-    /// Makes the pending version current, atomically with the audit entry and a campaign (in
-    /// `preparing`) for the change notices. Fails with [`super::StoreError::Superseded`] if
-    /// another version became current meanwhile. Returns the campaign id.
+    /// Applies a pending change set, atomically with the audit entry and a campaign (in
+    /// `preparing`) for the change notices. A change set covers one commune: if its version
+    /// holds nothing else unapproved and is still based on the current version, it becomes
+    /// current; otherwise a new version is made of the current one with this commune's data
+    /// from the change set's version. Fails with [`super::StoreError::Superseded`] if the
+    /// commune's data changed since the change set was made (another change set of it was
+    /// approved; for a roll, also one of its map). Returns the campaign id.
     async fn approve_change_set(
         &self,
         id: i64,
@@ -167,7 +189,8 @@ pub trait ChangeStore: Send + Sync {
         audit: NewAuditEntry,
     ) -> Result<i64>;
 
-    /// Discards the pending version, atomically with the audit entry.
+    /// Rejects a pending change set, atomically with the audit entry; its version's data is
+    /// discarded once no change set of it is pending.
     async fn reject_change_set(
         &self,
         id: i64,
@@ -179,6 +202,10 @@ pub trait ChangeStore: Send + Sync {
     /// Subscribers (not opted out) of the voters an approved change set affects, with their
     /// new place.
     async fn change_recipients(&self, id: i64) -> Result<Vec<ChangeRecipient>>;
+
+    /// Subscribers (not opted out) of the voters an approved roll change set removed and the
+    /// current roll no longer holds anywhere.
+    async fn removed_recipients(&self, id: i64) -> Result<Vec<RemovedRecipient>>;
 }
 
 #[cfg(test)]

@@ -37,8 +37,8 @@ pub use admin::{
     GENESIS_HASH, LookupCount, LookupStatsQuery, NewAuditEntry, NewToken, TokenRecord,
 };
 pub use changes::{
-    ChangeRecipient, ChangeSet, ChangeSetStatus, ChangeStore, PlaceChange, VoterChange,
-    VoterChangeKind,
+    ChangeRecipient, ChangeSet, ChangeSetStatus, ChangeStore, PlaceChange, RemovedRecipient,
+    VoterChange, VoterChangeKind,
 };
 pub use notices::{
     Audience, AudienceMember, Campaign, CampaignStatus, NewNotice, NewReply, Notice, NoticeResult,
@@ -91,6 +91,9 @@ pub enum StoreError {
     NotPending(i64),
     #[error("another version became current since change set {0} was made; import again")]
     Superseded(i64),
+    /// An import would change a commune whose change set of the same kind awaits a decision.
+    #[error("pending change set {id} of commune {commune}: approve or reject it first")]
+    ChangeSetPending { id: i64, commune: String },
 }
 
 /// `Result` with [`StoreError`].

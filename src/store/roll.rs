@@ -47,10 +47,15 @@ pub struct ImportCounts {
     pub voters: u64,
 }
 
-/// An accepted import: one numbered version of the map or the roll.
+/// An import: one version of the map or the roll, current, past or pending review.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ImportRecord {
+    /// The import's id, which change sets name as their base and new version.
     pub version: i64,
+    /// The version number, given when the version becomes current (the first import of a
+    /// kind, or an approval); `None` while pending. A rejected or discarded import never
+    /// takes one.
+    pub number: Option<i64>,
     pub kind: ImportKind,
     pub created_at: Timestamp,
     pub source: String,

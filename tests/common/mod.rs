@@ -141,6 +141,8 @@ pub fn options(dry_run: bool) -> ImportOptions {
         max_voters_per_station: DEFAULT_MAX_VOTERS_PER_STATION,
         source: "test.csv".to_owned(),
         actor: "test".to_owned(),
+        read: Default::default(),
+        keep_every_error: false,
     }
 }
 

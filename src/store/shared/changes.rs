@@ -1,4 +1,12 @@
-//! Change sets. On PostgreSQL, approving and rejecting lock the change set's row, and
+//! Change sets, one per commune. Approving one applies that commune's part of its import: the
+//! import's version becomes current when it holds nothing else unapproved and is still
+//! based on the current version (a commune office's own file, nobody else approved since);
+//! otherwise a new version is made of the current one with the commune's data taken from the
+//! import's version ("rebased"), so the country's 1,541 offices decide independently. The
+//! rebase copies the current version once (as an import does), which is the cost of keeping
+//! whole versions.
+//!
+//! On PostgreSQL, approving and rejecting lock the change set's row, and
 //! approving also locks `current_versions` as imports do, so two officers (or an officer and
 //! an import) acting at once on different instances are ordered and the second sees the
 //! first's outcome; SQLite's `begin immediate` holds its single write lock for the same end.
@@ -17,7 +25,7 @@ use crate::domain::{
 };
 use crate::store::{
     ChangeRecipient, ChangeSet, ChangeSetStatus, ChangeStore, ImportKind, NewAuditEntry,
-    PlaceChange, Result, StoreError, VoterChange, VoterChangeKind,
+    PlaceChange, RemovedRecipient, Result, StoreError, VoterChange, VoterChangeKind,
 };
 
 /// The columns of a change set, for `change_set_from_row`, then `$rest`.
@@ -83,6 +91,227 @@ fn station_ref(row: &DbRow, prefix: &str) -> Result<Option<StationRef>> {
     }
 }
 
+/// The pending change set of `kind` that covers one of `communes`, with that commune: an
+/// import of these communes must wait for it. Called under `lock_current_versions`.
+pub(super) async fn pending_for(
+    conn: &mut Connection,
+    kind: ImportKind,
+    communes: &[CommuneCode],
+) -> Result<Option<(i64, CommuneCode)>> {
+    let pending = sqlx::query(select_change_sets!(
+        "where kind = $1 and status = 'pending' order by id"
+    ))
+    .bind(kind.as_str())
+    .fetch_all(&mut *conn)
+    .await?;
+    for row in &pending {
+        let change_set = change_set_from_row(row)?;
+        if let Some(commune) = change_set.communes.iter().find(|c| communes.contains(c)) {
+            return Ok(Some((change_set.id, commune.clone())));
+        }
+    }
+    Ok(None)
+}
+
+/// Gives a version that becomes current the next version number of its kind.
+pub(super) async fn number_version(conn: &mut Connection, kind: ImportKind, id: i64) -> Result<()> {
+    sqlx::query(
+        "update imports set number = (select coalesce(max(number), 0) + 1 from imports where kind = $1)
+         where id = $2",
+    )
+    .bind(kind.as_str())
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Removes a version's data and marks it rejected (discarded): its change sets were rejected,
+/// or applied through rebased versions, or it changed nothing.
+pub(super) async fn discard_version(
+    conn: &mut Connection,
+    kind: ImportKind,
+    version: i64,
+) -> Result<()> {
+    let statements: &[&str] = match kind {
+        ImportKind::Roll => &["delete from roll_voters where roll_version = $1"],
+        ImportKind::Map => &[
+            "delete from map_communes where map_version = $1",
+            "delete from map_centres where map_version = $1",
+            "delete from map_stations where map_version = $1",
+        ],
+    };
+    for statement in statements {
+        sqlx::query(*statement)
+            .bind(version)
+            .execute(&mut *conn)
+            .await?;
+    }
+    sqlx::query("update imports set status = 'rejected' where id = $1")
+        .bind(version)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Whether the map is no longer the one a roll version was validated against.
+async fn roll_map_changed(conn: &mut Connection, version: i64) -> Result<bool> {
+    let validated: Option<i64> =
+        sqlx::query_scalar("select map_version from imports where id = $1")
+            .bind(version)
+            .fetch_optional(&mut *conn)
+            .await?
+            .flatten();
+    let current: Option<i64> =
+        sqlx::query_scalar("select import_id from current_versions where kind = 'map'")
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(validated != current)
+}
+
+/// How many change sets an import made.
+async fn self_siblings(conn: &mut Connection, version: i64) -> Result<i64> {
+    Ok(
+        sqlx::query_scalar("select count(*) from change_sets where new_version = $1")
+            .bind(version)
+            .fetch_one(&mut *conn)
+            .await?,
+    )
+}
+
+/// Whether a version still has change sets awaiting a decision.
+async fn has_pending(conn: &mut Connection, version: i64) -> Result<bool> {
+    let pending: i64 = sqlx::query_scalar(
+        "select count(*) from change_sets where new_version = $1 and status = 'pending'",
+    )
+    .bind(version)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(pending > 0)
+}
+
+/// Whether `commune`'s data of `kind` changed after `change_set` was made: a change set of it
+/// made later was approved (of the same kind, which an import of the commune cannot make
+/// while `change_set` is pending, so this guards against what the rule does not cover), or,
+/// for the map under a roll change set, one decided since it was made.
+async fn commune_changed_since(
+    conn: &mut Connection,
+    kind: ImportKind,
+    commune: &CommuneCode,
+    change_set: &ChangeSet,
+) -> Result<bool> {
+    let rows = if kind == change_set.kind {
+        sqlx::query(select_change_sets!(
+            "where kind = $1 and status = 'approved' and id > $2"
+        ))
+        .bind(kind.as_str())
+        .bind(change_set.id)
+        .fetch_all(&mut *conn)
+        .await?
+    } else {
+        sqlx::query(select_change_sets!(
+            "where kind = $1 and status = 'approved' and decided_at >= $2"
+        ))
+        .bind(kind.as_str())
+        .bind(change_set.created_at)
+        .fetch_all(&mut *conn)
+        .await?
+    };
+    for row in &rows {
+        if change_set_from_row(row)?.communes.contains(commune) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Makes a new accepted version of the change set's kind: the `current` version with
+/// `commune`'s data taken from the change set's version. A voter the commune's data holds is
+/// not copied from another commune of the current roll (a voter who moved in leaves the
+/// commune they were in). Returns its id.
+async fn rebase(
+    conn: &mut Connection,
+    change_set: &ChangeSet,
+    current: i64,
+    commune: &CommuneCode,
+    by: &str,
+    at: Timestamp,
+) -> Result<i64> {
+    let (kind, source) = (change_set.kind, change_set.new_version);
+    let map_version: Option<i64> = match kind {
+        ImportKind::Roll => {
+            sqlx::query_scalar("select import_id from current_versions where kind = 'map'")
+                .fetch_optional(&mut *conn)
+                .await?
+        }
+        ImportKind::Map => None,
+    };
+    let version: i64 = sqlx::query_scalar(
+        "insert into imports (kind, status, created_at, source, actor, map_version, communes, centres, stations, voters)
+         values ($1, 'accepted', $2, $3, $4, $5, 0, 0, 0, 0) returning id",
+    )
+    .bind(kind.as_str())
+    .bind(at)
+    .bind(format!("change set {} of commune {commune}", change_set.id))
+    .bind(by)
+    .bind(map_version)
+    .fetch_one(&mut *conn)
+    .await?;
+    let statements: &[&str] = match kind {
+        ImportKind::Roll => &[
+            "insert into roll_voters (roll_version, nin, birth_date, sex, commune_code, centre_code, station)
+             select $1, nin, birth_date, sex, commune_code, centre_code, station
+             from roll_voters where roll_version = $2 and commune_code = $4",
+            "insert into roll_voters (roll_version, nin, birth_date, sex, commune_code, centre_code, station)
+             select $1, nin, birth_date, sex, commune_code, centre_code, station
+             from roll_voters where roll_version = $3 and commune_code <> $4
+             on conflict (roll_version, nin) do nothing",
+        ],
+        ImportKind::Map => &[
+            "insert into map_communes (map_version, code, name_ar, name_fr)
+             select $1, code, name_ar, name_fr from map_communes
+             where (map_version = $2 and code = $4) or (map_version = $3 and code <> $4)",
+            "insert into map_centres (map_version, commune_code, code, name_ar, name_fr, address_ar, address_fr, latitude, longitude)
+             select $1, commune_code, code, name_ar, name_fr, address_ar, address_fr, latitude, longitude from map_centres
+             where (map_version = $2 and commune_code = $4) or (map_version = $3 and commune_code <> $4)",
+            "insert into map_stations (map_version, commune_code, centre_code, number, kind)
+             select $1, commune_code, centre_code, number, kind from map_stations
+             where (map_version = $2 and commune_code = $4) or (map_version = $3 and commune_code <> $4)",
+        ],
+    };
+    for statement in statements {
+        sqlx::query(*statement)
+            .bind(version)
+            .bind(source)
+            .bind(current)
+            .bind(commune.as_str())
+            .execute(&mut *conn)
+            .await?;
+    }
+    let counts = match kind {
+        ImportKind::Roll => {
+            "update imports set
+                 voters = (select count(*) from roll_voters where roll_version = $1),
+                 communes = (select count(distinct commune_code) from roll_voters where roll_version = $1),
+                 centres = (select count(*) from (select distinct commune_code, centre_code from roll_voters where roll_version = $1) c),
+                 stations = (select count(*) from (select distinct commune_code, centre_code, station from roll_voters where roll_version = $1) s)
+             where id = $1"
+        }
+        ImportKind::Map => {
+            "update imports set
+                 communes = (select count(*) from map_communes where map_version = $1),
+                 centres = (select count(*) from map_centres where map_version = $1),
+                 stations = (select count(*) from map_stations where map_version = $1)
+             where id = $1"
+        }
+    };
+    sqlx::query(counts)
+        .bind(version)
+        .execute(&mut *conn)
+        .await?;
+    Ok(version)
+}
+
 #[async_trait]
 impl ChangeStore for Backend {
     async fn change_sets(
@@ -122,6 +351,16 @@ impl ChangeStore for Backend {
         .as_ref()
         .map(change_set_from_row)
         .transpose()
+    }
+
+    async fn version_change_sets(&self, version: i64) -> Result<Vec<ChangeSet>> {
+        sqlx::query(select_change_sets!("where new_version = $1 order by id"))
+            .bind(version)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(change_set_from_row)
+            .collect()
     }
 
     async fn voter_changes(&self, id: i64, limit: u32, offset: u64) -> Result<Vec<VoterChange>> {
@@ -204,7 +443,21 @@ impl ChangeStore for Backend {
                 .bind(change_set.kind.as_str())
                 .fetch_optional(&mut *tx)
                 .await?;
-        if current != Some(change_set.base_version) {
+        let kind = change_set.kind;
+        let stale = match change_set.communes.as_slice() {
+            // A commune's change set is stale once the commune's data changed since it was
+            // made; a roll's also when the commune's map did (its stations may differ).
+            [commune] => {
+                commune_changed_since(&mut tx, kind, commune, &change_set).await?
+                    || (kind == ImportKind::Roll
+                        && roll_map_changed(&mut tx, change_set.new_version).await?
+                        && commune_changed_since(&mut tx, ImportKind::Map, commune, &change_set)
+                            .await?)
+            }
+            // Change sets made before they were per commune: stale once anything changed.
+            _ => current != Some(change_set.base_version),
+        };
+        let Some(current) = current.filter(|_| !stale) else {
             sqlx::query(
                 "update change_sets set status = 'superseded', decided_at = $1 where id = $2",
             )
@@ -212,16 +465,32 @@ impl ChangeStore for Backend {
             .bind(id)
             .execute(&mut *tx)
             .await?;
+            if !has_pending(&mut tx, change_set.new_version).await? {
+                discard_version(&mut tx, kind, change_set.new_version).await?;
+            }
             tx.commit().await?;
             return Err(StoreError::Superseded(id));
-        }
-        sqlx::query("update imports set status = 'accepted' where id = $1")
-            .bind(change_set.new_version)
-            .execute(&mut *tx)
-            .await?;
+        };
+        let siblings = self_siblings(&mut tx, change_set.new_version).await?;
+        let applied = if current == change_set.base_version && siblings == 1 {
+            // The version holds this commune's change alone, over the current version.
+            sqlx::query("update imports set status = 'accepted' where id = $1")
+                .bind(change_set.new_version)
+                .execute(&mut *tx)
+                .await?;
+            change_set.new_version
+        } else {
+            let [commune] = change_set.communes.as_slice() else {
+                return Err(corrupt(format!(
+                    "change set {id} covers several communes and its version others"
+                )));
+            };
+            rebase(&mut tx, &change_set, current, commune, by, at).await?
+        };
+        number_version(&mut tx, kind, applied).await?;
         sqlx::query("update current_versions set import_id = $1 where kind = $2")
-            .bind(change_set.new_version)
-            .bind(change_set.kind.as_str())
+            .bind(applied)
+            .bind(kind.as_str())
             .execute(&mut *tx)
             .await?;
         sqlx::query(
@@ -232,6 +501,11 @@ impl ChangeStore for Backend {
         .bind(id)
         .execute(&mut *tx)
         .await?;
+        if applied != change_set.new_version
+            && !has_pending(&mut tx, change_set.new_version).await?
+        {
+            discard_version(&mut tx, kind, change_set.new_version).await?;
+        }
         // Reported citizens the approved roll now holds are registered: their reports are
         // resolved here, in the same transaction, and the campaign tells their reporters. The
         // birth date must match too, or a report would reveal the place of a voter whose date
@@ -248,7 +522,7 @@ impl ChangeStore for Backend {
             ))
             .bind(at)
             .bind(id)
-            .bind(change_set.new_version)
+            .bind(applied)
             .execute(&mut *tx)
             .await?;
         }
@@ -270,7 +544,7 @@ impl ChangeStore for Backend {
         }
         insert_audit(&mut *tx, &audit).await?;
         tx.commit().await?;
-        self.prune_versions(change_set.kind).await?;
+        self.prune_versions(kind).await?;
         Ok(campaign)
     }
 
@@ -286,24 +560,6 @@ impl ChangeStore for Backend {
             .await?
             .filter(|c| c.status == ChangeSetStatus::Pending)
             .ok_or(StoreError::NotPending(id))?;
-        let statements: &[&str] = match change_set.kind {
-            ImportKind::Roll => &["delete from roll_voters where roll_version = $1"],
-            ImportKind::Map => &[
-                "delete from map_communes where map_version = $1",
-                "delete from map_centres where map_version = $1",
-                "delete from map_stations where map_version = $1",
-            ],
-        };
-        for statement in statements {
-            sqlx::query(*statement)
-                .bind(change_set.new_version)
-                .execute(&mut *tx)
-                .await?;
-        }
-        sqlx::query("update imports set status = 'rejected' where id = $1")
-            .bind(change_set.new_version)
-            .execute(&mut *tx)
-            .await?;
         sqlx::query(
             "update change_sets set status = 'rejected', decided_at = $1, decided_by = $2 where id = $3",
         )
@@ -312,9 +568,56 @@ impl ChangeStore for Backend {
         .bind(id)
         .execute(&mut *tx)
         .await?;
+        // Other communes' change sets of the same import still need its data.
+        if !has_pending(&mut tx, change_set.new_version).await? {
+            discard_version(&mut tx, change_set.kind, change_set.new_version).await?;
+        }
         insert_audit(&mut *tx, &audit).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn removed_recipients(&self, id: i64) -> Result<Vec<RemovedRecipient>> {
+        let rows = sqlx::query(concat!(
+            "select s.channel, s.sender, coalesce(snd.locale, 'ar') as locale, c.nin, c.old_commune,
+                    coalesce(m.name_ar, c.old_commune) as commune_ar, coalesce(m.name_fr, c.old_commune) as commune_fr
+             from change_set_voters c
+             join subscriptions s on s.nin = c.nin
+             left join senders snd on snd.channel = s.channel and snd.sender = s.sender
+             left join current_versions cm on cm.kind = 'map'
+             left join map_communes m on m.map_version = cm.import_id and m.code = c.old_commune
+             where c.change_set_id = $1 and c.change = 'removed'
+               and not coalesce(snd.notices_opt_out, false)
+               and not exists (select 1 from current_versions cr
+                               join roll_voters v on v.roll_version = cr.import_id and v.nin = c.nin
+                               where cr.kind = 'roll')
+             order by s.channel",
+            byte_order!(),
+            ", s.sender",
+            byte_order!(),
+            ", c.nin",
+            byte_order!()
+        ))
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(RemovedRecipient {
+                    channel: Channel::from_str(row.try_get("channel")?).map_err(corrupt)?,
+                    recipient: row.try_get("sender")?,
+                    locale: Locale::from_str(row.try_get("locale")?).map_err(corrupt)?,
+                    nin: NationalId::parse(row.try_get("nin")?).map_err(corrupt)?,
+                    commune: Commune {
+                        code: CommuneCode::parse(row.try_get("old_commune")?).map_err(corrupt)?,
+                        name: Bilingual {
+                            ar: row.try_get("commune_ar")?,
+                            fr: row.try_get("commune_fr")?,
+                        },
+                    },
+                })
+            })
+            .collect()
     }
 
     async fn change_recipients(&self, id: i64) -> Result<Vec<ChangeRecipient>> {

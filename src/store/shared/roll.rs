@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use sqlx::Row;
 use tokio::sync::mpsc;
 
+use super::changes::{number_version, pending_for};
 use super::{Backend, Connection, DbRow, Integer, communes_column, corrupt};
 use crate::domain::{
     Bilingual, BirthDate, Centre, CentreCode, Commune, CommuneCode, Coordinates, ElectoralMap,
@@ -41,15 +42,21 @@ impl Backend {
             return Ok(());
         };
         let statements: &[&'static str] = match kind {
+            // A version whose change sets still await a decision is kept too: other
+            // communes' change sets of a national file may be approved later.
             ImportKind::Roll => &["delete from roll_voters where roll_version < $1
-                 and roll_version is distinct from (select import_id from current_versions where kind = 'roll')"],
+                 and roll_version is distinct from (select import_id from current_versions where kind = 'roll')
+                 and roll_version not in (select new_version from change_sets where kind = 'roll' and status = 'pending')"],
             ImportKind::Map => &[
                 "delete from map_communes where map_version < $1
-                 and map_version is distinct from (select import_id from current_versions where kind = 'map')",
+                 and map_version is distinct from (select import_id from current_versions where kind = 'map')
+                 and map_version not in (select new_version from change_sets where kind = 'map' and status = 'pending')",
                 "delete from map_centres where map_version < $1
-                 and map_version is distinct from (select import_id from current_versions where kind = 'map')",
+                 and map_version is distinct from (select import_id from current_versions where kind = 'map')
+                 and map_version not in (select new_version from change_sets where kind = 'map' and status = 'pending')",
                 "delete from map_stations where map_version < $1
-                 and map_version is distinct from (select import_id from current_versions where kind = 'map')",
+                 and map_version is distinct from (select import_id from current_versions where kind = 'map')
+                 and map_version not in (select new_version from change_sets where kind = 'map' and status = 'pending')",
             ],
         };
         let mut tx = self.begin_write().await?;
@@ -65,7 +72,7 @@ impl Backend {
 
     pub(crate) async fn import_record(&self, id: i64) -> Result<ImportRecord> {
         let row = sqlx::query(
-            "select id, kind, status, created_at, source, actor, communes, centres, stations, voters,
+            "select id, kind, status, number, created_at, source, actor, communes, centres, stations, voters,
                     (select max(c.id) from change_sets c where c.new_version = imports.id) as change_set
              from imports where id = $1",
         )
@@ -91,6 +98,12 @@ impl Backend {
         // write `current_versions`), so the map check and the carry-over below see the latest
         // committed versions.
         Self::lock_current_versions(conn).await?;
+        if let Some((id, commune)) = pending_for(conn, ImportKind::Roll, replaced_communes).await? {
+            return Err(StoreError::ChangeSetPending {
+                id,
+                commune: commune.to_string(),
+            });
+        }
         let current_map: Option<i64> =
             sqlx::query_scalar("select import_id from current_versions where kind = 'map'")
                 .fetch_optional(&mut *conn)
@@ -146,7 +159,10 @@ impl Backend {
                     .bind(version)
                     .execute(&mut *conn)
                     .await?;
-                let change_set = insert_change_set(
+                // One change set per commune the file changes: the differences are listed
+                // once, under a first change set, then dealt out by commune (a voter who
+                // moves between two communes is listed in both).
+                let first = insert_change_set(
                     conn,
                     ImportKind::Roll,
                     base,
@@ -156,20 +172,101 @@ impl Backend {
                     replaced_communes,
                 )
                 .await?;
-                let summary = diff_rolls(conn, change_set, base, version).await?;
-                sqlx::query(concat!(
-                    "update change_sets set summary = $1",
-                    as_jsonb!(),
-                    " where id = $2"
-                ))
-                .bind(summary.to_string())
-                .bind(change_set)
+                diff_rolls(conn, first, base, version).await?;
+                let mut changed: Vec<String> = sqlx::query_scalar(
+                    "select new_commune from change_set_voters where change_set_id = $1 and new_commune is not null
+                     union
+                     select old_commune from change_set_voters where change_set_id = $1 and old_commune is not null",
+                )
+                .bind(first)
+                .fetch_all(&mut *conn)
+                .await?;
+                // Only the communes of the file are this import's to change: a voter who
+                // moved in from another commune is listed under the commune they joined.
+                changed.retain(|c| replaced_communes.iter().any(|r| r.as_str() == c));
+                changed.sort();
+                let Some((own, others)) = changed.split_first() else {
+                    // Nothing changed: one empty change set over the file's communes says
+                    // so, and approving it keeps the roll as it is.
+                    let summary = roll_summary(conn, first).await?;
+                    sqlx::query(concat!(
+                        "update change_sets set summary = $1",
+                        as_jsonb!(),
+                        " where id = $2"
+                    ))
+                    .bind(summary.to_string())
+                    .bind(first)
+                    .execute(&mut *conn)
+                    .await?;
+                    return Ok(());
+                };
+                for commune in others {
+                    let code = CommuneCode::parse(commune).map_err(corrupt)?;
+                    let change_set = insert_change_set(
+                        conn,
+                        ImportKind::Roll,
+                        base,
+                        version,
+                        actor,
+                        at,
+                        std::slice::from_ref(&code),
+                    )
+                    .await?;
+                    sqlx::query(
+                        "insert into change_set_voters (change_set_id, nin, change, old_commune, old_centre, old_station, new_commune, new_centre, new_station)
+                         select $1, nin, change, old_commune, old_centre, old_station, new_commune, new_centre, new_station
+                         from change_set_voters
+                         where change_set_id = $2 and (new_commune = $3 or old_commune = $3)",
+                    )
+                    .bind(change_set)
+                    .bind(first)
+                    .bind(commune)
+                    .execute(&mut *conn)
+                    .await?;
+                    set_roll_summary(conn, change_set, &code).await?;
+                }
+                let own = CommuneCode::parse(own).map_err(corrupt)?;
+                sqlx::query(
+                    "delete from change_set_voters where change_set_id = $1
+                     and new_commune is distinct from $2 and old_commune is distinct from $2",
+                )
+                .bind(first)
+                .bind(own.as_str())
                 .execute(&mut *conn)
                 .await?;
+                sqlx::query("update change_sets set communes = $1 where id = $2")
+                    .bind(communes_column(std::slice::from_ref(&own)))
+                    .bind(first)
+                    .execute(&mut *conn)
+                    .await?;
+                set_roll_summary(conn, first, &own).await?;
                 Ok(())
             }
         }
     }
+}
+
+/// Writes a roll change set's summary: its commune, the voters added, removed and moved, and
+/// the flows between stations.
+async fn set_roll_summary(
+    conn: &mut Connection,
+    change_set: i64,
+    commune: &CommuneCode,
+) -> Result<()> {
+    let mut summary = roll_summary(conn, change_set).await?;
+    if let Some(fields) = summary.as_object_mut() {
+        fields.insert("commune".to_owned(), commune.as_str().into());
+    }
+    sqlx::query(concat!(
+        "update change_sets set summary = $1",
+        as_jsonb!(),
+        " where id = $2"
+    ))
+    .bind(summary.to_string())
+    .bind(change_set)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 /// Records a pending change set from `base` to `new`; its summary is filled in by the caller.
@@ -201,12 +298,7 @@ async fn insert_change_set(
 /// Lists the voters added, removed and moved between two roll versions, and summarises the
 /// flows between stations (a station split shows as one station sending voters to another
 /// while keeping some).
-async fn diff_rolls(
-    conn: &mut Connection,
-    change_set: i64,
-    base: i64,
-    new: i64,
-) -> Result<serde_json::Value> {
+async fn diff_rolls(conn: &mut Connection, change_set: i64, base: i64, new: i64) -> Result<()> {
     sqlx::query(
         "insert into change_set_voters (change_set_id, nin, change, old_commune, old_centre, old_station, new_commune, new_centre, new_station)
          select $1, n.nin, case when o.nin is null then 'added' else 'moved' end,
@@ -232,6 +324,11 @@ async fn diff_rolls(
     .bind(new)
     .execute(&mut *conn)
     .await?;
+    Ok(())
+}
+
+/// Counts and station flows of a roll change set.
+async fn roll_summary(conn: &mut Connection, change_set: i64) -> Result<serde_json::Value> {
     let mut counts = serde_json::Map::new();
     for row in sqlx::query(
         "select change, count(*) as n from change_set_voters where change_set_id = $1 group by change",
@@ -283,9 +380,9 @@ async fn make_current(conn: &mut Connection, kind: ImportKind, version: i64) -> 
     )
     .bind(kind.as_str())
     .bind(version)
-    .execute(conn)
+    .execute(&mut *conn)
     .await?;
-    Ok(())
+    number_version(conn, kind, version).await
 }
 
 fn import_from_row(row: &DbRow) -> Result<ImportRecord> {
@@ -300,6 +397,7 @@ fn import_from_row(row: &DbRow) -> Result<ImportRecord> {
     };
     Ok(ImportRecord {
         version: row.try_get("id")?,
+        number: row.try_get("number")?,
         kind,
         created_at: row.try_get("created_at")?,
         source: row.try_get("source")?,
@@ -466,7 +564,7 @@ impl RollStore for Backend {
 
     async fn imports(&self, limit: u32) -> Result<Vec<ImportRecord>> {
         sqlx::query(
-            "select id, kind, status, created_at, source, actor, communes, centres, stations, voters,
+            "select id, kind, status, number, created_at, source, actor, communes, centres, stations, voters,
                     (select max(c.id) from change_sets c where c.new_version = imports.id) as change_set
              from imports where status in ('accepted', 'pending') order by id desc limit $1",
         )
@@ -519,6 +617,13 @@ impl RollStore for Backend {
         // As for a roll: orders this import against other map and roll imports and against
         // approvals, so the base version read here is still current at commit.
         Self::lock_current_versions(&mut tx).await?;
+        if let Some((id, commune)) = pending_for(&mut tx, ImportKind::Map, &import.communes).await?
+        {
+            return Err(StoreError::ChangeSetPending {
+                id,
+                commune: commune.to_string(),
+            });
+        }
         let base: Option<i64> =
             sqlx::query_scalar("select import_id from current_versions where kind = 'map'")
                 .fetch_optional(&mut *tx)
@@ -540,34 +645,59 @@ impl RollStore for Backend {
         match base {
             None => make_current(&mut tx, ImportKind::Map, version).await?,
             Some(base) => {
-                let change_set = insert_change_set(
-                    &mut tx,
-                    ImportKind::Map,
-                    base,
-                    version,
-                    &import.actor,
-                    import.at,
-                    &import.communes,
-                )
-                .await?;
-                Self::insert_place_changes(&mut tx, change_set, changes).await?;
-                let mut by_change = serde_json::Map::new();
+                // One change set per commune the file changes.
+                let mut by_commune: std::collections::BTreeMap<&str, Vec<PlaceChange>> =
+                    std::collections::BTreeMap::new();
                 for change in changes {
-                    let entry = by_change.entry(change.change.clone()).or_insert(0.into());
-                    *entry = (entry.as_u64().unwrap_or(0) + 1).into();
+                    by_commune
+                        .entry(change.commune.as_str())
+                        .or_default()
+                        .push(change.clone());
                 }
-                sqlx::query(concat!(
-                    "update change_sets set summary = $1",
-                    as_jsonb!(),
-                    " where id = $2"
-                ))
-                .bind(
-                    serde_json::json!({ "places": changes.len(), "by_change": by_change })
+                // Nothing changed: one empty change set over the file's communes says so.
+                let unchanged = by_commune.is_empty();
+                if unchanged {
+                    by_commune.insert("", Vec::new());
+                }
+                for (commune, changes) in by_commune {
+                    let communes = if unchanged {
+                        import.communes.clone()
+                    } else {
+                        vec![CommuneCode::parse(commune).map_err(corrupt)?]
+                    };
+                    let change_set = insert_change_set(
+                        &mut tx,
+                        ImportKind::Map,
+                        base,
+                        version,
+                        &import.actor,
+                        import.at,
+                        &communes,
+                    )
+                    .await?;
+                    Self::insert_place_changes(&mut tx, change_set, &changes).await?;
+                    let mut by_change = serde_json::Map::new();
+                    for change in &changes {
+                        let entry = by_change.entry(change.change.clone()).or_insert(0.into());
+                        *entry = (entry.as_u64().unwrap_or(0) + 1).into();
+                    }
+                    sqlx::query(concat!(
+                        "update change_sets set summary = $1",
+                        as_jsonb!(),
+                        " where id = $2"
+                    ))
+                    .bind(
+                        serde_json::json!({
+                            "commune": (!unchanged).then_some(commune),
+                            "places": changes.len(),
+                            "by_change": by_change,
+                        })
                         .to_string(),
-                )
-                .bind(change_set)
-                .execute(&mut *tx)
-                .await?;
+                    )
+                    .bind(change_set)
+                    .execute(&mut *tx)
+                    .await?;
+                }
             }
         }
         tx.commit().await?;
