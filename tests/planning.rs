@@ -688,11 +688,14 @@ async fn a_1340_voter_station_is_planned_imported_approved_and_moved_voters_are_
     assert_eq!(summary.moved, 893);
 
     let office = office_with(&db.store, true);
+    // Two people: the two-person rule compares identities, not names.
     let importer = Principal {
+        id: "cli:importer".to_owned(),
         name: "importer".to_owned(),
         ..Principal::command_line()
     };
     let approver = Principal {
+        id: "cli:approver".to_owned(),
         name: "approver".to_owned(),
         ..Principal::command_line()
     };

@@ -1,19 +1,16 @@
-//! Reading the planner's input files row by row. Kept to one function, [`read_rows`], so that
-//! the planner can move to the project's import reader (formats, encodings) in one place.
-//!
-//! Line numbers are counted here from the bytes read, because the `csv` crate's own count is
-//! one too low after CRLF line ends and after blank lines (rust-csv issues 395 and 208): the
-//! line of a record is one plus the number of line feeds before its first byte (the parser's
-//! byte positions are right, but may point at the line end just before the record).
+//! Reading the planner's input files row by row, through the import reader
+//! ([`crate::roll::reader`]): the same formats (CSV with `,` or `;`, tab text, `.xlsx`), the
+//! same encodings (UTF-8, UTF-16, Windows-1256 and -1252) and the same line numbers (the line
+//! an editor shows, the sheet's row) as `maktab import`, so that the office plans from the file
+//! it would import.
 
-use std::cell::RefCell;
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::BufReader;
 use std::path::Path;
-use std::rc::Rc;
 
 use crate::roll::LineError;
+use crate::roll::reader::{ReadError, ReadOptions, Reader, Record};
 
 /// Why a file could not be read at all.
 #[derive(Debug, thiserror::Error)]
@@ -23,6 +20,8 @@ pub enum InputError {
         file: String,
         source: std::io::Error,
     },
+    #[error("{file}: {source}")]
+    Unreadable { file: String, source: ReadError },
     #[error("{file} lacks required column(s): {columns}")]
     MissingColumns { file: String, columns: String },
 }
@@ -40,11 +39,11 @@ impl Header {
     }
 }
 
-/// One data row: its line in the file and its cells, decoded as UTF-8.
+/// One data row: its line in the file and its cells.
 pub struct Row<'a> {
     pub line: u64,
     header: &'a Header,
-    fields: Vec<&'a str>,
+    record: &'a Record,
 }
 
 impl Row<'_> {
@@ -58,39 +57,15 @@ impl Row<'_> {
         self.header
             .positions
             .get(column)
-            .and_then(|&i| self.fields.get(i))
-            .map_or("", |cell| cell.trim())
+            .and_then(|&i| self.record.get(i))
+            .map_or("", str::trim)
     }
 }
 
-/// A reader that notes the offset of every line end (CR or LF) it hands on, so that the line
-/// of a record can be told from its byte offset. The parser reads ahead by one buffer, so only
-/// that many offsets wait in the queue at any time.
-struct LineFeeds<R> {
-    inner: R,
-    offset: u64,
-    /// Offsets of line-end bytes, `true` for a line feed, `false` for a carriage return.
-    feeds: Rc<RefCell<VecDeque<(u64, bool)>>>,
-}
-
-impl<R: Read> Read for LineFeeds<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        let mut feeds = self.feeds.borrow_mut();
-        for (i, &b) in buf[..n].iter().enumerate() {
-            if b == b'\n' || b == b'\r' {
-                feeds.push_back((self.offset + i as u64, b == b'\n'));
-            }
-        }
-        self.offset += n as u64;
-        Ok(n)
-    }
-}
-
-/// Reads `path` (UTF-8 CSV, header row, any column order, BOM accepted), checking that it
-/// has the `required` columns, and hands every data row to `visit`. Rows that are not valid
-/// CSV or UTF-8, or whose field count differs from the header's, go to `invalid` with their
-/// line; blank lines are skipped. Returns the header.
+/// Reads `path` (header row, any column order), checking that it has the `required` columns,
+/// and hands every data row to `visit`. Rows the reader could not read faithfully, or whose
+/// cell count differs from the header's, go to `invalid` with their line; blank lines are
+/// skipped. Returns the header.
 pub fn read_rows(
     path: &Path,
     required: &[&str],
@@ -98,43 +73,35 @@ pub fn read_rows(
     mut invalid: impl FnMut(LineError),
 ) -> Result<Header, InputError> {
     let file = path.display().to_string();
-    let io = |source| InputError::Io {
+    let unreadable = |source| InputError::Unreadable {
         file: file.clone(),
         source,
     };
-    let feeds = Rc::new(RefCell::new(VecDeque::new()));
-    let input = LineFeeds {
-        inner: BufReader::with_capacity(1 << 16, File::open(path).map_err(io)?),
-        offset: 0,
-        feeds: Rc::clone(&feeds),
+    let input = File::open(path).map_err(|source| InputError::Io {
+        file: file.clone(),
+        source,
+    })?;
+    let options = ReadOptions {
+        file_name: Some(file.clone()),
+        ..ReadOptions::default()
     };
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(true)
-        .buffer_capacity(1 << 16)
-        .from_reader(input);
-    let csv_io = |error: csv::Error| match error.into_kind() {
-        csv::ErrorKind::Io(source) => io(source),
-        other => io(std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            format!("{other:?}"),
-        )),
-    };
-    let names = reader.byte_headers().map_err(csv_io)?.clone();
+    let mut reader =
+        Reader::open(BufReader::with_capacity(1 << 16, input), &options).map_err(unreadable)?;
+    let mut record = Record::default();
+    if !reader.read_record(&mut record).map_err(unreadable)? {
+        return Err(InputError::MissingColumns {
+            file,
+            columns: required.join(", "),
+        });
+    }
     let header = Header {
-        positions: names
+        positions: record
             .iter()
             .enumerate()
-            .map(|(i, name)| {
-                let name = String::from_utf8_lossy(name);
-                let name = name
-                    .trim_start_matches('\u{feff}')
-                    .trim()
-                    .to_ascii_lowercase();
-                (name, i)
-            })
+            .map(|(i, name)| (name.trim().to_lowercase(), i))
             .collect(),
     };
+    let columns = record.len();
     let missing: Vec<&str> = required
         .iter()
         .copied()
@@ -146,74 +113,46 @@ pub fn read_rows(
             columns: missing.join(", "),
         });
     }
-    let mut lines_before = 0u64;
-    let mut line_of = |mut byte: u64| {
-        let mut feeds = feeds.borrow_mut();
-        while let Some(&(at, feed)) = feeds.front() {
-            if at < byte {
-                lines_before += u64::from(feed);
-            } else if at == byte {
-                // The parser's position can be where it started, on the end of the previous
-                // line or before blank lines it skipped; a record never starts with a line
-                // end, so the run of line ends from there is before the record.
-                lines_before += u64::from(feed);
-                byte += 1;
-            } else {
-                break;
-            }
-            feeds.pop_front();
-        }
-        lines_before + 1
-    };
-    let mut record = csv::ByteRecord::new();
     loop {
-        match reader.read_byte_record(&mut record) {
+        match reader.read_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {}
-            Err(error) => {
-                let line = error.position().map(|p| line_of(p.byte()));
-                match error.into_kind() {
-                    csv::ErrorKind::Io(source) => return Err(io(source)),
-                    other => {
-                        invalid(LineError {
-                            line,
-                            message: format!("not valid CSV: {other:?}"),
-                        });
-                        continue;
-                    }
-                }
+            // A quote never closed: nothing after it can be read.
+            Err(ReadError::Malformed { line, message }) => {
+                invalid(LineError {
+                    line: Some(line),
+                    message,
+                });
+                break;
             }
+            Err(error) => return Err(unreadable(error)),
         }
-        let line = record.position().map_or(0, |p| line_of(p.byte()));
-        if record.len() == 1 && record.get(0).is_some_and(<[u8]>::is_empty) {
+        if record.is_blank() {
             continue;
         }
-        if record.len() != names.len() {
+        let line = record.line();
+        if let Some(problem) = (0..record.len()).find_map(|i| record.problem(i)) {
+            invalid(LineError {
+                line: Some(line),
+                message: problem.to_owned(),
+            });
+            continue;
+        }
+        if record.len() != columns {
             invalid(LineError {
                 line: Some(line),
                 message: format!(
-                    "expected {} fields as in the header, found {}",
-                    names.len(),
+                    "expected {columns} fields as in the header, found {}",
                     record.len()
                 ),
             });
             continue;
         }
-        match record
-            .iter()
-            .map(std::str::from_utf8)
-            .collect::<Result<Vec<&str>, _>>()
-        {
-            Ok(fields) => visit(&Row {
-                line,
-                header: &header,
-                fields,
-            }),
-            Err(_) => invalid(LineError {
-                line: Some(line),
-                message: "not valid UTF-8 (save the file as UTF-8)".to_owned(),
-            }),
-        }
+        visit(&Row {
+            line,
+            header: &header,
+            record: &record,
+        });
     }
     Ok(header)
 }
@@ -255,6 +194,24 @@ mod tests {
             assert_eq!(bad[0].line, Some(7), "{content:?}");
             assert!(bad[0].message.contains("expected 2 fields"));
         }
+    }
+
+    #[test]
+    fn a_semicolon_file_in_windows_1256_is_read_as_the_import_reads_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("roll.csv");
+        let (bytes, _, _) =
+            encoding_rs::WINDOWS_1256.encode("A;family_name\r\nx;بن علي\r\n\r\ny;آل خليفة\r\n");
+        std::fs::write(&path, &bytes).unwrap();
+        let mut rows = Vec::new();
+        read_rows(
+            &path,
+            &["a", "family_name"],
+            |row| rows.push((row.line, row.get("family_name").to_owned())),
+            |e| panic!("{e:?}"),
+        )
+        .unwrap();
+        assert_eq!(rows, [(2, "بن علي".to_owned()), (4, "آل خليفة".to_owned())]);
     }
 
     #[test]
