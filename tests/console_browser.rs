@@ -119,11 +119,15 @@ async fn log_in(client: &Client, base: &str, login: &str, password: &str) {
         .unwrap();
 }
 
+/// The text of an element, waiting for it to appear: after a click the next page may still be
+/// loading on a busy machine.
 async fn text(client: &Client, css: &str) -> String {
     client
-        .find(Locator::Css(css))
+        .wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::Css(css))
         .await
-        .unwrap()
+        .unwrap_or_else(|error| panic!("{css}: {error}"))
         .text()
         .await
         .unwrap()
@@ -386,11 +390,14 @@ async fn an_office_works_through_every_page_in_both_languages() {
         .click()
         .await
         .unwrap();
-    let rows = second
-        .find_all(Locator::Css("#campaigns-table progress"))
+    // The confirmation redirects to the campaigns: wait for that page rather than read the
+    // one the click left.
+    second
+        .wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::Css("#campaigns-table progress"))
         .await
-        .unwrap();
-    assert!(!rows.is_empty(), "the campaign with its progress bar");
+        .expect("the campaign with its progress bar");
 
     // The reports export, fetched as the browser would download it.
     second
