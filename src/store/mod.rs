@@ -104,6 +104,24 @@ fn corrupt(what: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(what.to_string())
 }
 
+/// Communes stored as comma-separated text (console users on both backends, tokens on
+/// SQLite, which has no arrays).
+fn join_communes(communes: &[crate::domain::CommuneCode]) -> String {
+    communes
+        .iter()
+        .map(crate::domain::CommuneCode::as_str)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn split_communes(joined: &str) -> Result<Vec<crate::domain::CommuneCode>> {
+    joined
+        .split(',')
+        .filter(|c| !c.is_empty())
+        .map(|c| crate::domain::CommuneCode::parse(c).map_err(corrupt))
+        .collect()
+}
+
 /// Everything Maktab stores: the union of the area traits. Each backend implements every area.
 #[async_trait]
 pub trait Store:

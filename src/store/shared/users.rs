@@ -4,27 +4,11 @@ use async_trait::async_trait;
 use sqlx::Row;
 
 use super::{Backend, DbRow, corrupt, insert_audit};
-use crate::domain::{CommuneCode, Role, Timestamp};
+use crate::domain::{Role, Timestamp};
 use crate::store::{
     NewAuditEntry, NewSession, NewUser, Result, SessionRecord, UserRecord, UserStore,
 };
-
-/// `communes` is comma-separated text in both databases (see the migration).
-fn join_communes(communes: &[CommuneCode]) -> String {
-    communes
-        .iter()
-        .map(CommuneCode::as_str)
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
-fn split_communes(joined: &str) -> Result<Vec<CommuneCode>> {
-    joined
-        .split(',')
-        .filter(|c| !c.is_empty())
-        .map(|c| CommuneCode::parse(c).map_err(corrupt))
-        .collect()
-}
+use crate::store::{join_communes, split_communes};
 
 /// The user columns every read selects, spliced into statements with `concat!` (sqlx takes
 /// only literal SQL).

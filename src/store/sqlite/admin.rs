@@ -13,22 +13,7 @@ use crate::store::{
     AdminStore, AuditEntry, AuditQuery, LookupCount, LookupStatsQuery, NewAuditEntry, NewToken,
     Result, TokenRecord,
 };
-
-fn join_communes(communes: &[CommuneCode]) -> String {
-    communes
-        .iter()
-        .map(CommuneCode::as_str)
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
-fn split_communes(joined: &str) -> Result<Vec<CommuneCode>> {
-    joined
-        .split(',')
-        .filter(|c| !c.is_empty())
-        .map(|c| CommuneCode::parse(c).map_err(corrupt))
-        .collect()
-}
+use crate::store::{join_communes, split_communes};
 
 fn token_from_row(row: &SqliteRow) -> Result<TokenRecord> {
     Ok(TokenRecord {
