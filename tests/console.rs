@@ -320,6 +320,40 @@ async fn a_bad_row_is_shown_with_its_line_and_a_second_user_approves_the_reimpor
         "{}",
         bad.body
     );
+    assert!(bad.body.contains(r#"id="errors-hint""#), "{}", bad.body);
+    // The same file sent with the form's other button comes back as the rows to fix, with
+    // their line and the reason, to open in Excel; nothing is imported.
+    let rows = chief
+        .post_file(
+            &format!("/console/imports/errors?csrf={token}"),
+            &[("kind", "roll"), ("dry_run", "1")],
+            &roll_with_bad_line(7),
+        )
+        .await;
+    assert_eq!(rows.status, 200, "{}", rows.body);
+    assert_eq!(rows.header("x-maktab-error-count"), Some("1"));
+    assert!(
+        rows.header("content-disposition")
+            .is_some_and(|d| d.contains("maktab-roll-errors.csv")),
+        "a download"
+    );
+    let lines: Vec<&str> = rows.body.trim_start_matches('\u{feff}').lines().collect();
+    assert_eq!(lines.len(), 2, "the header and the bad row: {}", rows.body);
+    assert!(lines[0].ends_with(",line,error"), "{}", lines[0]);
+    assert!(
+        lines[1].contains("1990-13-45") && lines[1].contains(",7,"),
+        "{}",
+        lines[1]
+    );
+    // Without the session's token it is refused, as every other form.
+    let forged = chief
+        .post_file(
+            "/console/imports/errors",
+            &[("kind", "roll")],
+            &roll_with_bad_line(7),
+        )
+        .await;
+    assert_eq!(forged.status, 403, "{}", forged.body);
     // Dry run, then the real import.
     let dry = chief
         .post_file(

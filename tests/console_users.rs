@@ -454,10 +454,11 @@ async fn users_and_sessions_behave_alike(store: Arc<dyn Store>) {
             .await
             .unwrap()
     );
-    let code = maktab::office::users::totp_code(&enrolment.secret, maktab::domain::now()).unwrap();
+    let enrolled =
+        maktab::office::users::totp_code(&enrolment.secret, maktab::domain::now()).unwrap();
     assert!(
         office
-            .enrol_second_factor(&session, &enrolment.secret, &code)
+            .enrol_second_factor(&session, &enrolment.secret, &enrolled)
             .await
             .unwrap()
     );
@@ -489,12 +490,40 @@ async fn users_and_sessions_behave_alike(store: Arc<dyn Store>) {
         .await
         .unwrap();
     assert_eq!(wrong, Err(LoginRefusal::Invalid));
-    let code = maktab::office::users::totp_code(&enrolment.secret, maktab::domain::now()).unwrap();
+    // The enrolment's code was used once: it cannot sign in (RFC 6238, 5.2). The next
+    // step's code, which an authenticator shows 30 s later, is accepted once.
+    let replayed = office
+        .give_second_factor(&SessionPolicy::default(), &waiting, &enrolled)
+        .await
+        .unwrap();
+    assert_eq!(replayed, Err(LoginRefusal::Invalid));
+    let code =
+        maktab::office::users::totp_code(&enrolment.secret, maktab::domain::now() + 30).unwrap();
     office
         .give_second_factor(&SessionPolicy::default(), &waiting, &code)
         .await
         .unwrap()
         .unwrap();
+    let third = office
+        .log_in(
+            &SessionPolicy::default(),
+            "chief",
+            "national secret",
+            "10.0.0.1",
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let third = office
+        .session(&SessionPolicy::default(), &third.secret)
+        .await
+        .unwrap()
+        .unwrap();
+    let again = office
+        .give_second_factor(&SessionPolicy::default(), &third, &code)
+        .await
+        .unwrap();
+    assert_eq!(again, Err(LoginRefusal::Invalid), "a code signs in once");
     assert_eq!(store.verify_audit_chain().await.unwrap().broken, None);
 }
 

@@ -26,6 +26,7 @@ pub mod chart;
 pub mod pages;
 pub mod session;
 pub mod text;
+pub mod uploads;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -76,7 +77,8 @@ const JS: &str = include_str!("../../templates/console/static/console.js");
 /// The `/console/` routes over their state.
 pub fn router(state: ConsoleState) -> Router {
     let uploads = Router::new()
-        .route("/console/imports", post(pages::upload))
+        .route("/console/imports", post(uploads::upload))
+        .route("/console/imports/errors", post(uploads::errors))
         // The handler streams the upload to disk within its own, configured limit.
         .layer(DefaultBodyLimit::disable())
         .layer(TimeoutLayer::with_status_code(

@@ -38,7 +38,7 @@ use crate::office::users::{LoginRefusal, SecondFactor};
 use crate::office::{OfficeError, Permission, Principal};
 use crate::store::{Audience, ChangeSetStatus, ImportKind};
 
-type Page = Result<Response, Response>;
+pub(super) type Page = Result<Response, Response>;
 
 /// What every page's frame shows: language and direction, the user, the navigation.
 pub struct Chrome {
@@ -171,7 +171,7 @@ struct ErrorPage {
 
 /// An office refusal as a page with its status. Internal failures are logged and shown as a
 /// generic text.
-fn failure(state: &ConsoleState, signed: &Signed, error: &OfficeError) -> Response {
+pub(super) fn failure(state: &ConsoleState, signed: &Signed, error: &OfficeError) -> Response {
     let (status, message) = match error {
         OfficeError::Forbidden(m) => (StatusCode::FORBIDDEN, m.clone()),
         OfficeError::NotFound(m) => (StatusCode::NOT_FOUND, m.clone()),
@@ -222,7 +222,7 @@ struct LoginPage {
     error: Option<String>,
 }
 
-fn random_token() -> Result<String, Response> {
+pub(super) fn random_token() -> Result<String, Response> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes)
         .map_err(|_| (StatusCode::INTERNAL_SERVER_ERROR, "no randomness").into_response())?;
@@ -930,7 +930,7 @@ struct ImportsPage {
     versions: Vec<crate::store::ImportRecord>,
 }
 
-async fn imports_page(
+pub(super) async fn imports_page(
     state: &ConsoleState,
     signed: &Signed,
     result: Option<ImportResult>,
@@ -952,203 +952,6 @@ async fn imports_page(
 /// `GET /console/imports`.
 pub async fn imports(State(state): State<ConsoleState>, signed: Signed) -> Page {
     imports_page(&state, &signed, None, StatusCode::OK).await
-}
-
-/// An uploaded file spooled to disk, removed when dropped.
-struct Spool(std::path::PathBuf);
-
-impl Drop for Spool {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
-
-/// `POST /console/imports?csrf=…` (multipart: `kind`, `dry_run`, `file`): the file is written
-/// to a temporary file within the configured size, then imported (or dry-run) by the office.
-pub async fn upload(
-    State(state): State<ConsoleState>,
-    signed: Signed,
-    mut multipart: Multipart,
-) -> Page {
-    let rejected = |message: String| OfficeError::Rejected(message);
-    let mut kind = None;
-    let mut dry_run = false;
-    let mut spool = None;
-    let mut source = String::from("upload");
-    let limit = state.settings.import_max_bytes;
-    loop {
-        let field = match multipart.next_field().await {
-            Ok(Some(field)) => field,
-            Ok(None) => break,
-            Err(error) => {
-                return Err(failure(
-                    &state,
-                    &signed,
-                    &rejected(format!("upload: {error}")),
-                ));
-            }
-        };
-        match field.name() {
-            Some("kind") => {
-                kind = match field.text().await.unwrap_or_default().as_str() {
-                    "map" => Some(ImportKind::Map),
-                    "roll" => Some(ImportKind::Roll),
-                    _ => None,
-                };
-            }
-            Some("dry_run") => dry_run = true,
-            Some("file") => {
-                if let Some(name) = field.file_name() {
-                    source = format!("console upload {name:?}");
-                }
-                let token = random_token()?;
-                let path = std::env::temp_dir().join(format!("maktab-upload-{token}.csv"));
-                let file = std::fs::File::create(&path).map_err(|e| {
-                    failure(
-                        &state,
-                        &signed,
-                        &OfficeError::Internal(format!("spool: {e}")),
-                    )
-                })?;
-                let guard = Spool(path);
-                let mut writer = std::io::BufWriter::new(file);
-                let mut written: u64 = 0;
-                let mut field = field;
-                loop {
-                    match field.chunk().await {
-                        Ok(Some(chunk)) => {
-                            written += chunk.len() as u64;
-                            if written > limit {
-                                return Err(failure(
-                                    &state,
-                                    &signed,
-                                    &rejected(format!("the file is larger than {limit} bytes")),
-                                ));
-                            }
-                            writer.write_all(&chunk).map_err(|e| {
-                                failure(
-                                    &state,
-                                    &signed,
-                                    &OfficeError::Internal(format!("spool: {e}")),
-                                )
-                            })?;
-                        }
-                        Ok(None) => break,
-                        Err(error) => {
-                            return Err(failure(
-                                &state,
-                                &signed,
-                                &rejected(format!("upload: {error}")),
-                            ));
-                        }
-                    }
-                }
-                writer.flush().map_err(|e| {
-                    failure(
-                        &state,
-                        &signed,
-                        &OfficeError::Internal(format!("spool: {e}")),
-                    )
-                })?;
-                spool = Some(guard);
-            }
-            _ => {}
-        }
-    }
-    let (Some(kind), Some(spool)) = (kind, spool) else {
-        return Err(failure(
-            &state,
-            &signed,
-            &rejected("choose the kind (map or roll) and a file".to_owned()),
-        ));
-    };
-    let file = std::fs::File::open(&spool.0).map_err(|e| {
-        failure(
-            &state,
-            &signed,
-            &OfficeError::Internal(format!("spool: {e}")),
-        )
-    })?;
-    let outcome = state
-        .office
-        .import(
-            &signed.session.principal,
-            kind,
-            Box::new(std::io::BufReader::new(file)),
-            dry_run,
-            &source,
-        )
-        .await;
-    drop(spool);
-    let counts = |c: &crate::store::ImportCounts| {
-        format!(
-            "{} / {} / {} / {}",
-            c.communes, c.centres, c.stations, c.voters
-        )
-    };
-    let (result, status) = match outcome {
-        Ok(outcome) => (
-            ImportResult {
-                ok: true,
-                dry_run,
-                rows: outcome.report.rows,
-                counts: counts(&outcome.report.counts),
-                version: outcome
-                    .record
-                    .as_ref()
-                    .map(|r| r.version.to_string())
-                    .unwrap_or_default(),
-                change_set: outcome.record.as_ref().and_then(|r| r.change_set),
-                errors: Vec::new(),
-                error_count: 0,
-                message: String::new(),
-            },
-            StatusCode::OK,
-        ),
-        Err(OfficeError::ImportRejected(report)) => (
-            ImportResult {
-                ok: false,
-                dry_run,
-                rows: report.rows,
-                counts: counts(&report.counts),
-                version: String::new(),
-                change_set: None,
-                errors: report
-                    .errors
-                    .iter()
-                    .map(|e| {
-                        (
-                            e.line.map(|l| l.to_string()).unwrap_or_default(),
-                            e.message.clone(),
-                        )
-                    })
-                    .collect(),
-                error_count: report.error_count,
-                message: String::new(),
-            },
-            StatusCode::UNPROCESSABLE_ENTITY,
-        ),
-        Err(error @ (OfficeError::Rejected(_) | OfficeError::Conflict(_))) => (
-            ImportResult {
-                ok: false,
-                dry_run,
-                rows: 0,
-                counts: String::new(),
-                version: String::new(),
-                change_set: None,
-                errors: Vec::new(),
-                error_count: 0,
-                message: error.to_string(),
-            },
-            if matches!(error, OfficeError::Conflict(_)) {
-                StatusCode::CONFLICT
-            } else {
-                StatusCode::BAD_REQUEST
-            },
-        ),
-        Err(error) => return Err(failure(&state, &signed, &error)),
-    };
-    imports_page(&state, &signed, Some(result), status).await
 }
 
 // ---- Audit log. ----

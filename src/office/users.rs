@@ -33,6 +33,8 @@ pub const MIN_PASSWORD_CHARS: usize = 10;
 const MAX_PASSWORD_BYTES: usize = 1024;
 /// Bytes of a TOTP secret (160 bits, as RFC 4226 recommends).
 const TOTP_SECRET_BYTES: usize = 20;
+/// Seconds of a TOTP step (RFC 6238's default, what authenticator apps use).
+const TOTP_STEP_SECONDS: u64 = 30;
 
 /// How long sessions last and how many sign-in attempts are allowed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -203,11 +205,14 @@ fn totp(secret_base32: &str) -> OfficeResult<totp_rs::Totp> {
 
 /// Whether `code` is the TOTP code of `secret` at `now` (or one step either side).
 pub fn totp_code_matches(secret_base32: &str, code: &str, now: Timestamp) -> bool {
+    totp_step(secret_base32, code, now).is_some()
+}
+
+/// The time step (`unix time / 30`) whose code `code` is, within one step of `now`.
+fn totp_step(secret_base32: &str, code: &str, now: Timestamp) -> Option<u64> {
     let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
-    let Ok(now) = u64::try_from(now) else {
-        return false;
-    };
-    totp(secret_base32).is_ok_and(|totp| totp.check(&code, now).is_some())
+    let now = u64::try_from(now).ok()?;
+    totp(secret_base32).ok()?.check(&code, now)
 }
 
 /// The current TOTP code of a secret (for tests and for showing an enrolment works).
@@ -485,7 +490,10 @@ impl Office {
         let Some(secret) = &session.user.totp_secret else {
             return Ok(Err(LoginRefusal::Invalid));
         };
-        if !totp_code_matches(secret, code, now) {
+        let Some(step) = totp_step(secret, code, now) else {
+            return Ok(Err(LoginRefusal::Invalid));
+        };
+        if !self.first_use_of_step(session.user.id, step).await? {
             return Ok(Err(LoginRefusal::Invalid));
         }
         self.store.release_counter(&key, window).await?;
@@ -502,7 +510,11 @@ impl Office {
         code: &str,
     ) -> OfficeResult<bool> {
         let now = crate::domain::now();
-        if !totp_code_matches(secret, code, now) {
+        let Some(step) = totp_step(secret, code, now) else {
+            return Ok(false);
+        };
+        // The code that proved the enrolment cannot sign in a second session.
+        if !self.first_use_of_step(session.user.id, step).await? {
             return Ok(false);
         }
         let audit = session.principal.audit(
@@ -515,6 +527,18 @@ impl Office {
             .await?;
         self.store.complete_second_factor(&session.id, now).await?;
         Ok(true)
+    }
+
+    /// Marks a user's TOTP step as used; `false` if it was already. RFC 6238 (5.2) wants a
+    /// code accepted once: whoever reads a code over a shoulder, or from a phishing page that
+    /// relays it, cannot sign in with it again inside its 90 s of validity. The mark is one
+    /// atomic counter increment, so two sign-ins racing with one code on two instances get
+    /// one success between them; it is pruned with the other counters.
+    async fn first_use_of_step(&self, user: i64, step: u64) -> OfficeResult<bool> {
+        let key = format!("console-totp-used:{user}");
+        let window = Timestamp::try_from(step.saturating_mul(TOTP_STEP_SECONDS))
+            .map_err(|_| OfficeError::Internal("TOTP step out of range".to_owned()))?;
+        Ok(self.store.increment_counter(&key, window).await? == 1)
     }
 
     /// Signs a session out.

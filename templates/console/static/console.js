@@ -26,7 +26,9 @@
   });
   var form = document.getElementById("import-form");
   if (form) {
-    form.addEventListener("submit", function () {
+    form.addEventListener("submit", function (event) {
+      // The error rows come back as a download: the page stays, so no bar.
+      if (event.submitter && event.submitter.id === "download-errors") { return; }
       var bar = document.getElementById("upload-progress");
       if (bar) { bar.hidden = false; }
     });
