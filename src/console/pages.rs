@@ -12,12 +12,11 @@
 #![allow(clippy::result_large_err)]
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
 use std::sync::Arc;
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use fluent_bundle::FluentArgs;
@@ -36,7 +35,7 @@ use crate::office::reports::ReportFilter;
 use crate::office::stats::LookupFilter;
 use crate::office::users::{LoginRefusal, SecondFactor};
 use crate::office::{OfficeError, Permission, Principal};
-use crate::store::{Audience, ChangeSetStatus, ImportKind};
+use crate::store::{Audience, ChangeSetStatus};
 
 pub(super) type Page = Result<Response, Response>;
 
