@@ -126,6 +126,25 @@ async fn communes_decide_independently(db: TestDb) {
         other => panic!("{other:?}"),
     }
 
+    // Oran sends its roll unchanged first: nothing to review, so no change set holds the
+    // commune and no version number is spent; the version stays what it was.
+    let same = office
+        .import(&oran, ImportKind::Roll, input(ORAN_ROLL), false, "oran.csv")
+        .await
+        .unwrap();
+    assert!(same.change_sets.is_empty(), "{:?}", same.change_sets);
+    let record = same.record.unwrap();
+    assert!(!record.pending && record.number.is_none(), "{record:?}");
+    assert!(
+        db.store
+            .change_sets(None, 100)
+            .await
+            .unwrap()
+            .iter()
+            .all(|c| c.communes != [CommuneCode::parse("3101").unwrap()]),
+        "no change set of Oran"
+    );
+
     // Oran imports its own roll meanwhile (one voter moves station).
     let moved = ORAN_ROLL.replace(
         "400000000000000001,1980-01-01,M,3101,C01,1",

@@ -76,6 +76,7 @@ moved-voters = Électeurs concernés (échantillon, NIN masqués)
 imports-title = Imports
 import-dry-ok = Essai réussi : rien n'a été écrit
 import-ok = Import enregistré
+import-unchanged = Fichier valide, identique à la version en vigueur : rien à examiner
 rows = Lignes
 import-counts = Communes / centres / bureaux / électeurs
 version = Version

@@ -915,6 +915,8 @@ pub struct ImportResult {
     pub counts: String,
     pub version: String,
     pub change_set: Option<i64>,
+    /// Valid, but the same as the current version: nothing to review.
+    pub unchanged: bool,
     pub errors: Vec<(String, String)>,
     pub error_count: u64,
     pub message: String,

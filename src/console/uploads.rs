@@ -172,6 +172,7 @@ pub async fn upload(
         counts: String::new(),
         version: String::new(),
         change_set: None,
+        unchanged: false,
         errors: Vec::new(),
         error_count: 0,
         message,
@@ -189,6 +190,10 @@ pub async fn upload(
                     .map(|r| r.version.to_string())
                     .unwrap_or_default(),
                 change_set: outcome.record.as_ref().and_then(|r| r.change_set),
+                unchanged: outcome
+                    .record
+                    .as_ref()
+                    .is_some_and(|r| r.number.is_none() && outcome.change_sets.is_empty()),
                 errors: Vec::new(),
                 error_count: 0,
                 message: String::new(),

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use sqlx::Row;
 use tokio::sync::mpsc;
 
-use super::changes::{number_version, pending_for};
+use super::changes::{discard_version, number_version, pending_for};
 use super::{Backend, Connection, DbRow, Integer, communes_column, corrupt};
 use crate::domain::{
     Bilingual, BirthDate, Centre, CentreCode, Commune, CommuneCode, Coordinates, ElectoralMap,
@@ -186,19 +186,19 @@ impl Backend {
                 changed.retain(|c| replaced_communes.iter().any(|r| r.as_str() == c));
                 changed.sort();
                 let Some((own, others)) = changed.split_first() else {
-                    // Nothing changed: one empty change set over the file's communes says
-                    // so, and approving it keeps the roll as it is.
-                    let summary = roll_summary(conn, first).await?;
-                    sqlx::query(concat!(
-                        "update change_sets set summary = $1",
-                        as_jsonb!(),
-                        " where id = $2"
-                    ))
-                    .bind(summary.to_string())
-                    .bind(first)
-                    .execute(&mut *conn)
-                    .await?;
-                    return Ok(());
+                    // Nothing changed: there is nothing to review, so no change set (an
+                    // empty one would hold the file's communes until someone decided it),
+                    // and the version is discarded without a number; the import says so.
+                    for statement in [
+                        "delete from change_set_voters where change_set_id = $1",
+                        "delete from change_sets where id = $1",
+                    ] {
+                        sqlx::query(statement)
+                            .bind(first)
+                            .execute(&mut *conn)
+                            .await?;
+                    }
+                    return discard_version(conn, ImportKind::Roll, version).await;
                 };
                 for commune in others {
                     let code = CommuneCode::parse(commune).map_err(corrupt)?;
@@ -654,17 +654,13 @@ impl RollStore for Backend {
                         .or_default()
                         .push(change.clone());
                 }
-                // Nothing changed: one empty change set over the file's communes says so.
-                let unchanged = by_commune.is_empty();
-                if unchanged {
-                    by_commune.insert("", Vec::new());
+                // Nothing changed: nothing to review, as for a roll (no change set, the
+                // version discarded without a number).
+                if by_commune.is_empty() {
+                    discard_version(&mut tx, ImportKind::Map, version).await?;
                 }
                 for (commune, changes) in by_commune {
-                    let communes = if unchanged {
-                        import.communes.clone()
-                    } else {
-                        vec![CommuneCode::parse(commune).map_err(corrupt)?]
-                    };
+                    let communes = vec![CommuneCode::parse(commune).map_err(corrupt)?];
                     let change_set = insert_change_set(
                         &mut tx,
                         ImportKind::Map,
@@ -688,7 +684,7 @@ impl RollStore for Backend {
                     ))
                     .bind(
                         serde_json::json!({
-                            "commune": (!unchanged).then_some(commune),
+                            "commune": commune,
                             "places": changes.len(),
                             "by_change": by_change,
                         })
