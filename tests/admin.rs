@@ -420,7 +420,10 @@ async fn every_admin_action_leaves_one_audit_entry_and_nothing_alters_the_log() 
         entries[3]["actor"]
     );
     assert_eq!(entries[3]["communes"], serde_json::json!(["1601"]));
-    assert_eq!(entries[3]["details"]["counts"]["voters"], 2, "one voter left out");
+    assert_eq!(
+        entries[3]["details"]["counts"]["voters"], 2,
+        "one voter left out"
+    );
     assert_eq!(entries[2]["details"]["change_set"], change_set);
     assert_eq!(entries[0]["details"]["out_of_scope_rows"], 3);
     assert!(

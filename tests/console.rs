@@ -505,6 +505,11 @@ async fn a_national_user_enrols_totp_before_reaching_any_page() {
     let dashboard = chief.get("/console/dashboard").await;
     assert_eq!(dashboard.header("location"), Some("/console/second-factor"));
     let enrol = chief.get("/console/second-factor").await;
+    assert!(
+        enrol.body.contains("id=\"totp-qr\"><svg role=\"img\""),
+        "the authenticator's QR code: {}",
+        enrol.body
+    );
     let secret = enrol
         .body
         .split("id=\"totp-secret\">")
@@ -535,4 +540,42 @@ async fn a_national_user_enrols_totp_before_reaching_any_page() {
         .await;
     assert_eq!(wrong.status, 401);
     assert_eq!(again.get("/console/dashboard").await.status, 303);
+}
+
+#[tokio::test]
+async fn a_clerk_invitation_shows_the_bots_deep_link_and_its_qr_code() {
+    let app = ConsoleApp::spawn(|config| {
+        config.telegram.bot_username = Some("maktab_test_bot".to_owned());
+    })
+    .await;
+    app.user("alger", Role::CommuneAdmin, &["16000"]).await;
+    let mut alger = app.signed_in("alger").await;
+    let token = alger.csrf("/console/clerks").await;
+    let page = alger
+        .post_form("/console/clerks", &[("csrf", &token), ("commune", "16000")])
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let code = page
+        .body
+        .split("id=\"invitation-code\">")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .unwrap();
+    let start: String = code.chars().filter(char::is_ascii_alphanumeric).collect();
+    assert!(
+        page.body
+            .contains(&format!("https://t.me/maktab_test_bot?start={start}")),
+        "{}",
+        page.body
+    );
+    let qr = page
+        .body
+        .split("id=\"invitation-qr\">")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no QR code: {}", page.body));
+    assert!(qr.starts_with("<svg role=\"img\" class=\"qr\""), "{qr}");
+    assert!(
+        !page.body.contains("&lt;svg"),
+        "the SVG is markup, not text"
+    );
 }

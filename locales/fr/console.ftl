@@ -159,3 +159,5 @@ disabled = désactivé
 active = actif
 disable = Désactiver
 reset = Nouveau mot de passe
+invitation-qr = L'agent scanne ce code avec le téléphone dont il fera ses rapports : Telegram s'ouvre sur le bot avec l'invitation.
+totp-qr = Scannez ce code avec votre application d'authentification, ou saisissez la clé ci-dessous.

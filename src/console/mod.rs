@@ -24,6 +24,7 @@
 
 pub mod chart;
 pub mod pages;
+pub mod qr;
 pub mod session;
 pub mod text;
 pub mod uploads;

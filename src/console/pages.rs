@@ -356,6 +356,8 @@ struct SecondFactorPage {
     enrol: bool,
     secret: String,
     url: String,
+    /// The URL as a QR code for the authenticator app (inline SVG).
+    qr: String,
     error: Option<String>,
 }
 
@@ -383,6 +385,11 @@ fn second_factor_page(state: &ConsoleState, signed: &Signed, error: Option<&str>
     let page = SecondFactorPage {
         c: signed_chrome(state, signed, "totp-title", "/console/second-factor"),
         enrol,
+        qr: if enrol {
+            super::qr::svg(&url, 200).unwrap_or_default()
+        } else {
+            String::new()
+        },
         secret,
         url,
         error: error.map(|id| state.texts.render(signed.locale, id, None)),
@@ -1378,14 +1385,15 @@ pub async fn handle(
 struct ClerksPage {
     c: Chrome,
     communes: Vec<String>,
-    invitation: Option<(String, String, i64)>,
+    /// Code, deep link, the link's QR code (inline SVG; empty without a link), expiry.
+    invitation: Option<(String, String, String, i64)>,
     clerks: Vec<crate::store::Clerk>,
 }
 
 async fn clerks_page(
     state: &ConsoleState,
     signed: &Signed,
-    invitation: Option<(String, String, i64)>,
+    invitation: Option<(String, String, String, i64)>,
 ) -> Page {
     let principal = &signed.session.principal;
     let list = office!(state, signed, state.office.clerks(principal, None));
@@ -1443,10 +1451,15 @@ pub async fn invite(
                 .collect();
             format!("https://t.me/{bot}?start={start}")
         });
+    let qr = if link.is_empty() {
+        String::new()
+    } else {
+        super::qr::svg(&link, 200).unwrap_or_default()
+    };
     clerks_page(
         &state,
         &signed,
-        Some((invitation.code, link, invitation.expires_at)),
+        Some((invitation.code, link, qr, invitation.expires_at)),
     )
     .await
 }
