@@ -194,6 +194,7 @@ fn console_settings(config: &Config) -> crate::console::ConsoleSettings {
         },
         secure_cookies: public_url.is_some_and(|url| url.starts_with("https://")),
         import_max_bytes: config.api.import_max_bytes,
+        max_voters_per_station: config.import.max_voters_per_station,
         bot_username: config.telegram.bot_username.clone(),
     }
 }

@@ -230,6 +230,7 @@ async fn chunked_post(
             status,
             headers,
             body: body.to_owned(),
+            bytes: body.as_bytes().to_vec(),
         }
     })
     .await

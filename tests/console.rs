@@ -579,3 +579,173 @@ async fn a_clerk_invitation_shows_the_bots_deep_link_and_its_qr_code() {
         "the SVG is markup, not text"
     );
 }
+
+/// A multipart body of text fields and `(field, file name, content)` files.
+fn multipart(fields: &[(&str, &str)], files: &[(&str, &str, &str)]) -> (String, Vec<u8>) {
+    let boundary = "maktabplanboundary42";
+    let mut body = String::new();
+    for (name, value) in fields {
+        body.push_str(&format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+        ));
+    }
+    for (name, file, content) in files {
+        body.push_str(&format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{file}\"\r\nContent-Type: text/csv\r\n\r\n{content}\r\n"
+        ));
+    }
+    body.push_str(&format!("--{boundary}--\r\n"));
+    (
+        format!("multipart/form-data; boundary={boundary}"),
+        body.into_bytes(),
+    )
+}
+
+const PLAN_MAP: &str = "commune_code,commune_ar,commune_fr,centre_code,centre_ar,centre_fr,address_ar,address_fr,latitude,longitude,station,kind\n\
+16000,الجزائر الوسطى,Alger Centre,C09,مدرسة التخطيط,Ecole du Plan,1 شارع,1 Rue,,,1,mixed\n";
+
+fn plan_roll(bad_line: Option<usize>) -> String {
+    let mut csv = String::from(
+        "nin,birth_date,sex,commune_code,centre_code,station,family_name,given_name\n",
+    );
+    for (i, family) in ["Zerrouki", "Amrani", "Belkacem", "Haddad", "Kaci"]
+        .iter()
+        .enumerate()
+    {
+        let date = if bad_line == Some(i + 2) {
+            "1980-02-31"
+        } else {
+            "1980-02-01"
+        };
+        csv.push_str(&format!(
+            "30000000000000000{i},{date},M,16000,C09,1,{family},Ali\n"
+        ));
+    }
+    csv
+}
+
+#[tokio::test]
+async fn an_office_plans_its_stations_in_the_console_and_downloads_the_files() {
+    let app = ConsoleApp::spawn(|_| {}).await;
+    app.user("alger", Role::CommuneAdmin, &["16000"]).await;
+    app.user("oran", Role::CommuneAdmin, &["31000"]).await;
+    app.user("watcher", Role::Observer, &[]).await;
+    let mut alger = app.signed_in("alger").await;
+    let form = alger.get("/console/plan").await;
+    assert_eq!(form.status, 200, "{}", form.body);
+    assert!(form.body.contains(r#"href="/console/plan""#), "in the menu");
+    let token = csrf(&form.body);
+    let (content_type, body) = multipart(
+        &[("max_per_station", "2"), ("strategy", "keep")],
+        &[
+            ("map", "carte.csv", PLAN_MAP),
+            ("roll", "liste.csv", &plan_roll(None)),
+        ],
+    );
+    let plan = alger
+        .request(
+            "POST",
+            &format!("/console/plan?csrf={token}"),
+            Some(&content_type),
+            &body,
+        )
+        .await;
+    assert_eq!(plan.status, 200, "{}", plan.body);
+    assert_eq!(plan.header("content-type"), Some("application/zip"));
+    assert!(
+        plan.header("x-maktab-plan")
+            .is_some_and(|p| p.contains("voters=5") && p.contains("stations=3")),
+        "five voters at two per station: {:?}",
+        plan.header("x-maktab-plan")
+    );
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(plan.bytes.clone())).unwrap();
+    let mut names: Vec<String> = zip.file_names().map(|n| n.unwrap().into_owned()).collect();
+    names.sort();
+    for wanted in [
+        "centres.csv",
+        "map.csv",
+        "report-16000.html",
+        "roll.csv",
+        "stations.csv",
+    ] {
+        assert!(names.iter().any(|n| n == wanted), "{wanted} in {names:?}");
+    }
+    let mut roll = String::new();
+    std::io::Read::read_to_string(&mut zip.by_name("roll.csv").unwrap(), &mut roll).unwrap();
+    let stations: std::collections::BTreeSet<&str> = roll
+        .lines()
+        .skip(1)
+        .filter_map(|row| row.split(',').nth(5))
+        .collect();
+    assert_eq!(stations.len(), 3, "{roll}");
+    // Alphabetical: Amrani and Belkacem keep station 1.
+    assert!(
+        roll.lines()
+            .any(|r| r.contains("Amrani") && r.split(',').nth(5) == Some("1")),
+        "{roll}"
+    );
+    let log = app
+        .office
+        .audit(
+            &maktab::office::Principal::command_line(),
+            maktab::office::audit::AuditFilter {
+                action: Some("plan".to_owned()),
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(
+        log.entries
+            .iter()
+            .any(|e| e.action == "plan.run" && e.actor.starts_with("alger (user:")),
+        "the plan is audited"
+    );
+
+    // A bad row: the page shows the roll's line, and no file comes back.
+    let (content_type, body) = multipart(
+        &[("max_per_station", "2")],
+        &[
+            ("map", "carte.csv", PLAN_MAP),
+            ("roll", "liste.csv", &plan_roll(Some(4))),
+        ],
+    );
+    let bad = alger
+        .request(
+            "POST",
+            &format!("/console/plan?csrf={token}"),
+            Some(&content_type),
+            &body,
+        )
+        .await;
+    assert_eq!(bad.status, 422, "{}", bad.body);
+    assert!(
+        bad.body.contains(r#"<td class="line">4</td>"#),
+        "{}",
+        bad.body
+    );
+    assert!(bad.body.contains("(roll)"), "{}", bad.body);
+
+    // Another commune's office may not plan Alger Centre; an observer may not plan at all.
+    let mut oran = app.signed_in("oran").await;
+    let token = oran.csrf("/console/plan").await;
+    let (content_type, body) = multipart(
+        &[],
+        &[
+            ("map", "carte.csv", PLAN_MAP),
+            ("roll", "liste.csv", &plan_roll(None)),
+        ],
+    );
+    let refused = oran
+        .request(
+            "POST",
+            &format!("/console/plan?csrf={token}"),
+            Some(&content_type),
+            &body,
+        )
+        .await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    let mut watcher = app.signed_in("watcher").await;
+    assert_eq!(watcher.get("/console/plan").await.status, 403);
+}

@@ -215,6 +215,7 @@ async fn an_office_works_through_every_page_in_both_languages() {
         "dashboard",
         "changes",
         "imports",
+        "plan",
         "notices",
         "reports",
         "clerks",

@@ -24,6 +24,7 @@
 
 pub mod chart;
 pub mod pages;
+pub mod plan;
 pub mod qr;
 pub mod session;
 pub mod text;
@@ -62,6 +63,8 @@ pub struct ConsoleSettings {
     pub import_max_bytes: u64,
     /// The Telegram bot's username, for the deep link shown with a clerk's invitation.
     pub bot_username: Option<String>,
+    /// The legal limit of voters per station: the plan page's default.
+    pub max_voters_per_station: u32,
 }
 
 /// What the console's handlers need.
@@ -80,6 +83,7 @@ pub fn router(state: ConsoleState) -> Router {
     let uploads = Router::new()
         .route("/console/imports", post(uploads::upload))
         .route("/console/imports/errors", post(uploads::errors))
+        .route("/console/plan", post(plan::run))
         // The handler streams the upload to disk within its own, configured limit.
         .layer(DefaultBodyLimit::disable())
         .layer(TimeoutLayer::with_status_code(
@@ -103,6 +107,7 @@ pub fn router(state: ConsoleState) -> Router {
         .route("/console/changes/{id}", get(pages::change))
         .route("/console/changes/{id}/{decision}", post(pages::decide))
         .route("/console/imports", get(pages::imports))
+        .route("/console/plan", get(plan::form))
         .route("/console/audit", get(pages::audit))
         .route("/console/notices", get(pages::notices).post(pages::draft))
         .route("/console/notices/{id}/confirm", post(pages::confirm))

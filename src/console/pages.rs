@@ -100,10 +100,11 @@ fn chrome(
     let mut nav = Vec::new();
     if let Some((principal, _)) = principal {
         let role = principal.role;
-        let links: [(&'static str, &str, Permission); 8] = [
+        let links: [(&'static str, &str, Permission); 9] = [
             ("/console/dashboard", "nav-dashboard", Permission::Monitor),
             ("/console/changes", "nav-changes", Permission::Monitor),
             ("/console/imports", "nav-imports", Permission::Monitor),
+            ("/console/plan", "nav-plan", Permission::Import),
             ("/console/notices", "nav-notices", Permission::Monitor),
             ("/console/reports", "nav-reports", Permission::Reports),
             ("/console/clerks", "nav-clerks", Permission::Reports),
@@ -136,7 +137,12 @@ fn chrome(
     }
 }
 
-fn signed_chrome(state: &ConsoleState, signed: &Signed, title: &str, path: &str) -> Chrome {
+pub(super) fn signed_chrome(
+    state: &ConsoleState,
+    signed: &Signed,
+    title: &str,
+    path: &str,
+) -> Chrome {
     chrome(
         state,
         signed.locale,
@@ -150,7 +156,7 @@ fn render(template: &impl Template) -> Page {
     render_with(StatusCode::OK, template)
 }
 
-fn render_with(status: StatusCode, template: &impl Template) -> Page {
+pub(super) fn render_with(status: StatusCode, template: &impl Template) -> Page {
     match template.render() {
         Ok(html) => Ok((status, Html(html)).into_response()),
         Err(error) => {

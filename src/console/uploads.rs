@@ -3,8 +3,15 @@
 //! to answer its offending rows as a CSV the office opens in Excel to fix them. Both read the
 //! file as the API does (format from the name, content type and bytes; encoding detected).
 
+// Handlers answer `Result<Response, Response>`: the error is the page sent back, built once
+// per request; boxing it would only add an allocation.
+#![allow(clippy::result_large_err)]
+
 use std::io::Write as _;
 
+use std::path::Path;
+
+use axum::extract::multipart::Field;
 use axum::extract::{Multipart, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -49,15 +56,11 @@ async fn receive(
             &OfficeError::Rejected(state.texts.render(signed.locale, key, None)),
         )
     };
-    let internal = |e: std::io::Error| {
-        pages::failure(state, signed, &OfficeError::Internal(format!("spool: {e}")))
-    };
     let mut kind = None;
     let mut dry_run = false;
     let mut spool = None;
     let mut source = String::from("upload");
     let mut read = ReadOptions::default();
-    let limit = state.settings.import_max_bytes;
     loop {
         let mut field = match multipart.next_field().await {
             Ok(Some(field)) => field,
@@ -81,35 +84,8 @@ async fn receive(
                 read.content_type = field.content_type().map(str::to_owned);
                 let token = pages::random_token()?;
                 let path = std::env::temp_dir().join(format!("maktab-upload-{token}"));
-                let file = std::fs::File::create(&path).map_err(internal)?;
                 let guard = Spool(path);
-                let mut writer = std::io::BufWriter::new(file);
-                let mut written: u64 = 0;
-                loop {
-                    match field.chunk().await {
-                        Ok(Some(chunk)) => {
-                            written += chunk.len() as u64;
-                            if written > limit {
-                                let mut args = fluent_bundle::FluentArgs::new();
-                                args.set("bytes", limit);
-                                let message = state.texts.render(
-                                    signed.locale,
-                                    "upload-too-large",
-                                    Some(&args),
-                                );
-                                return Err(pages::failure(
-                                    state,
-                                    signed,
-                                    &OfficeError::Rejected(message),
-                                ));
-                            }
-                            writer.write_all(&chunk).map_err(internal)?;
-                        }
-                        Ok(None) => break,
-                        Err(_) => return Err(refuse("upload-broken")),
-                    }
-                }
-                writer.flush().map_err(internal)?;
+                spool_field(state, signed, &mut field, &guard.0).await?;
                 spool = Some(guard);
             }
             _ => {}
@@ -125,6 +101,54 @@ async fn receive(
         source,
         read,
     })
+}
+
+/// Writes an uploaded file field to `path`, within the configured size; a file over it, or
+/// an upload that breaks off, is the user's error.
+pub(super) async fn spool_field(
+    state: &ConsoleState,
+    signed: &Signed,
+    field: &mut Field<'_>,
+    path: &Path,
+) -> Result<(), Response> {
+    let internal = |e: std::io::Error| {
+        pages::failure(state, signed, &OfficeError::Internal(format!("spool: {e}")))
+    };
+    let limit = state.settings.import_max_bytes;
+    let file = std::fs::File::create(path).map_err(internal)?;
+    let mut writer = std::io::BufWriter::new(file);
+    let mut written: u64 = 0;
+    loop {
+        match field.chunk().await {
+            Ok(Some(chunk)) => {
+                written += chunk.len() as u64;
+                if written > limit {
+                    let mut args = fluent_bundle::FluentArgs::new();
+                    args.set("bytes", limit);
+                    let message =
+                        state
+                            .texts
+                            .render(signed.locale, "upload-too-large", Some(&args));
+                    return Err(pages::failure(
+                        state,
+                        signed,
+                        &OfficeError::Rejected(message),
+                    ));
+                }
+                writer.write_all(&chunk).map_err(internal)?;
+            }
+            Ok(None) => break,
+            Err(_) => {
+                let message = state.texts.render(signed.locale, "upload-broken", None);
+                return Err(pages::failure(
+                    state,
+                    signed,
+                    &OfficeError::Rejected(message),
+                ));
+            }
+        }
+    }
+    writer.flush().map_err(internal)
 }
 
 /// `POST /console/imports?csrf=…` (multipart: `kind`, `dry_run`, `file`): the file is

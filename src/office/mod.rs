@@ -13,6 +13,7 @@
 //! - [`principal`]: who acts, their permissions and commune scope.
 //! - [`tokens`]: admin tokens, and checking a presented one.
 //! - [`imports`]: imports and dry runs of the map and the roll; the list of versions.
+//! - [`planning`]: station planning from the office's files, for the console.
 //! - [`changes`]: change sets: listing, review, approval and rejection.
 //! - [`campaigns`]: broadcasts and the control of notice campaigns.
 //! - [`reports`]: reports of citizens missing from the roll, and the clerks who file them.
@@ -25,6 +26,7 @@ pub mod campaigns;
 pub mod changes;
 pub mod error;
 pub mod imports;
+pub mod planning;
 pub mod principal;
 pub mod reports;
 pub mod stats;

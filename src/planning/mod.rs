@@ -198,6 +198,8 @@ impl fmt::Display for Warning {
 #[derive(Debug, Clone, Default)]
 pub struct PlanSummary {
     pub communes: u64,
+    /// The communes planned, as the map gives them.
+    pub commune_codes: Vec<CommuneCode>,
     pub centres: u64,
     /// Stations holding voters in the plan.
     pub stations: u64,

@@ -139,6 +139,12 @@ pub(super) fn write_all(
     let totals = &planned.totals;
     Ok(PlanSummary {
         communes: planned.map.communes.len() as u64,
+        commune_codes: planned
+            .map
+            .communes
+            .iter()
+            .map(|c| c.code.clone())
+            .collect(),
         centres: planned.map.centres.len() as u64,
         stations: totals.iter().map(|t| u64::from(t.stations)).sum(),
         new_stations: planned

@@ -192,6 +192,8 @@ pub struct HttpResponse {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: String,
+    /// The body's bytes as sent, for binary answers (zip files); not de-chunked.
+    pub bytes: Vec<u8>,
 }
 
 impl HttpResponse {
@@ -236,6 +238,11 @@ pub async fn http(
         let _ = stream.write_all(&body);
         let mut raw = Vec::new();
         let _ = stream.read_to_end(&mut raw);
+        let bytes = raw
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .map(|at| raw[at + 4..].to_vec())
+            .unwrap_or_default();
         let raw = String::from_utf8_lossy(&raw).into_owned();
         let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
         let mut lines = head.lines();
@@ -260,6 +267,7 @@ pub async fn http(
             status,
             headers,
             body,
+            bytes,
         }
     })
     .await
