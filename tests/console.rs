@@ -321,6 +321,12 @@ async fn a_bad_row_is_shown_with_its_line_and_a_second_user_approves_the_reimpor
         bad.body
     );
     assert!(bad.body.contains(r#"id="errors-hint""#), "{}", bad.body);
+    // The reason reads in the page's language (Arabic first), with the value as written.
+    assert!(
+        bad.body.contains("ليس تاريخ ميلاد صحيحًا") && bad.body.contains("1990-13-45"),
+        "{}",
+        bad.body
+    );
     // The same file sent with the form's other button comes back as the rows to fix, with
     // their line and the reason, to open in Excel; nothing is imported.
     let rows = chief

@@ -177,7 +177,7 @@ pub async fn run(
                     .map(|e| {
                         (
                             e.line.map(|l| l.to_string()).unwrap_or_default(),
-                            e.message.clone(),
+                            state.texts.line_error(signed.locale, e),
                         )
                     })
                     .collect();

@@ -73,6 +73,23 @@ impl Texts {
         text.into_owned()
     }
 
+    /// An import or planning error in the user's language: its coded text with its values
+    /// (`import-error-CODE`), or the English message when it has no code.
+    pub fn line_error(&self, locale: Locale, error: &crate::roll::LineError) -> String {
+        let Some(code) = error.code else {
+            return error.message.clone();
+        };
+        let id = format!("import-error-{code}");
+        if !self.has(locale, &id) {
+            return error.message.clone();
+        }
+        let mut args = FluentArgs::new();
+        for (name, value) in &error.args {
+            args.set(*name, value.as_str());
+        }
+        self.render(locale, &id, Some(&args))
+    }
+
     /// Whether a text exists in a language.
     pub fn has(&self, locale: Locale, id: &str) -> bool {
         self.bundle(locale).has_message(id)
@@ -110,6 +127,39 @@ mod tests {
     }
 
     #[test]
+    fn every_import_error_code_has_its_text_in_both_languages() {
+        let texts = Texts::load().unwrap();
+        for code in crate::roll::LINE_ERROR_CODES {
+            let id = format!("import-error-{code}");
+            assert!(
+                texts.has(Locale::Ar, &id) && texts.has(Locale::Fr, &id),
+                "{id}"
+            );
+        }
+        let error = crate::roll::LineError {
+            line: Some(7),
+            message: "birth_date: no such day in the calendar".to_owned(),
+            code: Some("invalid-birth-date"),
+            args: [
+                ("column", "birth_date".to_owned()),
+                ("value", "1990-13-45".to_owned()),
+            ]
+            .into_iter()
+            .collect(),
+        };
+        let fr = texts.line_error(Locale::Fr, &error);
+        let ar = texts.line_error(Locale::Ar, &error);
+        assert!(fr.contains("1990-13-45") && fr.contains("date"), "{fr}");
+        assert!(ar.contains("1990-13-45") && ar.contains("تاريخ"), "{ar}");
+        let uncoded = crate::roll::LineError {
+            line: None,
+            message: "in English".to_owned(),
+            ..Default::default()
+        };
+        assert_eq!(texts.line_error(Locale::Ar, &uncoded), "in English");
+    }
+
+    #[test]
     fn every_text_a_template_or_page_uses_exists() {
         let texts = Texts::load().unwrap();
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -127,7 +177,16 @@ mod tests {
         let mut checked = 0;
         for (path, source) in sources {
             // `t("id")` in templates, `t("id")`/`tr.t("id")` in Rust.
-            for piece in source.split("t(\"").skip(1) {
+            for (at, _) in source.match_indices("t(\"") {
+                // `t(` itself, not the end of another name (`args.set("bytes", …)`).
+                if source[..at]
+                    .chars()
+                    .next_back()
+                    .is_some_and(|c| c.is_alphanumeric() || c == '_')
+                {
+                    continue;
+                }
+                let piece = &source[at + 3..];
                 let Some((id, _)) = piece.split_once('"') else {
                     continue;
                 };

@@ -122,6 +122,7 @@ pub fn read_rows(
                 invalid(LineError {
                     line: Some(line),
                     message,
+                    ..LineError::default()
                 });
                 break;
             }
@@ -135,6 +136,7 @@ pub fn read_rows(
             invalid(LineError {
                 line: Some(line),
                 message: problem.to_owned(),
+                ..LineError::default()
             });
             continue;
         }
@@ -145,6 +147,7 @@ pub fn read_rows(
                     "expected {columns} fields as in the header, found {}",
                     record.len()
                 ),
+                ..LineError::default()
             });
             continue;
         }

@@ -276,6 +276,7 @@ impl Errors {
             self.kept.push(LineError {
                 line,
                 message: message.into(),
+                ..LineError::default()
             });
         }
     }

@@ -101,14 +101,17 @@ mod tests {
             LineError {
                 line: Some(4),
                 message: "nin: not 18 digits".to_owned(),
+                ..LineError::default()
             },
             LineError {
                 line: Some(4),
                 message: "-second".to_owned(),
+                ..LineError::default()
             },
             LineError {
                 line: None,
                 message: "station 1601/C01/1 is missing".to_owned(),
+                ..LineError::default()
             },
         ];
         let mut out = Vec::new();

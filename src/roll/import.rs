@@ -4,7 +4,7 @@
 //! exactly as it was. An accepted file becomes the new current version, or a pending change
 //! set when a version is already current.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::io::Read;
 use std::sync::Arc;
@@ -33,13 +33,55 @@ pub const MAX_REPORTED_ERRORS: usize = 50;
 /// Voters per batch handed to the store while the file is still being read.
 const BATCH: usize = 10_000;
 
+/// The codes a [`LineError`] may carry: each has its text in the console's catalogues
+/// (`import-error-CODE`, in Arabic and French, with the error's `args`), which a test checks.
+pub const LINE_ERROR_CODES: &[&str] = &[
+    "out-of-scope",
+    "width",
+    "encoding",
+    "forbidden",
+    "sms-budget",
+    "empty",
+    "too-long",
+    "invalid-nin",
+    "invalid-birth-date",
+    "invalid-sex",
+    "invalid-code",
+    "invalid-station",
+    "invalid-kind",
+    "coordinates",
+    "commune-names-differ",
+    "centre-differs",
+    "station-duplicate",
+    "station-missing-with-voters",
+    "station-women-with-men",
+    "no-rows",
+    "commune-not-in-map",
+    "centre-not-in-map",
+    "station-not-in-map",
+    "man-in-womens-station",
+    "duplicate-nin",
+    "over-limit",
+];
+
 /// One problem in an import file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct LineError {
     /// The line in the file as an editor shows it (the header is line 1), or the sheet's row
     /// of a workbook; `None` for a problem of the whole file.
     pub line: Option<u64>,
+    /// The problem in English (the API's and the command line's language).
     pub message: String,
+    /// What the problem is, as one of [`LINE_ERROR_CODES`], for a caller that tells it in the
+    /// user's language with `args` (the console does); absent for the rare problems told in
+    /// English only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub code: Option<&'static str>,
+    /// The values the coded message names (column, value, line of the first occurrence…).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[schema(value_type = Object)]
+    pub args: BTreeMap<&'static str, String>,
 }
 
 impl fmt::Display for LineError {
@@ -152,8 +194,10 @@ impl ImportOptions {
         match &self.allowed_communes {
             Some(allowed) if !allowed.contains(commune) => {
                 errors.out_of_scope += 1;
-                errors.add(
+                errors.coded(
                     Some(line),
+                    "out-of-scope",
+                    &[("commune", commune.to_string())],
                     format!(
                         "commune_code: {commune} is outside the communes this importer may change"
                     ),
@@ -220,11 +264,33 @@ impl Errors {
     }
 
     fn add(&mut self, line: Option<u64>, message: impl Into<String>) {
-        self.total += 1;
-        let error = LineError {
+        self.push(LineError {
             line,
             message: message.into(),
-        };
+            ..LineError::default()
+        });
+    }
+
+    /// Adds a problem the console can tell in the user's language: its code and the values
+    /// its text names, beside the English message.
+    fn coded(
+        &mut self,
+        line: Option<u64>,
+        code: &'static str,
+        args: &[(&'static str, String)],
+        message: String,
+    ) {
+        debug_assert!(LINE_ERROR_CODES.contains(&code), "{code} is not listed");
+        self.push(LineError {
+            line,
+            message,
+            code: Some(code),
+            args: args.iter().cloned().collect(),
+        });
+    }
+
+    fn push(&mut self, error: LineError) {
+        self.total += 1;
         if let Some(every) = &mut self.every {
             every.push(error.clone());
         }
@@ -386,8 +452,13 @@ fn for_each_row(
         rows += 1;
         let line = record.line();
         if columns.exact_width && record.len() != columns.width {
-            errors.add(
+            errors.coded(
                 Some(line),
+                "width",
+                &[
+                    ("expected", columns.width.to_string()),
+                    ("found", record.len().to_string()),
+                ],
                 format!(
                     "expected {} fields as in the header, found {}",
                     columns.width,
@@ -399,18 +470,32 @@ fn for_each_row(
         let mut clean = true;
         for &(name, i) in &columns.read {
             let Some(cell) = record.get(i) else { continue };
-            let problem = if let Some(problem) = record.problem(i) {
-                Some(problem.to_owned())
+            if let Some(problem) = record.problem(i) {
+                errors.add(Some(line), format!("{name}: {problem}"));
+                clean = false;
             } else if cell.contains('\u{fffd}') {
                 let encoding = columns.encoding.unwrap_or(TextEncoding::Utf8);
-                Some(format!(
-                    "not valid {encoding} (the file was read as {encoding}: save it as UTF-8, or name its encoding)"
-                ))
-            } else {
-                forbidden_in(cell)
-            };
-            if let Some(problem) = problem {
-                errors.add(Some(line), format!("{name}: {problem}"));
+                errors.coded(
+                    Some(line),
+                    "encoding",
+                    &[("column", name.to_owned()), ("encoding", encoding.to_string())],
+                    format!(
+                        "{name}: not valid {encoding} (the file was read as {encoding}: save it as UTF-8, or name its encoding)"
+                    ),
+                );
+                clean = false;
+            } else if let Some((what, c, at)) = forbidden_in(cell) {
+                let code_point = format!("U+{:04X}", u32::from(c));
+                errors.coded(
+                    Some(line),
+                    "forbidden",
+                    &[
+                        ("column", name.to_owned()),
+                        ("character", code_point.clone()),
+                        ("position", at.to_string()),
+                    ],
+                    format!("{name}: contains {what} ({code_point}) at character {at}: remove it"),
+                );
                 clean = false;
             }
         }
@@ -462,17 +547,12 @@ fn forbidden(c: char) -> Option<&'static str> {
     }
 }
 
-/// The first forbidden character of a cell, described for the import report.
-fn forbidden_in(cell: &str) -> Option<String> {
-    cell.chars().enumerate().find_map(|(i, c)| {
-        forbidden(c).map(|what| {
-            format!(
-                "contains {what} (U+{:04X}) at character {}: remove it",
-                u32::from(c),
-                i + 1
-            )
-        })
-    })
+/// The first forbidden character of a cell: what it is, the character, its position
+/// (counted from 1).
+fn forbidden_in(cell: &str) -> Option<(&'static str, char, usize)> {
+    cell.chars()
+        .enumerate()
+        .find_map(|(i, c)| forbidden(c).map(|what| (what, c, i + 1)))
 }
 
 /// Longest accepted value of each text column, in UTF-16 units (what UCS-2 SMS count; the
@@ -572,8 +652,15 @@ impl SmsBudget {
                     ),
                     SmsEncoding::Ucs2 => ("UCS-2 units", ""),
                 };
-                errors.add(
+                let over = count.units - budget;
+                errors.coded(
                     Some(line),
+                    "sms-budget",
+                    &[
+                        ("columns", format!("{centre_column}, {address_column}")),
+                        ("segments", count.segments.to_string()),
+                        ("over", over.to_string()),
+                    ],
                     format!(
                         "{centre_column} and {address_column}: a reply showing this station takes {} SMS segments ({} {unit}, {} over the {budget} of {SMS_SEGMENTS} segments): shorten them by {} characters together{hint}",
                         count.segments,
@@ -619,11 +706,23 @@ fn text(row: &Row<'_>, column: &str, line: u64, errors: &mut Errors) -> Option<S
         .map_or(MAX_TEXT, |&(_, limit)| limit);
     let length = value.encode_utf16().count();
     if value.is_empty() {
-        errors.add(Some(line), format!("{column}: is empty"));
+        errors.coded(
+            Some(line),
+            "empty",
+            &[("column", column.to_owned())],
+            format!("{column}: is empty"),
+        );
         None
     } else if length > limit {
-        errors.add(
+        errors.coded(
             Some(line),
+            "too-long",
+            &[
+                ("column", column.to_owned()),
+                ("length", length.to_string()),
+                ("limit", limit.to_string()),
+                ("over", (length - limit).to_string()),
+            ],
             format!(
                 "{column}: {length} characters, {} over the limit of {limit} that keeps every reply to voters within 2 SMS segments: shorten it",
                 length - limit
@@ -635,14 +734,33 @@ fn text(row: &Row<'_>, column: &str, line: u64, errors: &mut Errors) -> Option<S
     }
 }
 
+/// A cell parsed by `parse`; a value it refuses is reported with the column's code (what the
+/// column expects) and the value as written.
 fn field<T, E: fmt::Display>(
-    column: &str,
-    parsed: Result<T, E>,
+    row: &Row<'_>,
+    column: &'static str,
+    parse: impl FnOnce(&str) -> Result<T, E>,
     line: u64,
     errors: &mut Errors,
 ) -> Option<T> {
-    parsed
-        .map_err(|error| errors.add(Some(line), format!("{column}: {error}")))
+    let value = row.get(column);
+    parse(value)
+        .map_err(|error| {
+            let code = match column {
+                "nin" => "invalid-nin",
+                "birth_date" => "invalid-birth-date",
+                "sex" => "invalid-sex",
+                "station" => "invalid-station",
+                "kind" => "invalid-kind",
+                _ => "invalid-code",
+            };
+            errors.coded(
+                Some(line),
+                code,
+                &[("column", column.to_owned()), ("value", value.to_owned())],
+                format!("{column}: {error}"),
+            );
+        })
         .ok()
 }
 
@@ -663,8 +781,13 @@ fn coordinates(row: &Row<'_>, line: u64, errors: &mut Errors) -> Option<Option<C
             longitude,
         })),
         _ => {
-            errors.add(
+            errors.coded(
                 Some(line),
+                "coordinates",
+                &[
+                    ("latitude", latitude.to_owned()),
+                    ("longitude", longitude.to_owned()),
+                ],
                 format!("latitude/longitude: {latitude:?}, {longitude:?} are not decimal degrees (give both or neither)"),
             );
             None
@@ -686,25 +809,10 @@ pub async fn import_map(
     let mut centres: HashMap<(CommuneCode, CentreCode), (Centre, u64)> = HashMap::new();
     let mut stations: HashMap<StationRef, (Station, u64)> = HashMap::new();
     let rows = for_each_row(&mut reader, &columns, &mut errors, |line, row, errors| {
-        let commune = field(
-            "commune_code",
-            CommuneCode::parse(row.get("commune_code")),
-            line,
-            errors,
-        );
-        let centre = field(
-            "centre_code",
-            CentreCode::parse(row.get("centre_code")),
-            line,
-            errors,
-        );
-        let number = field(
-            "station",
-            StationNumber::parse(row.get("station")),
-            line,
-            errors,
-        );
-        let kind = field("kind", StationKind::parse(row.get("kind")), line, errors);
+        let commune = field(row, "commune_code", CommuneCode::parse, line, errors);
+        let centre = field(row, "centre_code", CentreCode::parse, line, errors);
+        let number = field(row, "station", StationNumber::parse, line, errors);
+        let kind = field(row, "kind", StationKind::parse, line, errors);
         let commune_name = (
             text(row, "commune_ar", line, errors),
             text(row, "commune_fr", line, errors),
@@ -753,8 +861,13 @@ pub async fn import_map(
             },
         };
         match communes.get(&commune) {
-            Some((known, first)) if *known != this_commune => errors.add(
+            Some((known, first)) if *known != this_commune => errors.coded(
                 Some(line),
+                "commune-names-differ",
+                &[
+                    ("commune", commune.to_string()),
+                    ("first", first.to_string()),
+                ],
                 format!(
                     "commune {commune}: names differ from line {first} for the same commune_code"
                 ),
@@ -780,8 +893,10 @@ pub async fn import_map(
         budget.check(&this_centre, kind, number, line, errors);
         let centre_key = (commune.clone(), centre.clone());
         match centres.get(&centre_key) {
-            Some((known, first)) if *known != this_centre => errors.add(
+            Some((known, first)) if *known != this_centre => errors.coded(
                 Some(line),
+                "centre-differs",
+                &[("centre", format!("{commune}/{centre}")), ("first", first.to_string())],
                 format!("centre {commune}/{centre}: name, address or coordinates differ from line {first}"),
             ),
             Some(_) => {}
@@ -795,8 +910,10 @@ pub async fn import_map(
             station: number,
         };
         match stations.get(&at) {
-            Some((_, first)) => errors.add(
+            Some((_, first)) => errors.coded(
                 Some(line),
+                "station-duplicate",
+                &[("station", at.to_string()), ("first", first.to_string())],
                 format!("station {at}: duplicate of line {first}"),
             ),
             None => {
@@ -813,15 +930,19 @@ pub async fn import_map(
             continue;
         }
         match stations.get(&load.at) {
-            None if load.voters > 0 => errors.add(
+            None if load.voters > 0 => errors.coded(
                 None,
+                "station-missing-with-voters",
+                &[("station", load.at.to_string()), ("voters", load.voters.to_string())],
                 format!(
                     "station {} is missing but holds {} voters in the current roll: move them with a roll import first",
                     load.at, load.voters
                 ),
             ),
-            Some((station, line)) if station.kind == StationKind::Women && load.men > 0 => errors.add(
+            Some((station, line)) if station.kind == StationKind::Women && load.men > 0 => errors.coded(
                 Some(*line),
+                "station-women-with-men",
+                &[("station", load.at.to_string()), ("men", load.men.to_string())],
                 format!(
                     "station {}: cannot become a women's station while the current roll assigns {} men to it",
                     load.at, load.men
@@ -837,7 +958,7 @@ pub async fn import_map(
         voters: 0,
     };
     if rows == 0 {
-        errors.add(None, "the file has no data rows");
+        errors.coded(None, "no-rows", &[], "the file has no data rows".to_owned());
     }
     let report = errors.into_report(rows, counts, communes.keys().cloned().collect());
     if report.error_count > 0 {
@@ -1058,32 +1179,12 @@ fn validate_roll(
     let mut batch: Vec<Voter> = Vec::with_capacity(BATCH);
     let mut sending = true;
     let rows = for_each_row(&mut reader, &columns, &mut errors, |line, row, errors| {
-        let nin = field("nin", NationalId::parse(row.get("nin")), line, errors);
-        let birth_date = field(
-            "birth_date",
-            BirthDate::parse(row.get("birth_date")),
-            line,
-            errors,
-        );
-        let sex = field("sex", Sex::parse_optional(row.get("sex")), line, errors);
-        let commune = field(
-            "commune_code",
-            CommuneCode::parse(row.get("commune_code")),
-            line,
-            errors,
-        );
-        let centre = field(
-            "centre_code",
-            CentreCode::parse(row.get("centre_code")),
-            line,
-            errors,
-        );
-        let number = field(
-            "station",
-            StationNumber::parse(row.get("station")),
-            line,
-            errors,
-        );
+        let nin = field(row, "nin", NationalId::parse, line, errors);
+        let birth_date = field(row, "birth_date", BirthDate::parse, line, errors);
+        let sex = field(row, "sex", Sex::parse_optional, line, errors);
+        let commune = field(row, "commune_code", CommuneCode::parse, line, errors);
+        let centre = field(row, "centre_code", CentreCode::parse, line, errors);
+        let number = field(row, "station", StationNumber::parse, line, errors);
         if let Some(nin) = &nin {
             seen.push(nin.dedup_key(), line);
         }
@@ -1102,20 +1203,40 @@ fn validate_roll(
             station: number,
         };
         let Some(tally) = stations.get_mut(&at) else {
-            let message = if !communes.contains(&at.commune) {
-                format!("commune_code: {} is not in the electoral map", at.commune)
+            if !communes.contains(&at.commune) {
+                errors.coded(
+                    Some(line),
+                    "commune-not-in-map",
+                    &[("commune", at.commune.to_string())],
+                    format!("commune_code: {} is not in the electoral map", at.commune),
+                );
             } else if !centres.contains(&(&at.commune, &at.centre)) {
-                format!(
-                    "centre_code: {} is not a centre of commune {} in the map",
-                    at.centre, at.commune
-                )
+                errors.coded(
+                    Some(line),
+                    "centre-not-in-map",
+                    &[
+                        ("centre", at.centre.to_string()),
+                        ("commune", at.commune.to_string()),
+                    ],
+                    format!(
+                        "centre_code: {} is not a centre of commune {} in the map",
+                        at.centre, at.commune
+                    ),
+                );
             } else {
-                format!(
-                    "station: {} is not a station of centre {}/{} in the map",
-                    at.station, at.commune, at.centre
-                )
-            };
-            errors.add(Some(line), message);
+                errors.coded(
+                    Some(line),
+                    "station-not-in-map",
+                    &[
+                        ("station", at.station.to_string()),
+                        ("centre", format!("{}/{}", at.commune, at.centre)),
+                    ],
+                    format!(
+                        "station: {} is not a station of centre {}/{} in the map",
+                        at.station, at.commune, at.centre
+                    ),
+                );
+            }
             return;
         };
         tally.voters += 1;
@@ -1123,7 +1244,12 @@ fn validate_roll(
             tally.first_over = Some(line);
         }
         if tally.kind == StationKind::Women && sex == Some(Some(Sex::M)) {
-            errors.add(Some(line), format!("sex: M in women's station {at}"));
+            errors.coded(
+                Some(line),
+                "man-in-womens-station",
+                &[("station", at.to_string())],
+                format!("sex: M in women's station {at}"),
+            );
         }
         let (Some(nin), Some(birth_date), Some(sex)) = (nin, birth_date, sex) else {
             return;
@@ -1146,7 +1272,12 @@ fn validate_roll(
     for (line, first, key) in seen.duplicates() {
         let nin = NationalId::parse(&format!("{key:018}"))
             .map_or_else(|_| "this NIN".to_owned(), |nin| nin.to_string());
-        errors.add(Some(line), format!("nin: {nin} duplicate of line {first}"));
+        errors.coded(
+            Some(line),
+            "duplicate-nin",
+            &[("nin", nin.clone()), ("first", first.to_string())],
+            format!("nin: {nin} duplicate of line {first}"),
+        );
     }
     let mut used_communes = HashSet::new();
     let mut used_centres = HashSet::new();
@@ -1154,8 +1285,14 @@ fn validate_roll(
     let mut voters = 0u64;
     for (at, tally) in &stations {
         if let Some(line) = tally.first_over {
-            errors.add(
+            errors.coded(
                 Some(line),
+                "over-limit",
+                &[
+                    ("station", at.to_string()),
+                    ("voters", tally.voters.to_string()),
+                    ("limit", max_per_station.to_string()),
+                ],
                 format!(
                     "station {at}: {} voters, more than the limit of {max_per_station} (this line is voter {})",
                     tally.voters,
@@ -1171,7 +1308,7 @@ fn validate_roll(
         }
     }
     if rows == 0 {
-        errors.add(None, "the file has no data rows");
+        errors.coded(None, "no-rows", &[], "the file has no data rows".to_owned());
     }
     let counts = ImportCounts {
         communes: used_communes.len() as u64,
@@ -1438,7 +1575,8 @@ mod tests {
             ),
             ("\u{85}", "a control character (U+0085)"),
         ] {
-            let found = forbidden_in(cell).unwrap();
+            let (kind, c, at) = forbidden_in(cell).unwrap();
+            let found = format!("{kind} (U+{:04X}) at character {at}", u32::from(c));
             assert!(found.contains(what), "{cell:?}: {found}");
         }
     }

@@ -10,6 +10,6 @@ pub mod reader;
 
 pub use errors::write_error_rows;
 pub use import::{
-    ImportError, ImportOptions, ImportOutcome, LineError, MAX_REPORTED_ERRORS, ValidationReport,
-    import_map, import_roll,
+    ImportError, ImportOptions, ImportOutcome, LINE_ERROR_CODES, LineError, MAX_REPORTED_ERRORS,
+    ValidationReport, import_map, import_roll,
 };
