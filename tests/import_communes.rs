@@ -252,6 +252,21 @@ async fn communes_decide_independently(db: TestDb) {
         .unwrap()
         .unwrap();
     assert_eq!((current.number, current.counts.voters), (Some(3), 4));
+    // The stations' loads (what the dashboard and the map check read, counted when a
+    // version is written) are those of the version made by the approval.
+    let loads = db.store.station_loads().await.unwrap();
+    let load = |commune: &str, centre: &str, station: u16| {
+        loads
+            .iter()
+            .find(|l| {
+                l.at.commune.as_str() == commune
+                    && l.at.centre.as_str() == centre
+                    && l.at.station.get() == station
+            })
+            .map_or(0, |l| l.voters)
+    };
+    assert_eq!((load("3101", "C01", 1), load("3101", "C01", 2)), (1, 1));
+    assert_eq!(loads.iter().map(|l| l.voters).sum::<u64>(), 4, "{loads:?}");
     let notices = db
         .store
         .claim_notices(Channel::Sms, START + 10_000_000, 60, 10)

@@ -1,7 +1,7 @@
 //! Statistics for monitoring: lookups per hour, channel, commune and outcome, and how full
 //! each station of the current roll is.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -149,6 +149,22 @@ impl Office {
             .map(|m| m.map)
             .unwrap_or_default();
         let near = u64::from(limit) * 9 / 10;
+        // Centres by commune and stations by centre, once: a national map has 1,541 communes,
+        // some 12,000 centres and 60,000 stations, too many to filter for each other.
+        let mut centres_of: HashMap<&CommuneCode, Vec<&crate::domain::Centre>> = HashMap::new();
+        for centre in &map.centres {
+            centres_of.entry(&centre.commune).or_default().push(centre);
+        }
+        let mut stations_of: HashMap<
+            (&CommuneCode, &crate::domain::CentreCode),
+            Vec<&crate::domain::Station>,
+        > = HashMap::new();
+        for station in &map.stations {
+            stations_of
+                .entry((&station.at.commune, &station.at.centre))
+                .or_default()
+                .push(station);
+        }
         let mut stats = RollStats {
             max_voters_per_station: limit,
             voters: 0,
@@ -164,17 +180,17 @@ impl Office {
                 voters: 0,
                 centres: Vec::new(),
             };
-            for centre in map.centres.iter().filter(|c| c.commune == commune.code) {
+            for centre in centres_of.get(&commune.code).into_iter().flatten() {
                 let mut centre_stats = CentreStats {
                     code: centre.code.as_str().to_owned(),
                     name_fr: centre.name.fr.clone(),
                     voters: 0,
                     stations: Vec::new(),
                 };
-                for station in map
-                    .stations
-                    .iter()
-                    .filter(|s| s.at.commune == commune.code && s.at.centre == centre.code)
+                for station in stations_of
+                    .get(&(&commune.code, &centre.code))
+                    .into_iter()
+                    .flatten()
                 {
                     let voters = loads.get(&station.at).copied().unwrap_or(0);
                     let fill = if voters > u64::from(limit) {

@@ -134,7 +134,10 @@ pub(super) async fn discard_version(
     version: i64,
 ) -> Result<()> {
     let statements: &[&str] = match kind {
-        ImportKind::Roll => &["delete from roll_voters where roll_version = $1"],
+        ImportKind::Roll => &[
+            "delete from roll_voters where roll_version = $1",
+            "delete from roll_station_loads where roll_version = $1",
+        ],
         ImportKind::Map => &[
             "delete from map_communes where map_version = $1",
             "delete from map_centres where map_version = $1",
@@ -287,6 +290,9 @@ async fn rebase(
             .bind(commune.as_str())
             .execute(&mut *conn)
             .await?;
+    }
+    if kind == ImportKind::Roll {
+        super::roll::tally_station_loads(conn, version).await?;
     }
     let counts = match kind {
         ImportKind::Roll => {

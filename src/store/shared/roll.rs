@@ -44,9 +44,14 @@ impl Backend {
         let statements: &[&'static str] = match kind {
             // A version whose change sets still await a decision is kept too: other
             // communes' change sets of a national file may be approved later.
-            ImportKind::Roll => &["delete from roll_voters where roll_version < $1
+            ImportKind::Roll => &[
+                "delete from roll_voters where roll_version < $1
                  and roll_version is distinct from (select import_id from current_versions where kind = 'roll')
-                 and roll_version not in (select new_version from change_sets where kind = 'roll' and status = 'pending')"],
+                 and roll_version not in (select new_version from change_sets where kind = 'roll' and status = 'pending')",
+                "delete from roll_station_loads where roll_version < $1
+                 and roll_version is distinct from (select import_id from current_versions where kind = 'roll')
+                 and roll_version not in (select new_version from change_sets where kind = 'roll' and status = 'pending')",
+            ],
             ImportKind::Map => &[
                 "delete from map_communes where map_version < $1
                  and map_version is distinct from (select import_id from current_versions where kind = 'map')
@@ -114,6 +119,7 @@ impl Backend {
         // Communes the file does not cover keep their voters. A NIN the file assigns anew (a
         // voter who moved commune) keeps the file's row: the carried copy is skipped.
         let carried = Self::carry_over(conn, version, replaced_communes).await?;
+        tally_station_loads(conn, version).await?;
         let counts = if carried == 0 {
             counts
         } else {
@@ -244,6 +250,26 @@ impl Backend {
             }
         }
     }
+}
+
+/// Counts a roll version's voters and men per station into `roll_station_loads`, once its
+/// rows are complete, in the transaction that writes them: the only scan of the version
+/// for its loads (readers take the few thousand rows of the table).
+pub(super) async fn tally_station_loads(conn: &mut Connection, version: i64) -> Result<()> {
+    for statement in [
+        "delete from roll_station_loads where roll_version = $1",
+        "insert into roll_station_loads (roll_version, commune_code, centre_code, station, voters, men)
+         select roll_version, commune_code, centre_code, station, count(*),
+                sum(case when sex = 'M' then 1 else 0 end)
+         from roll_voters where roll_version = $1
+         group by roll_version, commune_code, centre_code, station",
+    ] {
+        sqlx::query(statement)
+            .bind(version)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
 }
 
 /// Writes a roll change set's summary: its commune, the voters added, removed and moved, and
@@ -581,10 +607,8 @@ impl RollStore for Backend {
             return Ok(Vec::new());
         };
         sqlx::query(
-            "select commune_code, centre_code, station, count(*) as voters,
-                    sum(case when sex = 'M' then 1 else 0 end) as men
-             from roll_voters where roll_version = $1
-             group by commune_code, centre_code, station",
+            "select commune_code, centre_code, station, voters, men
+             from roll_station_loads where roll_version = $1",
         )
         .bind(version)
         .fetch_all(&self.pool)
