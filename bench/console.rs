@@ -123,7 +123,11 @@ fn main() {
         }));
         (
             address,
-            format!("{}={}", maktab::console::session::SESSION_COOKIE, session.secret),
+            format!(
+                "{}={}",
+                maktab::console::session::SESSION_COOKIE,
+                session.secret
+            ),
             stop,
         )
     });

@@ -417,7 +417,19 @@ async fn a_bad_row_is_shown_with_its_line_and_a_second_user_approves_the_reimpor
     assert!(detail.body.contains("chief2 (user:"));
     // Both are in the audit log with their identities, and the chain holds.
     let audit = second.get("/console/audit?action=changes").await;
-    assert!(audit.body.contains("chief2 (user:") && audit.body.contains(r#"data-ok="true""#));
+    assert!(audit.body.contains("chief2 (user:"));
+    assert!(
+        !audit.body.contains("chain-status") && audit.body.contains(r#"id="verify-chain""#),
+        "the chain is verified when asked, not on every view"
+    );
+    let verified = second.get("/console/audit?verify=1").await;
+    assert!(
+        verified
+            .body
+            .contains(r#"id="chain-status" data-ok="true""#),
+        "{}",
+        verified.body
+    );
 }
 
 #[tokio::test]
