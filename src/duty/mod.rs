@@ -159,6 +159,18 @@ impl DutyDesk {
         Self { chats, ..self }
     }
 
+    /// The same desk, answering SMS voters through this provider.
+    pub fn with_sms_provider(self, sms_provider: Option<String>) -> Self {
+        let settings = DutySettings {
+            sms_provider,
+            ..(*self.settings).clone()
+        };
+        Self {
+            settings: Arc::new(settings),
+            ..self
+        }
+    }
+
     pub fn settings(&self) -> &DutySettings {
         &self.settings
     }
