@@ -182,7 +182,10 @@ impl Desk {
             }
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
-        panic!("no answerCallbackQuery for {id}: {:#?}", self.telegram.calls());
+        panic!(
+            "no answerCallbackQuery for {id}: {:#?}",
+            self.telegram.calls()
+        );
     }
 }
 
@@ -214,7 +217,12 @@ fn text(update_id: u32, from: i64, text: &str, reply_to: Option<&str>) -> Value 
         "text": text,
     });
     if text.starts_with('/') {
-        let length = text.split_whitespace().next().unwrap().encode_utf16().count();
+        let length = text
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .encode_utf16()
+            .count();
         message["entities"] = json!([{ "offset": 0, "length": length, "type": "bot_command" }]);
     }
     if let Some(replied) = reply_to {
@@ -248,16 +256,19 @@ async fn a_voter_over_sms_reaches_the_agent_who_takes_the_ticket_and_answers_by_
     on_duty(&store, "user:2", KARIM, "1601", started).await;
 
     // A lookup tells the voter's commune (and subscribes the number).
-    desk.sms("s1", &format!("mon NIN {NIN_MIXED} né le {BIRTH_MIXED}")).await;
+    desk.sms("s1", &format!("mon NIN {NIN_MIXED} né le {BIRTH_MIXED}"))
+        .await;
     assert!(desk.sms_wait(1).await[0].contains("Bureau de vote 1"));
 
-    desk.sms("s2", "AGENT ma carte indique un autre bureau").await;
+    desk.sms("s2", "AGENT ma carte indique un autre bureau")
+        .await;
     let opened = desk.sms_wait(2).await;
-    assert!(
-        opened[1].starts_with("Demande 1 transmise"),
-        "{opened:?}"
-    );
-    let ticket = store.open_ticket_of(Channel::Sms, VOTER_E164).await.unwrap().unwrap();
+    assert!(opened[1].starts_with("Demande 1 transmise"), "{opened:?}");
+    let ticket = store
+        .open_ticket_of(Channel::Sms, VOTER_E164)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!((ticket.id, ticket.commune.as_str()), (1, "1601"));
 
     // Both agents on duty get it, with the button that takes it and the voter's words; the
@@ -265,8 +276,16 @@ async fn a_voter_over_sms_reaches_the_agent_who_takes_the_ticket_and_answers_by_
     let to_samira = desk.message_to(SAMIRA, "#1 Nouvelle demande").await;
     let to_karim = desk.message_to(KARIM, "#1 Nouvelle demande").await;
     assert_eq!(to_samira.callback_data(), vec!["take:1".to_owned()]);
-    assert!(to_samira.text().contains("ma carte indique un autre bureau"));
-    assert!(!to_samira.text().contains("550123456"), "{}", to_samira.text());
+    assert!(
+        to_samira
+            .text()
+            .contains("ma carte indique un autre bureau")
+    );
+    assert!(
+        !to_samira.text().contains("550123456"),
+        "{}",
+        to_samira.text()
+    );
 
     desk.post(&press(1, SAMIRA, &to_samira, "take:1")).await;
     desk.message_to(SAMIRA, "#1 est à vous").await;
@@ -281,13 +300,15 @@ async fn a_voter_over_sms_reaches_the_agent_who_takes_the_ticket_and_answers_by_
     let forwarded = desk.message_to(SAMIRA, "merci, j'attends").await;
     assert!(forwarded.text().starts_with("#1 Message de"));
     // A lookup still works while the ticket is open.
-    desk.sms("s4", &format!("mon NIN {NIN_MIXED} né le {BIRTH_MIXED}")).await;
+    desk.sms("s4", &format!("mon NIN {NIN_MIXED} né le {BIRTH_MIXED}"))
+        .await;
     let sent = desk.sms_wait(3).await;
     assert!(sent[2].contains("Bureau de vote 1"), "{sent:?}");
 
     // Replying to the pushed message answers the voter by SMS.
     let answer = "Votre bureau reste le 1 au centre Ecole Emir Abdelkader.";
-    desk.post(&text(3, SAMIRA, answer, Some(to_samira.text()))).await;
+    desk.post(&text(3, SAMIRA, answer, Some(to_samira.text())))
+        .await;
     desk.message_to(SAMIRA, "#1 Réponse envoyée").await;
     let sent = desk.sms_wait(4).await;
     assert_eq!(sent[3], answer);
@@ -296,12 +317,20 @@ async fn a_voter_over_sms_reaches_the_agent_who_takes_the_ticket_and_answers_by_
 
     // An answer beyond two SMS segments is refused, and nothing goes out.
     let long = "x".repeat(400);
-    desk.post(&text(4, SAMIRA, &long, Some(to_samira.text()))).await;
+    desk.post(&text(4, SAMIRA, &long, Some(to_samira.text())))
+        .await;
     desk.message_to(SAMIRA, "trop longue (3 SMS").await;
     // Karim, who does not own it, cannot answer it.
-    desk.post(&text(5, KARIM, "je prends", Some(to_karim.text()))).await;
+    desk.post(&text(5, KARIM, "je prends", Some(to_karim.text())))
+        .await;
     desk.message_to(KARIM, "#1 n'est pas à vous").await;
-    desk.post(&text(6, SAMIRA, "/note rappeler demain", Some(to_samira.text()))).await;
+    desk.post(&text(
+        6,
+        SAMIRA,
+        "/note rappeler demain",
+        Some(to_samira.text()),
+    ))
+    .await;
     desk.message_to(SAMIRA, "#1 Note enregistrée").await;
 
     // FIN ends it: the voter is told, the agent too.
@@ -346,25 +375,38 @@ async fn a_clerks_incident_from_telegram_jumps_the_queue() {
     on_duty(&store, "user:1", SAMIRA, "1601", now() - 60).await;
     let office = office(&store);
     let operator = Principal::command_line();
-    let invitation = office.invite_clerk(&operator, &alger(), None).await.unwrap();
+    let invitation = office
+        .invite_clerk(&operator, &alger(), None)
+        .await
+        .unwrap();
 
     // A voter's ticket comes first in time.
-    desk.sms("s1", &format!("mon NIN {NIN_MIXED} né le {BIRTH_MIXED}")).await;
+    desk.sms("s1", &format!("mon NIN {NIN_MIXED} né le {BIRTH_MIXED}"))
+        .await;
     desk.sms("s2", "AGENT").await;
     desk.sms_wait(2).await;
 
-    desk.post(&text(1, CLERK_CHAT, &format!("/clerk {}", invitation.code), None))
-        .await;
-    desk.telegram
-        .wait_for_message(CLERK_CHAT, |_| true)
-        .await;
+    desk.post(&text(
+        1,
+        CLERK_CHAT,
+        &format!("/clerk {}", invitation.code),
+        None,
+    ))
+    .await;
+    desk.telegram.wait_for_message(CLERK_CHAT, |_| true).await;
     desk.post(&text(2, CLERK_CHAT, "/incident", None)).await;
     let kinds = desk.message_to(CLERK_CHAT, "Quel incident").await;
     assert_eq!(
         kinds.callback_data(),
-        ["inc:centre_closed", "inc:missing_material", "inc:list_error", "inc:other"]
+        [
+            "inc:centre_closed",
+            "inc:missing_material",
+            "inc:list_error",
+            "inc:other"
+        ]
     );
-    desk.post(&press(3, CLERK_CHAT, &kinds, "inc:centre_closed")).await;
+    desk.post(&press(3, CLERK_CHAT, &kinds, "inc:centre_closed"))
+        .await;
     let centres = desk.message_to(CLERK_CHAT, "Dans quel centre").await;
     assert_eq!(
         centres.callback_data(),
@@ -373,7 +415,9 @@ async fn a_clerks_incident_from_telegram_jumps_the_queue() {
     desk.post(&press(4, CLERK_CHAT, &centres, "incc:centre_closed:C02"))
         .await;
     desk.message_to(CLERK_CHAT, "Incident 2 enregistré").await;
-    let pushed = desk.message_to(SAMIRA, "#2 Nouvelle alerte : centre fermé").await;
+    let pushed = desk
+        .message_to(SAMIRA, "#2 Nouvelle alerte : centre fermé")
+        .await;
     assert!(pushed.text().contains("centre C02"), "{}", pushed.text());
 
     let queue = office
@@ -383,7 +427,10 @@ async fn a_clerks_incident_from_telegram_jumps_the_queue() {
     let order: Vec<(i64, TicketKind)> = queue.tickets.iter().map(|t| (t.id, t.kind)).collect();
     assert_eq!(order, [(2, TicketKind::Incident), (1, TicketKind::Voter)]);
     assert_eq!(queue.tickets[0].priority, INCIDENT_PRIORITY);
-    assert_eq!(queue.tickets[0].incident_kind, Some(IncidentKind::CentreClosed));
+    assert_eq!(
+        queue.tickets[0].incident_kind,
+        Some(IncidentKind::CentreClosed)
+    );
 }
 
 // ---- The desk over a store, with a recording chat outbox and a controlled clock ----
@@ -434,7 +481,13 @@ fn conversation(store: &Arc<dyn Store>, desk: DutyDesk) -> Conversation {
     .with_duty(desk)
 }
 
-async fn say(talk: &Conversation, channel: Channel, sender: &str, text: &str, at: Timestamp) -> Vec<(MessageId, String)> {
+async fn say(
+    talk: &Conversation,
+    channel: Channel,
+    sender: &str,
+    text: &str,
+    at: Timestamp,
+) -> Vec<(MessageId, String)> {
     let inbound = Inbound {
         channel,
         sender: sender.to_owned(),
@@ -458,7 +511,11 @@ fn voter_ticket(sender: &str, kind: TicketKind) -> NewTicket {
         kind,
         incident_kind: (kind == TicketKind::Incident).then_some(IncidentKind::MissingMaterial),
         centre: None,
-        priority: if kind == TicketKind::Incident { INCIDENT_PRIORITY } else { 0 },
+        priority: if kind == TicketKind::Incident {
+            INCIDENT_PRIORITY
+        } else {
+            0
+        },
         first_message: None,
     }
 }
@@ -473,15 +530,30 @@ async fn out_of_hours_the_voter_is_told_when_duty_resumes() {
     on_duty(&db.store, "user:1", SAMIRA, "1601", resumes).await;
 
     // Without a lookup, the commune is asked and matched like the report dialogue's.
-    let asked = say(&talk, Channel::Sms, VOTER_E164, "CONSEILLER bureau fermé", at).await;
+    let asked = say(
+        &talk,
+        Channel::Sms,
+        VOTER_E164,
+        "CONSEILLER bureau fermé",
+        at,
+    )
+    .await;
     assert_eq!(asked[0].0, MessageId::DutyAskCommune);
     let opened = say(&talk, Channel::Sms, VOTER_E164, "Alger Centre", at + 5).await;
     assert_eq!(opened[0].0, MessageId::DutyOpenedLater, "{opened:?}");
-    assert!(opened[0].1.contains(&roster::local_time(resumes)), "{opened:?}");
+    assert!(
+        opened[0].1.contains(&roster::local_time(resumes)),
+        "{opened:?}"
+    );
     // Nobody is on duty: nobody was told yet.
     assert!(chats.to(SAMIRA).is_empty());
 
-    let ticket = db.store.open_ticket_of(Channel::Sms, VOTER_E164).await.unwrap().unwrap();
+    let ticket = db
+        .store
+        .open_ticket_of(Channel::Sms, VOTER_E164)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(ticket.commune, alger());
     let messages = db.store.ticket_messages(ticket.id).await.unwrap();
     assert_eq!(messages[0].body, "bureau fermé");
@@ -511,10 +583,19 @@ async fn on_telegram_a_person_is_offered_after_a_failed_lookup_and_in_the_help()
     let not_found = talk
         .handle(&inbound(&format!("{NIN_UNKNOWN} {BIRTH_MIXED}")))
         .await;
-    let actions: Vec<&ButtonAction> = not_found.replies[0].buttons.iter().map(|b| &b.action).collect();
+    let actions: Vec<&ButtonAction> = not_found.replies[0]
+        .buttons
+        .iter()
+        .map(|b| &b.action)
+        .collect();
     assert!(actions.contains(&&ButtonAction::AskAgent), "{actions:?}");
     let help = talk.handle(&inbound("/help")).await;
-    assert!(help.replies[0].buttons.iter().any(|b| b.action == ButtonAction::AskAgent));
+    assert!(
+        help.replies[0]
+            .buttons
+            .iter()
+            .any(|b| b.action == ButtonAction::AskAgent)
+    );
     // SMS has no buttons.
     let sms = talk
         .handle(&Inbound {
@@ -535,8 +616,14 @@ async fn a_ticket_nobody_answers_escalates_once_to_the_wilaya_and_national_cells
     on_duty(&db.store, "user:3", NATIONAL_AGENT, "national", at - 60).await;
     on_duty(&db.store, "user:4", KARIM, "w16", at - 60).await;
 
-    let voter = desk.open(&voter_ticket("+213550000001", TicketKind::Voter), at).await.unwrap();
-    let answered = desk.open(&voter_ticket("+213550000002", TicketKind::Voter), at).await.unwrap();
+    let voter = desk
+        .open(&voter_ticket("+213550000001", TicketKind::Voter), at)
+        .await
+        .unwrap();
+    let answered = desk
+        .open(&voter_ticket("+213550000002", TicketKind::Voter), at)
+        .await
+        .unwrap();
     let incident = desk
         .open(&voter_ticket("+213550000003", TicketKind::Incident), at)
         .await
@@ -545,7 +632,9 @@ async fn a_ticket_nobody_answers_escalates_once_to_the_wilaya_and_national_cells
         id: "user:1".to_owned(),
         name: "Samira".to_owned(),
     };
-    desk.take(answered.ticket.id, &samira, at + 60).await.unwrap();
+    desk.take(answered.ticket.id, &samira, at + 60)
+        .await
+        .unwrap();
     desk.reply(answered.ticket.id, &samira, "Nous regardons.", at + 120)
         .await
         .unwrap();
@@ -557,13 +646,27 @@ async fn a_ticket_nobody_answers_escalates_once_to_the_wilaya_and_national_cells
     assert_eq!(desk.escalate(at + 15 * 60).await.unwrap(), 1);
     assert_eq!(desk.escalate(at + 60 * 60).await.unwrap(), 0, "once each");
 
-    let national: Vec<String> = chats.to(NATIONAL_AGENT).iter().map(|p| p.text.clone()).collect();
+    let national: Vec<String> = chats
+        .to(NATIONAL_AGENT)
+        .iter()
+        .map(|p| p.text.clone())
+        .collect();
     assert_eq!(national.len(), 2, "{national:?}");
     assert!(national[0].starts_with(&format!("#{} ESCALADE", incident.ticket.id)));
-    assert!(national[1].starts_with(&format!("#{} ESCALADE : sans réponse depuis 15 min", voter.ticket.id)));
+    assert!(national[1].starts_with(&format!(
+        "#{} ESCALADE : sans réponse depuis 15 min",
+        voter.ticket.id
+    )));
     assert_eq!(chats.to(KARIM).len(), 2, "the wilaya's cell too");
     // The commune's agent got the three new tickets, not the escalations.
-    assert_eq!(chats.to(SAMIRA).iter().filter(|p| p.text.contains("ESCALADE")).count(), 0);
+    assert_eq!(
+        chats
+            .to(SAMIRA)
+            .iter()
+            .filter(|p| p.text.contains("ESCALADE"))
+            .count(),
+        0
+    );
     let escalated = db.store.ticket(voter.ticket.id).await.unwrap().unwrap();
     assert_eq!(escalated.escalation_level, 1);
 }
@@ -574,7 +677,10 @@ async fn an_agents_answer_by_sms_is_refused_beyond_two_segments_and_observers_on
     let chats = Arc::new(Chats::default());
     let desk = desk_over(&db.store, &chats);
     let office = office(&db.store).with_duty(desk.clone());
-    let opened = desk.open(&voter_ticket("+213550000009", TicketKind::Voter), now()).await.unwrap();
+    let opened = desk
+        .open(&voter_ticket("+213550000009", TicketKind::Voter), now())
+        .await
+        .unwrap();
     let id = opened.ticket.id;
     let operator = Principal::command_line();
     let refused = office.reply_ticket(&operator, id, &"م".repeat(141)).await;
@@ -582,7 +688,10 @@ async fn an_agents_answer_by_sms_is_refused_beyond_two_segments_and_observers_on
         matches!(&refused, Err(maktab::office::OfficeError::Rejected(m)) if m.contains("3 SMS segments")),
         "{refused:?}"
     );
-    office.reply_ticket(&operator, id, &"م".repeat(134)).await.unwrap();
+    office
+        .reply_ticket(&operator, id, &"م".repeat(134))
+        .await
+        .unwrap();
     // The office owns it now; the detail shows its messages to it only.
     let detail = office.ticket(&operator, id).await.unwrap();
     assert_eq!(detail.messages.unwrap().len(), 1);
@@ -627,7 +736,10 @@ async fn two_instances_on_one_postgresql_take_a_ticket_once_and_escalate_it_once
     let at = now();
     for round in 0..20 {
         let opened = first
-            .open(&voter_ticket(&format!("+2135500001{round:02}"), TicketKind::Voter), at)
+            .open(
+                &voter_ticket(&format!("+2135500001{round:02}"), TicketKind::Voter),
+                at,
+            )
             .await
             .unwrap();
         let id = opened.ticket.id;
@@ -643,12 +755,18 @@ async fn two_instances_on_one_postgresql_take_a_ticket_once_and_escalate_it_once
         let owners = [one.is_ok(), two.is_ok()];
         assert_eq!(owners.iter().filter(|ok| **ok).count(), 1, "round {round}");
         let refused = if one.is_ok() { two } else { one };
-        assert!(matches!(refused, Err(DutyError::Taken { .. })), "{refused:?}");
+        assert!(
+            matches!(refused, Err(DutyError::Taken { .. })),
+            "{refused:?}"
+        );
     }
     // Twenty untaken tickets, two instances escalating at once: each goes once.
     for round in 0..20 {
         first
-            .open(&voter_ticket(&format!("+2135500002{round:02}"), TicketKind::Voter), at)
+            .open(
+                &voter_ticket(&format!("+2135500002{round:02}"), TicketKind::Voter),
+                at,
+            )
             .await
             .unwrap();
     }
