@@ -232,6 +232,10 @@ pub fn parse_on(text: &str, today: NaiveDate) -> Intent {
 /// `None` when the message does not begin with one. "مساعدة موظف" begins with the help
 /// keyword, so the two-word phrases are tried first.
 fn agent_request(text: &str) -> Option<String> {
+    // `/agent CODE` is a clerk's enrolment, not a request for a person.
+    if text.trim_start().starts_with('/') {
+        return None;
+    }
     let words: Vec<&str> = text.split_whitespace().collect();
     let rest = |from: usize| words.get(from..).unwrap_or_default().join(" ");
     if words.len() >= 2 {
