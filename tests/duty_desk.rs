@@ -783,3 +783,101 @@ async fn two_instances_on_one_postgresql_take_a_ticket_once_and_escalate_it_once
         .unwrap();
     assert!(all.iter().all(|t| t.escalation_level == 1));
 }
+
+fn maktab(db: &TestDb, args: &[&str]) -> String {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_maktab"))
+        .args(args)
+        .env("MAKTAB_DATABASE_URL", &db.url)
+        .env("MAKTAB_TELEGRAM_BOT_TOKEN", TOKEN)
+        .env("MAKTAB_TELEGRAM_WEBHOOK_SECRET", TG_SECRET)
+        .env_remove("MAKTAB_LOG")
+        .env_remove("RUST_LOG")
+        .env_remove("MAKTAB_CONFIG")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "maktab {args:?}: {stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_command_line_keeps_the_roster_and_answers_closes_and_counts_tickets() {
+    let db = TestDb::with_roll().await;
+    let user = db
+        .store
+        .create_user(
+            maktab::store::NewUser {
+                login: "samira".to_owned(),
+                role: maktab::domain::Role::CommuneAdmin,
+                communes: vec![alger()],
+                password_hash: "unused".to_owned(),
+                created_at: now(),
+            },
+            audit("user.create"),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let agent = format!("user:{user}");
+    let added = maktab(
+        &db,
+        &[
+            "duty",
+            "add",
+            "--cell",
+            "1601",
+            "--agent",
+            &agent,
+            "--chat",
+            "9001",
+            "--from",
+            "2026-01-01 08:00",
+            "--until",
+            "2099-01-01 08:00",
+            "--locale",
+            "fr",
+        ],
+    );
+    assert!(added.starts_with("Shift added: #1"), "{added}");
+    assert!(maktab(&db, &["duty", "now"]).contains(&agent));
+
+    let chats = Arc::new(Chats::default());
+    let desk = desk_over(&db.store, &chats);
+    let mut ticket = voter_ticket("4242", TicketKind::Voter);
+    ticket.channel = Channel::Telegram;
+    ticket.first_message = Some("mon NIN 109870123456789012, où voter ?".to_owned());
+    let opened = desk.open(&ticket, now()).await.unwrap();
+    assert_eq!(chats.to(9001).len(), 1, "the agent on duty was told");
+
+    let listed = maktab(&db, &["tickets", "list", "--status", "open"]);
+    assert!(
+        listed.starts_with(&format!("#{}", opened.ticket.id)),
+        "{listed}"
+    );
+    let hidden = maktab(&db, &["tickets", "show", "1"]);
+    assert!(hidden.contains("owner only"), "{hidden}");
+    let replied = maktab(
+        &db,
+        &["tickets", "reply", "1", "Bonjour,", "le", "centre", "C01"],
+    );
+    assert!(replied.contains("queued"), "{replied}");
+    let waiting = db.store.outbox_waiting().await.unwrap();
+    assert_eq!(waiting.get("telegram"), Some(&1), "{waiting:?}");
+    let shown = maktab(&db, &["tickets", "show", "1"]);
+    assert!(shown.contains("Bonjour, le centre C01"), "{shown}");
+    assert!(
+        shown.contains("****************12"),
+        "the NIN is masked: {shown}"
+    );
+    assert!(!shown.contains("109870123456789012"), "{shown}");
+    maktab(&db, &["tickets", "close", "1"]);
+    assert!(maktab(&db, &["tickets", "list", "--status", "open"]).is_empty());
+    let stats = maktab(&db, &["duty", "stats"]);
+    assert!(stats.contains("opened 1, closed 1, backlog 0"), "{stats}");
+    assert!(maktab(&db, &["duty", "remove", "1"]).contains("removed"));
+    assert!(maktab(&db, &["duty", "now"]).contains("Nobody is on duty now."));
+}
