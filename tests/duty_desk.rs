@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
+mod console_support;
 
 use std::sync::{Arc, Mutex};
 
@@ -880,4 +881,135 @@ async fn the_command_line_keeps_the_roster_and_answers_closes_and_counts_tickets
     assert!(stats.contains("opened 1, closed 1, backlog 0"), "{stats}");
     assert!(maktab(&db, &["duty", "remove", "1"]).contains("removed"));
     assert!(maktab(&db, &["duty", "now"]).contains("Nobody is on duty now."));
+}
+
+#[tokio::test]
+async fn the_console_queue_takes_answers_with_a_canned_reply_notes_and_closes() {
+    let telegram = FakeTelegram::start().await;
+    let api_url = telegram.url().to_string();
+    let app = spawn_app_with(move |config| {
+        config.telegram.bot_token = Some(Secret::new(TOKEN));
+        config.telegram.webhook_secret = Some(Secret::new(TG_SECRET));
+        config.telegram.api_url = api_url;
+    })
+    .await;
+    let store = app.store();
+    office(&store)
+        .create_user(
+            &Principal::command_line(),
+            "alger",
+            maktab::domain::Role::CommuneAdmin,
+            vec![alger()],
+            console_support::PASSWORD,
+        )
+        .await
+        .unwrap();
+    let chats = Arc::new(Chats::default());
+    let desk = desk_over(&store, &chats);
+    let mut ticket = voter_ticket("4242", TicketKind::Voter);
+    ticket.channel = Channel::Telegram;
+    ticket.locale = Locale::Ar;
+    ticket.first_message = Some("بطاقتي تحمل مكتبا آخر".to_owned());
+    desk.open(&ticket, now()).await.unwrap();
+
+    let mut alger = console_support::Client::new(app.address);
+    assert_eq!(
+        alger
+            .log_in("alger", console_support::PASSWORD)
+            .await
+            .status,
+        303
+    );
+    let queue = alger.get("/console/tickets").await;
+    assert_eq!(queue.status, 200, "{}", queue.body);
+    assert!(
+        queue.body.contains(r#"href="/console/tickets/1""#),
+        "{}",
+        queue.body
+    );
+    let before = alger.get("/console/tickets/1").await;
+    assert!(before.body.contains(r#"id="take""#));
+    assert!(
+        !before.body.contains("بطاقتي تحمل"),
+        "messages are the owner's only"
+    );
+
+    let token = alger.csrf("/console/tickets/1").await;
+    let taken = alger
+        .post_form("/console/tickets/1/take", &[("csrf", &token)])
+        .await;
+    assert_eq!(taken.status, 303, "{}", taken.body);
+    let owned = alger.get("/console/tickets/1").await;
+    assert!(
+        owned.body.contains("بطاقتي تحمل مكتبا آخر"),
+        "{}",
+        owned.body
+    );
+
+    let canned = "نتحقق من وضعيتك وسنعود إليك هنا قريبا.";
+    assert!(
+        owned.body.contains(canned),
+        "the canned replies are offered"
+    );
+    let replied = alger
+        .post_form(
+            "/console/tickets/1/reply",
+            &[("csrf", &token), ("text", ""), ("canned", canned)],
+        )
+        .await;
+    assert_eq!(replied.status, 303, "{}", replied.body);
+    telegram
+        .wait_for_message(4242, |call| call.text() == canned)
+        .await;
+    let noted = alger
+        .post_form(
+            "/console/tickets/1/note",
+            &[("csrf", &token), ("text", "rappeler demain")],
+        )
+        .await;
+    assert_eq!(noted.status, 303);
+    let closed = alger
+        .post_form("/console/tickets/1/close", &[("csrf", &token)])
+        .await;
+    assert_eq!(closed.status, 303);
+    let ticket = store.ticket(1).await.unwrap().unwrap();
+    assert_eq!(ticket.status, TicketStatus::Closed);
+    let user = store.user_by_login("alger").await.unwrap().unwrap();
+    assert_eq!(ticket.owner, Some(format!("user:{}", user.id)));
+
+    // The roster page adds and lists a shift of this user.
+    let roster = alger.get("/console/duty").await;
+    assert_eq!(roster.status, 200, "{}", roster.body);
+    let agent = format!("user:{}", user.id);
+    let added = alger
+        .post_form(
+            "/console/duty",
+            &[
+                ("csrf", &token),
+                ("cell", "1601"),
+                ("agent", &agent),
+                ("chat", "9001"),
+                ("from", "2026-01-01T08:00"),
+                ("until", "2099-01-01T08:00"),
+                ("locale", "fr"),
+            ],
+        )
+        .await;
+    assert_eq!(added.status, 303, "{}", added.body);
+    let roster = alger.get("/console/duty").await;
+    assert!(roster.body.contains(&agent), "{}", roster.body);
+    // Another commune's cell is refused.
+    let refused = alger
+        .post_form(
+            "/console/duty",
+            &[
+                ("csrf", &token),
+                ("cell", "31000"),
+                ("agent", &agent),
+                ("from", "2026-01-01T08:00"),
+                ("until", "2099-01-01T08:00"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
 }
