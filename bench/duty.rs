@@ -163,7 +163,11 @@ async fn main() {
         .map(|_| {
             let commune = (random.next() % communes as u64) as usize;
             // One ticket in twenty is a clerk's incident.
-            (arrival(&mut random), commune, random.next().is_multiple_of(20))
+            (
+                arrival(&mut random),
+                commune,
+                random.next().is_multiple_of(20),
+            )
         })
         .collect();
     let mut events: BinaryHeap<Reverse<(Timestamp, Event)>> = day

@@ -528,7 +528,10 @@ impl Office {
             .cell
             .parse()
             .map_err(|error: String| OfficeError::Internal(error))?;
-        Self::require_cell(principal, &cell)?;
+        // Another commune's shift is not the caller's to know of, not even its cell.
+        if Self::require_cell(principal, &cell).is_err() {
+            return Err(OfficeError::NotFound(format!("shift {id} does not exist")));
+        }
         let audit = principal.audit(
             "duty.shift_remove",
             cell.commune().cloned().into_iter().collect(),
