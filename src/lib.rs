@@ -21,6 +21,8 @@
 //!   legal limit in alphabetical ranges, count ballots and cards, write files to import.
 //! - [`roll`]: CSV import of the map and roll with validation, and the demo data set.
 //! - [`store`]: the storage traits and their SQLite and PostgreSQL implementations.
+//! - [`duty`]: the duty desk: tickets from voters and clerks, the roster, agents' answers
+//!   and escalation, used by the conversation, the Telegram channel and the office.
 //! - [`office`]: every office action (imports, change sets, campaigns, reports and clerks,
 //!   tokens, statistics, the audit log) as one transport-free function, with authorization
 //!   (role, commune scope, two-person rule) decided there once.
@@ -39,6 +41,7 @@ pub mod config;
 pub mod console;
 pub mod conversation;
 pub mod domain;
+pub mod duty;
 pub mod i18n;
 pub mod metrics;
 pub mod notices;

@@ -21,11 +21,13 @@ use crate::admin::error::ApiError;
 use crate::channels::sms::lane::sms_lane;
 use crate::channels::sms::{self, SmsGateway};
 use crate::channels::telegram::Telegram;
+use crate::channels::telegram::duty::TelegramChats;
 use crate::channels::telegram::lane::TelegramNotices;
 use crate::config::Config;
 use crate::conversation::Conversation;
 use crate::conversation::stats::LookupRecorder;
 use crate::domain::Channel;
+use crate::duty::{DutyDesk, DutySettings};
 use crate::i18n::{Catalog, CatalogError};
 use crate::metrics::{self, Metrics, MetricsState};
 use crate::notices::{ChannelLimits, Dispatcher, OutboxBell, RetryPolicy};
@@ -46,6 +48,8 @@ pub struct Settings {
     pub notices: crate::config::NoticesConfig,
     /// The web console's settings.
     pub console: crate::console::ConsoleSettings,
+    /// Seconds between two looks for duty tickets to escalate.
+    pub duty_check_seconds: u64,
 }
 
 /// What every request handler can reach.
@@ -66,6 +70,8 @@ pub struct App {
     pub bell: OutboxBell,
     /// The web console's texts.
     pub console_texts: Arc<crate::console::Texts>,
+    /// The duty desk: tickets, the roster, agents' answers, escalation.
+    pub duty: DutyDesk,
 }
 
 /// The service cannot be built from its configuration.
@@ -96,12 +102,20 @@ impl App {
     pub fn new(store: Arc<dyn Store>, config: &Config) -> Result<Self, CatalogError> {
         let recorder = Arc::new(LookupRecorder::new());
         let catalog = Arc::new(Catalog::load()?);
+        let bell = OutboxBell::default();
+        let duty = DutyDesk::new(
+            Arc::clone(&store),
+            Arc::clone(&catalog),
+            duty_settings(config, None),
+            bell.clone(),
+        );
         let conversation = Conversation::new(
             Arc::clone(&store),
             Arc::clone(&catalog),
             config.conversation(),
         )
-        .with_recorder(Arc::clone(&recorder));
+        .with_recorder(Arc::clone(&recorder))
+        .with_duty(duty.clone());
         Ok(Self {
             store,
             conversation,
@@ -113,26 +127,48 @@ impl App {
                 sms: config.sms.clone(),
                 notices: config.notices.clone(),
                 console: console_settings(config),
+                duty_check_seconds: config.duty.escalate_check_seconds,
             }),
             metrics: Arc::new(Metrics::new()),
             recorder,
             catalog,
             sms: Arc::new(SmsGateway::disabled()),
             telegram: None,
-            bell: OutboxBell::default(),
+            bell,
             console_texts: Arc::new(crate::console::Texts::load()?),
+            duty,
         })
     }
 
-    /// The same service with this Telegram bot (or none).
+    /// The same service with this Telegram bot (or none). The duty desk then writes to
+    /// agents (and to voters who wrote on Telegram) through the Telegram lane.
     pub fn with_telegram(self, telegram: Option<Telegram>) -> Self {
-        Self { telegram, ..self }
+        let chats = telegram.as_ref().map(|_| {
+            Arc::new(TelegramChats::new(
+                Arc::clone(&self.store),
+                self.bell.clone(),
+            )) as Arc<dyn crate::duty::ChatOutbox>
+        });
+        let duty = self.duty.clone().with_chats(chats);
+        Self { telegram, ..self }.with_duty(duty)
     }
 
-    /// The same service with these SMS providers.
+    /// The same service with these SMS providers. Agents' answers to SMS voters go out
+    /// through the one that sends notices.
     pub fn with_sms(self, sms: SmsGateway) -> Self {
+        let provider = sms.notice_provider().map(|p| p.as_str().to_owned());
+        let duty = self.duty.clone().with_sms_provider(provider);
         Self {
             sms: Arc::new(sms),
+            ..self
+        }
+        .with_duty(duty)
+    }
+
+    fn with_duty(self, duty: DutyDesk) -> Self {
+        Self {
+            conversation: self.conversation.clone().with_duty(duty.clone()),
+            duty,
             ..self
         }
     }
@@ -143,7 +179,8 @@ impl App {
             max_voters_per_station: self.settings.max_voters_per_station,
         };
         AdminState {
-            office: Office::new(Arc::clone(&self.store), Arc::clone(&self.catalog), rules),
+            office: Office::new(Arc::clone(&self.store), Arc::clone(&self.catalog), rules)
+                .with_duty(self.duty.clone()),
             import_max_bytes: self.settings.import_max_bytes,
         }
     }
@@ -171,6 +208,16 @@ impl App {
             recorder: Arc::clone(&self.recorder),
             store: Arc::clone(&self.store),
         }
+    }
+}
+
+/// The duty desk's rules from the configuration; `sms_provider` is the provider agents'
+/// answers to SMS voters go out through.
+pub fn duty_settings(config: &Config, sms_provider: Option<String>) -> DutySettings {
+    DutySettings {
+        escalate_minutes: config.duty.escalate_minutes.max(1),
+        incident_escalate_minutes: config.duty.incident_escalate_minutes.max(1),
+        sms_provider,
     }
 }
 
@@ -292,6 +339,10 @@ pub async fn serve(
     let drain = Duration::from_secs(app.settings.notices.drain_seconds);
     let dispatcher = tokio::spawn(notice_dispatcher(&app).run(outbox_stopped, drain));
     let flusher = tokio::spawn(flush_statistics(app.clone(), stopped.clone()));
+    let escalation = tokio::spawn(escalate(
+        app.duty.clone(),
+        Duration::from_secs(app.settings.duty_check_seconds.max(1)),
+    ));
     let metrics_server = metrics_listener.map(|listener| {
         let router = metrics_router(&app);
         let stopped = until_stopped(stopped.clone());
@@ -332,6 +383,7 @@ pub async fn serve(
         workers.shutdown().await;
     }
     upkeep.abort();
+    escalation.abort();
     let _ = stop_outbox.send(true);
     let _ = flusher.await;
     let _ = dispatcher.await;
@@ -396,6 +448,21 @@ async fn flush_statistics(app: App, mut stopped: watch::Receiver<bool>) {
     }
     if let Err(error) = app.recorder.flush(app.store.as_ref()).await {
         tracing::error!(%error, "could not write the last lookup statistics");
+    }
+}
+
+/// The duty desk's escalation: every few seconds, tickets past their deadline without a first
+/// answer go to the wilaya's and the national duty cells. Several instances may run this at
+/// once: the store escalates each ticket in one guarded statement, so each goes once.
+async fn escalate(desk: DutyDesk, every: Duration) {
+    let mut ticks = tokio::time::interval(every);
+    loop {
+        ticks.tick().await;
+        match desk.escalate(crate::domain::now()).await {
+            Ok(0) => {}
+            Ok(escalated) => tracing::info!(escalated, "tickets escalated"),
+            Err(error) => tracing::warn!(%error, "could not escalate tickets"),
+        }
     }
 }
 

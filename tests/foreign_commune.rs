@@ -30,6 +30,8 @@ struct Foreign {
     clerks: BTreeSet<i64>,
     reports: BTreeSet<i64>,
     versions: BTreeSet<i64>,
+    tickets: BTreeSet<i64>,
+    shifts: BTreeSet<i64>,
 }
 
 impl Foreign {
@@ -63,6 +65,8 @@ impl Foreign {
                     Some("campaigns") | Some("campaign") => Some(&self.campaigns),
                     Some("clerks") => Some(&self.clerks),
                     Some("reports") => Some(&self.reports),
+                    Some("tickets") | Some("ticket") => Some(&self.tickets),
+                    Some("shifts") => Some(&self.shifts),
                     _ => None,
                 };
                 for (name, inner) in map {
@@ -220,6 +224,53 @@ async fn a_commune_office_sees_nothing_of_another_commune_on_any_route() {
         .unwrap();
     foreign.reports.insert(filed.report_id);
     foreign.texts.push("Karim Haddad".to_owned());
+    // A duty desk ticket of an Alger Centre voter, and a shift of its duty.
+    let now = maktab::domain::now();
+    let ticket = app
+        .app
+        .duty
+        .open(
+            &maktab::store::NewTicket {
+                commune: CommuneCode::parse("1601").unwrap(),
+                channel: Channel::Sms,
+                sender: "+213550000077".to_owned(),
+                sender_masked: "+213******77".to_owned(),
+                locale: maktab::domain::Locale::Fr,
+                kind: maktab::store::TicketKind::Voter,
+                incident_kind: None,
+                centre: None,
+                priority: 0,
+                first_message: Some("mon bureau ?".to_owned()),
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    foreign.tickets.insert(ticket.ticket.id);
+    foreign.texts.push("+213******77".to_owned());
+    let shift = db
+        .store
+        .add_shift(
+            &maktab::store::NewShift {
+                cell: "1601".to_owned(),
+                starts_at: now - 60,
+                ends_at: now + 3600,
+                agent: "user:77".to_owned(),
+                created_by: "test".to_owned(),
+                created_at: now,
+            },
+            maktab::store::NewAuditEntry {
+                at: now,
+                actor: "test (cli:test)".to_owned(),
+                action: "duty.shift_add".to_owned(),
+                communes: vec![CommuneCode::parse("1601").unwrap()],
+                details: json!({}),
+            },
+        )
+        .await
+        .unwrap();
+    foreign.shifts.insert(shift);
+    foreign.texts.push("user:77".to_owned());
     app.app
         .conversation
         .handle(&Inbound {
@@ -334,6 +385,10 @@ fn requests(template: &str, method: &str, foreign: &Foreign) -> Vec<(String, Vec
         foreign.campaigns.iter().copied().collect()
     } else if template.starts_with("/api/v1/clerks/") {
         foreign.clerks.iter().copied().collect()
+    } else if template.starts_with("/api/v1/tickets/") {
+        foreign.tickets.iter().copied().collect()
+    } else if template.starts_with("/api/v1/duty/shifts/") {
+        foreign.shifts.iter().copied().collect()
     } else {
         vec![0]
     };
@@ -373,6 +428,14 @@ fn requests(template: &str, method: &str, foreign: &Foreign) -> Vec<(String, Vec
                 ("POST", "/api/v1/reports/handled") => {
                     serde_json::to_vec(&json!({"ids": foreign.reports})).unwrap()
                 }
+                ("POST", "/api/v1/tickets/{id}/reply" | "/api/v1/tickets/{id}/note") => {
+                    serde_json::to_vec(&json!({"text": "Bonjour"})).unwrap()
+                }
+                ("POST", "/api/v1/duty/shifts") => serde_json::to_vec(&json!({
+                    "cell": "1601", "agent": "user:77", "chat": "9001",
+                    "starts_at": 1_800_000_000, "ends_at": 1_800_003_600
+                }))
+                .unwrap(),
                 _ => Vec::new(),
             };
             (path, body)

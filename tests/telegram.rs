@@ -571,7 +571,11 @@ async fn the_report_button_under_not_found_starts_the_report_in_the_chats_langua
     let buttons = answer.buttons();
     assert_eq!(
         buttons,
-        vec![("الإبلاغ عن عدم تسجيلي".to_owned(), "report:".to_owned())]
+        vec![
+            ("الإبلاغ عن عدم تسجيلي".to_owned(), "report:".to_owned()),
+            // The duty desk's "talk to a person" (issue 16).
+            ("التحدث مع موظف".to_owned(), "agent:".to_owned()),
+        ]
     );
 
     assert_eq!(

@@ -1,6 +1,7 @@
 //! The admin API under `/api/v1`, for municipal election offices and the national authority:
 //! imports over HTTP, change sets and campaigns, the audit log, lookup and roll statistics,
-//! reports of citizens missing from the roll and their clerks, and the OpenAPI document.
+//! reports of citizens missing from the roll and their clerks, the duty desk's tickets and
+//! roster, and the OpenAPI document.
 //!
 //! Each handler is a thin caller of the [`office`](crate::office): it reads the bearer token
 //! into a [`Principal`](crate::office::Principal), parses the request, calls the office and
@@ -18,6 +19,7 @@ pub mod imports;
 pub mod openapi;
 pub mod reports;
 pub mod stats;
+pub mod tickets;
 
 use std::time::Duration;
 
@@ -108,7 +110,18 @@ impl Routes {
             .get("/api/v1/stats/reports", reports::report_stats)
             .get("/api/v1/clerks", clerks::list_clerks)
             .post("/api/v1/clerks", clerks::invite_clerk)
-            .post("/api/v1/clerks/{id}/revoke", clerks::revoke_clerk);
+            .post("/api/v1/clerks/{id}/revoke", clerks::revoke_clerk)
+            .get("/api/v1/tickets", tickets::list_tickets)
+            .get("/api/v1/tickets/{id}", tickets::show_ticket)
+            .post("/api/v1/tickets/{id}/take", tickets::take_ticket)
+            .post("/api/v1/tickets/{id}/reply", tickets::reply_ticket)
+            .post("/api/v1/tickets/{id}/note", tickets::note_ticket)
+            .post("/api/v1/tickets/{id}/close", tickets::close_ticket)
+            .get("/api/v1/duty/shifts", tickets::list_shifts)
+            .post("/api/v1/duty/shifts", tickets::add_shift)
+            .post("/api/v1/duty/shifts/{id}/remove", tickets::remove_shift)
+            .get("/api/v1/duty/now", tickets::on_duty)
+            .get("/api/v1/duty/stats", tickets::duty_stats);
         (imports, rest)
     }
 }

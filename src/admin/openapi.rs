@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{audit, auth, campaigns, changes, clerks, imports, reports, stats};
+use super::{audit, auth, campaigns, changes, clerks, imports, reports, stats, tickets};
 use crate::office::Principal;
 
 /// The admin API's description.
@@ -37,6 +37,17 @@ use crate::office::Principal;
         clerks::invite_clerk,
         clerks::list_clerks,
         clerks::revoke_clerk,
+        tickets::list_tickets,
+        tickets::show_ticket,
+        tickets::take_ticket,
+        tickets::reply_ticket,
+        tickets::note_ticket,
+        tickets::close_ticket,
+        tickets::list_shifts,
+        tickets::add_shift,
+        tickets::remove_shift,
+        tickets::on_duty,
+        tickets::duty_stats,
     ),
     components(schemas(Principal, super::error::ErrorBody)),
     modifiers(&BearerAuth),

@@ -39,6 +39,7 @@ mod reports;
 mod serve;
 mod stats;
 mod telegram;
+mod tickets;
 mod token;
 mod user;
 
@@ -60,6 +61,7 @@ pub use reports::{ReportFilters, ReportsCommand};
 pub use serve::ServeArgs;
 pub use stats::StatsArgs;
 pub use telegram::TelegramCommand;
+pub use tickets::{DutyCommand, TicketsCommand};
 pub use token::TokenCommand;
 pub use user::UserCommand;
 
@@ -117,6 +119,12 @@ pub enum Command {
     /// Invite, list and revoke the clerks who file reports in the field (via the Telegram bot).
     #[command(subcommand)]
     Clerk(ClerkCommand),
+    /// The duty desk's tickets: the queue, a ticket, answering, notes, closing.
+    #[command(subcommand)]
+    Tickets(TicketsCommand),
+    /// The duty roster: shifts, who is on duty now, the desk's statistics.
+    #[command(subcommand)]
+    Duty(DutyCommand),
     /// Reports of citizens missing from the roll: list, export for the revision, mark handled.
     #[command(subcommand)]
     Reports(ReportsCommand),
@@ -153,6 +161,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Command::User(command) => user::run(&config, command).await,
             Command::Clerk(command) => clerk::run(&config, command).await,
             Command::Reports(command) => reports::run(&config, command).await,
+            Command::Tickets(command) => tickets::run_tickets(&config, command).await,
+            Command::Duty(command) => tickets::run_duty(&config, command).await,
             Command::Audit(args) => audit::run(&config, args).await,
             Command::Stats(args) => stats::run(&config, args).await,
             Command::Openapi => print_openapi(),

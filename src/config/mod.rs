@@ -45,6 +45,7 @@ pub struct Config {
     pub telegram: TelegramConfig,
     pub notices: NoticesConfig,
     pub console: ConsoleConfig,
+    pub duty: DutyConfig,
 }
 
 impl Default for Config {
@@ -62,6 +63,7 @@ impl Default for Config {
             sms: SmsConfig::default(),
             notices: NoticesConfig::default(),
             console: ConsoleConfig::default(),
+            duty: DutyConfig::default(),
         }
     }
 }

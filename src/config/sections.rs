@@ -31,6 +31,29 @@ impl Default for NoticesConfig {
     }
 }
 
+/// The duty desk (المداومة): voters and clerks reach a person on duty.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct DutyConfig {
+    /// Minutes a voter's ticket may wait for its first answer before it goes to the wilaya's
+    /// and the national duty cells.
+    pub escalate_minutes: i64,
+    /// The same for an incident a clerk reported from a centre.
+    pub incident_escalate_minutes: i64,
+    /// Seconds between two looks for tickets to escalate.
+    pub escalate_check_seconds: u64,
+}
+
+impl Default for DutyConfig {
+    fn default() -> Self {
+        Self {
+            escalate_minutes: 15,
+            incident_escalate_minutes: 5,
+            escalate_check_seconds: 30,
+        }
+    }
+}
+
 /// The Telegram bot. Telegram is enabled when `bot_token` is set (`webhook_secret` is then
 /// required); without it the webhook route answers 404.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]

@@ -184,6 +184,30 @@ pub const VARIABLES: &[Variable] = &[
         },
     ),
     Variable::new(
+        "MAKTAB_DUTY_ESCALATE_MINUTES",
+        "duty.escalate_minutes",
+        |c, v| {
+            c.duty.escalate_minutes = parsed(v)?;
+            Ok(())
+        },
+    ),
+    Variable::new(
+        "MAKTAB_DUTY_INCIDENT_ESCALATE_MINUTES",
+        "duty.incident_escalate_minutes",
+        |c, v| {
+            c.duty.incident_escalate_minutes = parsed(v)?;
+            Ok(())
+        },
+    ),
+    Variable::new(
+        "MAKTAB_DUTY_ESCALATE_CHECK_SECONDS",
+        "duty.escalate_check_seconds",
+        |c, v| {
+            c.duty.escalate_check_seconds = parsed(v)?;
+            Ok(())
+        },
+    ),
+    Variable::new(
         "MAKTAB_CHANGES_TWO_PERSON_RULE",
         "changes.two_person_rule",
         |c, v| {

@@ -118,6 +118,14 @@ pub fn router(state: ConsoleState) -> Router {
         .route("/console/clerks", get(pages::clerks).post(pages::invite))
         .route("/console/clerks/{id}/revoke", post(pages::revoke))
         .route("/console/users", get(pages::users).post(pages::create_user))
+        .route("/console/tickets", get(pages::duty::tickets))
+        .route("/console/tickets/{id}", get(pages::duty::ticket))
+        .route("/console/tickets/{id}/{action}", post(pages::duty::act))
+        .route(
+            "/console/duty",
+            get(pages::duty::duty).post(pages::duty::add_shift),
+        )
+        .route("/console/duty/{id}/remove", post(pages::duty::remove_shift))
         .route("/console/users/{login}/{action}", post(pages::change_user))
         .layer(DefaultBodyLimit::max(FORM_MAX_BYTES))
         .layer(TimeoutLayer::with_status_code(

@@ -100,7 +100,7 @@ fn chrome(
     let mut nav = Vec::new();
     if let Some((principal, _)) = principal {
         let role = principal.role;
-        let links: [(&'static str, &str, Permission); 9] = [
+        let links: [(&'static str, &str, Permission); 11] = [
             ("/console/dashboard", "nav-dashboard", Permission::Monitor),
             ("/console/changes", "nav-changes", Permission::Monitor),
             ("/console/imports", "nav-imports", Permission::Monitor),
@@ -108,6 +108,8 @@ fn chrome(
             ("/console/notices", "nav-notices", Permission::Monitor),
             ("/console/reports", "nav-reports", Permission::Reports),
             ("/console/clerks", "nav-clerks", Permission::Reports),
+            ("/console/tickets", "nav-tickets", Permission::Reports),
+            ("/console/duty", "nav-duty", Permission::Reports),
             ("/console/audit", "nav-audit", Permission::Monitor),
             ("/console/users", "nav-users", Permission::Users),
         ];
@@ -216,6 +218,9 @@ macro_rules! office {
 fn see_other(to: &str) -> Page {
     Ok(Redirect::to(to).into_response())
 }
+
+// After `office!`, which the duty desk's pages use too.
+pub mod duty;
 
 // ---- Signing in and out, language. ----
 

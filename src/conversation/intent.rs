@@ -40,6 +40,11 @@ pub enum Intent {
     ClerkReport,
     /// `/myreports`: a clerk's latest reports.
     ClerkReports,
+    /// AGENT, CONSEILLER, موظف, مساعدة موظف (then any words, kept as the ticket's first
+    /// message): ask for a person on duty.
+    AskAgent(String),
+    /// FIN, إنهاء: end the conversation with the person on duty.
+    EndAgent,
     /// Nothing Maktab can act on.
     Unrecognised,
 }
@@ -95,6 +100,11 @@ const STOP: &[&str] = &[
     "ايقاف",
     "/stop",
 ];
+/// Words that begin a request for a person (what follows is the question).
+const AGENT: &[&str] = &["agent", "conseiller", "conseillere", "موظف"];
+/// The same, in two words.
+const AGENT_PHRASES: &[&str] = &["مساعدة موظف", "parler agent"];
+const END_AGENT: &[&str] = &["fin", "إنهاء", "انهاء", "/fin"];
 const START: &[&str] = &["start", "reprendre", "ابدأ", "ابدا"];
 const REPORT: &[&str] = &[
     "signaler",
@@ -176,6 +186,12 @@ pub fn parse(text: &str) -> Intent {
 pub fn parse_on(text: &str, today: NaiveDate) -> Intent {
     let keyword = fold_keyword(text);
     let is = |list: &[&str]| list.iter().any(|k| fold_keyword(k) == keyword);
+    if let Some(words) = agent_request(text) {
+        return Intent::AskAgent(words);
+    }
+    if is(END_AGENT) {
+        return Intent::EndAgent;
+    }
     if is(HELP) {
         return Intent::Help;
     }
@@ -210,6 +226,29 @@ pub fn parse_on(text: &str, today: NaiveDate) -> Intent {
     } else {
         Intent::Numbers(numbers)
     }
+}
+
+/// The words after a request for a person (`AGENT ma carte porte un autre bureau`), or
+/// `None` when the message does not begin with one. "مساعدة موظف" begins with the help
+/// keyword, so the two-word phrases are tried first.
+fn agent_request(text: &str) -> Option<String> {
+    // `/agent CODE` is a clerk's enrolment, not a request for a person.
+    if text.trim_start().starts_with('/') {
+        return None;
+    }
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let rest = |from: usize| words.get(from..).unwrap_or_default().join(" ");
+    if words.len() >= 2 {
+        let two = fold_keyword(&format!("{} {}", words[0], words[1]));
+        if AGENT_PHRASES.iter().any(|p| fold_keyword(p) == two) {
+            return Some(rest(2));
+        }
+    }
+    let first = fold_keyword(words.first()?);
+    AGENT
+        .iter()
+        .any(|k| fold_keyword(k) == first)
+        .then(|| rest(1))
 }
 
 /// Whether a message is a keyword spelled alike in both languages (`STOP`, `OK`, `/help`),
@@ -609,6 +648,31 @@ fn birth_piece(chars: &[char], groups: &[Group], today: NaiveDate) -> Piece {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn agent_keywords_ask_for_a_person_and_keep_the_words_that_follow() {
+        let today = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+        assert_eq!(parse_on("AGENT", today), Intent::AskAgent(String::new()));
+        assert_eq!(
+            parse_on("conseiller ma carte porte un autre bureau", today),
+            Intent::AskAgent("ma carte porte un autre bureau".to_owned())
+        );
+        assert_eq!(
+            parse_on("موظف بطاقتي خاطئة", today),
+            Intent::AskAgent("بطاقتي خاطئة".to_owned())
+        );
+        assert_eq!(
+            parse_on("مساعدة موظف", today),
+            Intent::AskAgent(String::new())
+        );
+        assert_eq!(parse_on("مساعدة", today), Intent::Help);
+        assert_eq!(parse_on("FIN", today), Intent::EndAgent);
+        assert_eq!(parse_on("إنهاء", today), Intent::EndAgent);
+        assert_eq!(
+            parse_on("/agent 1234", today),
+            Intent::ClerkEnrol("1234".to_owned())
+        );
+    }
+
     use super::*;
 
     const NIN: &str = "109870123456789012";

@@ -6,6 +6,7 @@
 //! the abuse limits, and never reveals whether a NIN is on the roll to someone who cannot
 //! verify it: an unknown NIN and a wrong birth date get the very same reply.
 
+mod duty;
 pub mod intent;
 pub mod report;
 pub mod stats;
@@ -72,6 +73,8 @@ pub enum ButtonAction {
     Subscribe(NationalId),
     /// Start reporting oneself missing from the roll (what SIGNALER does).
     Report,
+    /// Ask for a person on duty (what AGENT does).
+    AskAgent,
 }
 
 /// How a lookup ended, for statistics.
@@ -134,6 +137,9 @@ pub enum Dialogue {
     },
     /// A report being filled in.
     Reporting(report::ReportDraft),
+    /// The sender asked for a person (with these words) and is asked for their commune;
+    /// `choices` are the commune codes offered by number, if several matched.
+    AwaitingDutyCommune { words: String, choices: Vec<String> },
 }
 
 impl Dialogue {
@@ -215,6 +221,8 @@ pub struct Conversation {
     catalog: Arc<Catalog>,
     settings: ConversationSettings,
     recorder: Option<Arc<LookupRecorder>>,
+    /// The duty desk, for voters who ask for a person (`AGENT`); without it they get a hint.
+    duty: Option<crate::duty::DutyDesk>,
 }
 
 impl Conversation {
@@ -228,13 +236,25 @@ impl Conversation {
             catalog,
             settings,
             recorder: None,
+            duty: None,
         }
+    }
+
+    /// Opens tickets of the duty desk for voters who ask for a person.
+    pub fn with_duty(mut self, desk: crate::duty::DutyDesk) -> Self {
+        self.duty = Some(desk);
+        self
     }
 
     /// Counts every lookup's outcome for statistics (in memory; flushed elsewhere).
     pub fn with_recorder(mut self, recorder: Arc<LookupRecorder>) -> Self {
         self.recorder = Some(recorder);
         self
+    }
+
+    /// The duty desk, if voters can ask for a person.
+    pub fn duty(&self) -> Option<&crate::duty::DutyDesk> {
+        self.duty.as_ref()
     }
 
     /// The message catalogues, for channels that have texts of their own.
@@ -332,6 +352,17 @@ impl Conversation {
             .or(locale_hint)
             .or(locale_now)
             .unwrap_or(Locale::Ar);
+        if let Some(handled) = self
+            .duty_step(inbound, &intent, &mut state, locale, now)
+            .await?
+        {
+            if state != stored {
+                self.store
+                    .save_sender_state(inbound.channel, &inbound.sender, &state, now)
+                    .await?;
+            }
+            return Ok(handled);
+        }
         let dialogue = Dialogue::of(&state)?;
         let handled = match (dialogue, intent) {
             (_, Intent::ClerkEnrol(code)) => self.enrol_clerk(inbound, &code, locale, now).await?,
@@ -357,11 +388,20 @@ impl Conversation {
                     .await?
             }
             (_, Intent::Report) => self.simple(locale, MessageId::ReportNeedsLookup),
-            (_, Intent::Help) => self.simple(locale, MessageId::Help),
-            (_, Intent::ChooseLanguage(_)) => self.simple(locale, MessageId::LanguageSet),
-            (_, Intent::Unrecognised | Intent::Yes | Intent::No) => {
-                self.simple(locale, MessageId::Hint)
+            (_, Intent::Help) => {
+                let mut help = self.simple(locale, MessageId::Help);
+                self.offer_agent(inbound, &mut help, locale);
+                help
             }
+            (_, Intent::ChooseLanguage(_)) => self.simple(locale, MessageId::LanguageSet),
+            (
+                _,
+                Intent::Unrecognised
+                | Intent::Yes
+                | Intent::No
+                | Intent::AskAgent(_)
+                | Intent::EndAgent,
+            ) => self.simple(locale, MessageId::Hint),
             (_, Intent::StopNotices) => {
                 state.notices_opt_out = true;
                 self.simple(locale, MessageId::NoticesStopped)
@@ -483,7 +523,32 @@ impl Conversation {
                 }
             }
         }
+        if matches!(
+            handled.outcome,
+            Some(
+                LookupOutcome::NotFound
+                    | LookupOutcome::VerificationFailed
+                    | LookupOutcome::RateLimitedNin
+                    | LookupOutcome::RateLimitedSender
+            )
+        ) {
+            self.offer_agent(inbound, &mut handled, locale);
+        }
         Ok(handled)
+    }
+
+    /// The "talk to a person" button under the replies, where there are buttons and a duty
+    /// desk: after a lookup that found nothing, after a lock, and under the help.
+    fn offer_agent(&self, inbound: &Inbound, handled: &mut Handled, locale: Locale) {
+        if self.duty.is_none() || !inbound.channel.has_buttons() {
+            return;
+        }
+        if let Some(reply) = handled.replies.last_mut() {
+            reply.buttons.push(Button {
+                label: self.message(locale, MessageId::ButtonAgent).text,
+                action: ButtonAction::AskAgent,
+            });
+        }
     }
 
     async fn lookup(

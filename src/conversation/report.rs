@@ -198,7 +198,11 @@ impl Conversation {
 
     /// The choice between communes, with as many of them as fit in two SMS segments (the
     /// longest names of the country allow two or three in Arabic).
-    fn commune_choice(&self, found: &[Candidate], locale: Locale) -> (Handled, Vec<String>) {
+    pub(super) fn commune_choice(
+        &self,
+        found: &[Candidate],
+        locale: Locale,
+    ) -> (Handled, Vec<String>) {
         let render = |shown: &[Candidate]| {
             let lines: Vec<String> = shown
                 .iter()

@@ -17,6 +17,7 @@ const AR_FILES: &[&str] = &[
     include_str!("../../locales/ar/sms.ftl"),
     include_str!("../../locales/ar/telegram.ftl"),
     include_str!("../../locales/ar/reports.ftl"),
+    include_str!("../../locales/ar/duty.ftl"),
 ];
 const FR_FILES: &[&str] = &[
     include_str!("../../locales/fr/main.ftl"),
@@ -24,6 +25,7 @@ const FR_FILES: &[&str] = &[
     include_str!("../../locales/fr/sms.ftl"),
     include_str!("../../locales/fr/telegram.ftl"),
     include_str!("../../locales/fr/reports.ftl"),
+    include_str!("../../locales/fr/duty.ftl"),
 ];
 
 macro_rules! message_ids {
@@ -157,6 +159,44 @@ message_ids! {
     ClerkReportsHeader = "clerk-reports-header",
     /// One report in /myreports (`$id`, `$nin` masked, `$date`, `$status`).
     ClerkReportLine = "clerk-report-line",
+    /// The duty desk (`locales/*/duty.ftl`): a voter's ticket opened, someone on duty now.
+    DutyOpenedNow = "duty-opened-now",
+    /// Opened out of hours (`$date`: when duty resumes).
+    DutyOpenedLater = "duty-opened-later",
+    DutyOpenedUnknown = "duty-opened-unknown",
+    DutyAlreadyOpen = "duty-already-open",
+    DutyAskCommune = "duty-ask-commune",
+    DutyCommuneUnknown = "duty-commune-unknown",
+    DutyEnded = "duty-ended",
+    DutyNoTicket = "duty-no-ticket",
+    DutyClosedByAgent = "duty-closed-by-agent",
+    ButtonAgent = "button-agent",
+    /// Agents' messages: `#id` first, so that replying to one answers that ticket.
+    DutyPushNew = "duty-push-new",
+    DutyPushVoter = "duty-push-voter",
+    DutyPushEscalated = "duty-push-escalated",
+    DutyPushEnded = "duty-push-ended",
+    DutyButtonTake = "duty-button-take",
+    DutyTaken = "duty-taken",
+    DutyAlreadyTaken = "duty-already-taken",
+    DutyReplySent = "duty-reply-sent",
+    DutyReplyTooLong = "duty-reply-too-long",
+    DutyNoteSaved = "duty-note-saved",
+    DutyClosed = "duty-closed",
+    DutyNotOwner = "duty-not-owner",
+    DutyTicketClosed = "duty-ticket-closed",
+    DutyPickTicket = "duty-pick-ticket",
+    DutyNotAgent = "duty-not-agent",
+    DutyCannotSend = "duty-cannot-send",
+    /// Clerks' incidents (`/incident`).
+    IncidentChooseKind = "incident-choose-kind",
+    IncidentKindCentreClosed = "incident-kind-centre-closed",
+    IncidentKindMissingMaterial = "incident-kind-missing-material",
+    IncidentKindListError = "incident-kind-list-error",
+    IncidentKindOther = "incident-kind-other",
+    IncidentChooseCentre = "incident-choose-centre",
+    IncidentOpened = "incident-opened",
+    IncidentClerksOnly = "incident-clerks-only",
 }
 
 /// A catalogue failed to load; only possible if a `.ftl` file shipped broken.

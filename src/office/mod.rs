@@ -19,6 +19,8 @@
 //! - [`reports`]: reports of citizens missing from the roll, and the clerks who file them.
 //! - [`stats`]: lookup and roll statistics.
 //! - [`audit`]: reading the audit log.
+//! - [`tickets`]: the duty desk: the ticket queue, taking, answering, notes, closing, the
+//!   duty roster and the desk's statistics.
 //! - [`users`]: console users, their sign-in (password, TOTP) and sessions.
 
 pub mod audit;
@@ -30,6 +32,7 @@ pub mod planning;
 pub mod principal;
 pub mod reports;
 pub mod stats;
+pub mod tickets;
 pub mod tokens;
 pub mod users;
 
@@ -67,16 +70,30 @@ pub struct Office {
     store: Arc<dyn Store>,
     catalog: Arc<Catalog>,
     rules: Rules,
+    /// The duty desk (by default without channels: answers cannot be sent).
+    duty: crate::duty::DutyDesk,
 }
 
 impl Office {
     /// The office over this store, with these catalogues and rules.
     pub fn new(store: Arc<dyn Store>, catalog: Arc<Catalog>, rules: Rules) -> Self {
+        let duty = crate::duty::DutyDesk::new(
+            Arc::clone(&store),
+            Arc::clone(&catalog),
+            crate::duty::DutySettings::default(),
+            crate::notices::OutboxBell::default(),
+        );
         Self {
             store,
             catalog,
             rules,
+            duty,
         }
+    }
+
+    /// The same office acting through this duty desk (with its channels).
+    pub fn with_duty(self, duty: crate::duty::DutyDesk) -> Self {
+        Self { duty, ..self }
     }
 
     /// The configured rules.

@@ -2,7 +2,7 @@
 //! roll, [`SenderStore`] for what is remembered of senders, [`SmsStore`] for outbound SMS and
 //! their delivery status, [`TelegramStore`] for the Telegram channel's inbox, blocked chats and
 //! button offers, [`ReportStore`] for reports of citizens missing from the roll and the clerks
-//! who collect them, [`UserStore`] for the web console's users and sessions, and the admin, change-set and notice areas), gathered in [`Store`] and
+//! who collect them, [`UserStore`] for the web console's users and sessions, [`TicketStore`] for the duty desk's tickets and roster, and the admin, change-set and notice areas), gathered in [`Store`] and
 //! implemented for SQLite (the embedded default) and PostgreSQL (several instances behind one
 //! database), chosen at start-up from the database URL. Nothing backend-specific leaks past
 //! the traits; `tests/store_conformance.rs` holds both to the same behaviour.
@@ -25,6 +25,7 @@ mod senders;
 mod sms;
 mod sqlite;
 mod telegram;
+mod tickets;
 mod users;
 
 use std::sync::Arc;
@@ -57,6 +58,10 @@ pub use senders::{SenderState, SenderStore};
 pub use sms::{DeliveryStatus, OutboundSms, SmsStore, UnknownDeliveryStatus};
 pub use sqlite::SqliteStore;
 pub use telegram::{Acceptance, PendingUpdate, TelegramStore};
+pub use tickets::{
+    CentreName, DutyAgent, INCIDENT_PRIORITY, IncidentKind, MessageOrigin, NewShift, NewTicket,
+    Shift, Ticket, TicketKind, TicketMessage, TicketQuery, TicketStatus, TicketStore,
+};
 pub use users::{NewSession, NewUser, SessionRecord, UserRecord, UserStore};
 
 /// A name unique to this process (host, process id and randomness in case of reuse), for the
@@ -135,6 +140,7 @@ pub trait Store:
     + TelegramStore
     + ReportStore
     + UserStore
+    + TicketStore
     + Send
     + Sync
 {

@@ -8,11 +8,13 @@
 //!   bot...) and how it is answered.
 //! - [`sender`]: sending through teloxide's `Bot`, paced per chat, honouring `retry_after`, and
 //!   marking chats that blocked the bot as unreachable.
+//! - [`duty`]: the duty desk's messages to Telegram chats (tickets pushed to agents).
 //! - [`setup`]: the operator commands (`setWebhook`, `setMyCommands`, `getWebhookInfo`).
 //!
 //! Dialogue state lives in Maktab's own store (the core's per-sender state), not in teloxide's
 //! storage, whose SQLite feature pulls a second `libsqlite3-sys` that conflicts with sqlx 0.9.
 
+pub mod duty;
 pub mod lane;
 pub mod sender;
 pub mod setup;

@@ -24,7 +24,9 @@ use crate::conversation::{Button, ButtonAction, Conversation, Inbound, Reply};
 use crate::domain::{Channel, Locale, Timestamp, mask_sender};
 use crate::i18n::MessageId;
 use crate::notices::OutboxBell;
-use crate::store::{NewReply, Store, StoreError};
+use crate::store::{IncidentKind, NewReply, Store, StoreError};
+
+mod agents;
 
 /// What an update asks Maktab to do.
 #[derive(Debug, Clone, PartialEq)]
@@ -60,6 +62,15 @@ pub enum Action {
     Blocked { chat: i64 },
     /// The user unblocked the bot.
     Unblocked { chat: i64 },
+    /// A duty desk command (`/close`, `/note`, `/incident`) or a reply to a ticket's message.
+    /// `text` is the message as written: from a chat that is not an agent's (or a clerk's,
+    /// for `/incident`) it goes to the conversation like any other.
+    Duty {
+        chat: i64,
+        command: agents::DutyCommand,
+        text: String,
+        hint: Option<Locale>,
+    },
     /// Nothing to do (channel posts, service messages, group chatter...).
     Ignore,
 }
@@ -207,6 +218,14 @@ fn classify_message(message: &Message, edited: bool) -> Action {
             _ => Action::Ignore,
         };
     };
+    if !edited && let Some(command) = agents::duty_command(text, message.reply_to_message()) {
+        return Action::Duty {
+            chat,
+            command,
+            text: text.to_owned(),
+            hint,
+        };
+    }
     match parse_command(text) {
         Some(command) if command.name == "start" => Action::Greet { chat, hint },
         Some(command) if matches!(command.name.as_str(), "language" | "langue" | "lang") => {
@@ -231,21 +250,32 @@ fn is_text(media: &MediaKind) -> bool {
 }
 
 /// Button payloads (`callback_data`, at most 64 bytes): `lang:ar`, `lang:fr`, `sub:<offer id>`,
-/// `report:` (the NIN of the report is in the chat's stored dialogue).
-/// An offer id refers to a row of the store, so no NIN travels through Telegram's buttons.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// `report:` (the NIN of the report is in the chat's stored dialogue), `agent:` (ask for a
+/// person), `take:<ticket>` (an agent takes a ticket), `inc:<kind>` and `incc:<kind>:<centre>`
+/// (a clerk's incident). An offer id refers to a row of the store, so no NIN travels through
+/// Telegram's buttons.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CallbackData {
     Language(Locale),
     Subscribe(i64),
     Report,
+    AskAgent,
+    Take(i64),
+    IncidentKind(IncidentKind),
+    /// A centre code is at most 20 characters, so this stays within the 64 bytes.
+    IncidentCentre(IncidentKind, String),
 }
 
 impl CallbackData {
-    pub fn encode(self) -> String {
+    pub fn encode(&self) -> String {
         match self {
             Self::Language(locale) => format!("lang:{}", locale.code()),
             Self::Subscribe(offer) => format!("sub:{offer}"),
             Self::Report => "report:".to_owned(),
+            Self::AskAgent => "agent:".to_owned(),
+            Self::Take(ticket) => format!("take:{ticket}"),
+            Self::IncidentKind(kind) => format!("inc:{kind}"),
+            Self::IncidentCentre(kind, centre) => format!("incc:{kind}:{centre}"),
         }
     }
 
@@ -255,6 +285,17 @@ impl CallbackData {
             "lang" => value.parse().ok().map(Self::Language),
             "sub" => value.parse().ok().map(Self::Subscribe),
             "report" if value.is_empty() => Some(Self::Report),
+            "agent" if value.is_empty() => Some(Self::AskAgent),
+            "take" => value.parse().ok().map(Self::Take),
+            "inc" => value.parse().ok().map(Self::IncidentKind),
+            "incc" => {
+                let (incident, centre) = value.split_once(':')?;
+                let centre = crate::domain::CentreCode::parse(centre).ok()?;
+                Some(Self::IncidentCentre(
+                    incident.parse().ok()?,
+                    centre.as_str().to_owned(),
+                ))
+            }
             _ => None,
         }
     }
@@ -371,6 +412,12 @@ impl Processor {
                 Ok(self.store.set_chat_blocked(chat, true, now).await?)
             }
             Action::Unblocked { chat } => Ok(self.store.set_chat_blocked(chat, false, now).await?),
+            Action::Duty {
+                chat,
+                command,
+                text,
+                hint,
+            } => self.duty(chat, command, text, hint, now).await,
             Action::Ignore => Ok(()),
         }
     }
@@ -452,6 +499,22 @@ impl Processor {
                 // The button does what typing SIGNALER does; a slash command says nothing of
                 // the language, so the conversation keeps the chat's.
                 self.converse(chat, "/signaler".to_owned(), hint, now).await
+            }
+            Some(CallbackData::AskAgent) => {
+                self.sender.answer_callback(query, None).await?;
+                // What typing AGENT does; the keyword is neutral enough that the chat's
+                // language stays.
+                self.converse(chat, "AGENT".to_owned(), hint, now).await
+            }
+            Some(CallbackData::Take(ticket)) => self.take(chat, query, ticket, hint, now).await,
+            Some(CallbackData::IncidentKind(kind)) => {
+                self.sender.answer_callback(query, None).await?;
+                self.incident_centres(chat, kind, hint, now).await
+            }
+            Some(CallbackData::IncidentCentre(kind, centre)) => {
+                self.sender.answer_callback(query, None).await?;
+                self.open_incident(chat, kind, Some(centre), hint, now)
+                    .await
             }
             None => self.sender.answer_callback(query, None).await,
         }
@@ -566,6 +629,10 @@ impl Processor {
                     button.label.clone(),
                     CallbackData::Report.encode(),
                 )]),
+                ButtonAction::AskAgent => rows.push(vec![InlineKeyboardButton::callback(
+                    button.label.clone(),
+                    CallbackData::AskAgent.encode(),
+                )]),
             }
         }
         if !languages.is_empty() {
@@ -667,10 +734,13 @@ mod tests {
             CallbackData::Language(Locale::Fr),
             CallbackData::Subscribe(i64::MAX),
             CallbackData::Report,
+            CallbackData::AskAgent,
+            CallbackData::Take(i64::MAX),
+            CallbackData::IncidentCentre(IncidentKind::MissingMaterial, "C".repeat(20)),
         ] {
             let encoded = data.encode();
             assert!(encoded.len() <= 64, "{encoded}");
-            assert_eq!(CallbackData::decode(&encoded), Some(data));
+            assert_eq!(CallbackData::decode(&encoded).as_ref(), Some(&data));
         }
         assert_eq!(CallbackData::decode("sub:109870123456789012345"), None);
         assert_eq!(CallbackData::decode("lang:en"), None);

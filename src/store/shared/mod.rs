@@ -27,6 +27,7 @@ mod roll;
 mod senders;
 mod sms;
 mod telegram;
+mod tickets;
 mod users;
 
 use super::admin::insert_audit;
