@@ -62,48 +62,6 @@ async fn subscribe(
     Ok(())
 }
 
-/// A [`FoundLookup`] the writer can own.
-pub(in super::super) struct OwnedFound {
-    pub nin_key: String,
-    pub day: Timestamp,
-    pub subscription: Option<(Channel, String, String)>,
-    pub now: Timestamp,
-}
-
-#[allow(
-    dead_code,
-    reason = "SQLite runs the steps; PostgreSQL has one statement for them"
-)]
-impl OwnedFound {
-    pub fn of(found: &FoundLookup<'_>) -> Self {
-        Self {
-            nin_key: found.nin_key.to_owned(),
-            day: found.day,
-            subscription: found.subscription.map(|(channel, sender, nin)| {
-                (channel, sender.to_owned(), nin.as_str().to_owned())
-            }),
-            now: found.now,
-        }
-    }
-}
-
-/// The found lookup's writes one after another, for a backend that runs them inside one
-/// transaction (SQLite's group commit, in one savepoint).
-#[allow(
-    dead_code,
-    reason = "SQLite runs the steps; PostgreSQL has one statement for them"
-)]
-pub(in super::super) async fn found_in_steps(
-    connection: &mut Connection,
-    found: &OwnedFound,
-) -> Result<()> {
-    release(connection, &found.nin_key, found.day).await?;
-    if let Some((channel, sender, nin)) = &found.subscription {
-        subscribe(connection, *channel, sender, nin, found.now).await?;
-    }
-    Ok(())
-}
-
 #[async_trait]
 impl SenderStore for Backend {
     async fn sender_state(

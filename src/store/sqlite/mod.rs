@@ -94,8 +94,12 @@ impl SqliteStore {
             .pragma("cache_size", "-32768")
             .pragma("mmap_size", "1073741824")
             .pragma("temp_store", "memory");
+        // No test before acquire: with it every query first sends a ping to the connection's
+        // thread, doubling the trips of a lookup's reads; a broken SQLite connection (a file
+        // gone) fails the query itself just as well.
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
+            .test_before_acquire(false)
             .connect_with(options.clone())
             .await?;
         sqlx::migrate!("migrations/sqlite").run(&pool).await?;
@@ -154,6 +158,20 @@ impl SqliteStore {
             + 'static,
     {
         self.writer.write_atomic(job).await
+    }
+
+    /// A write of one query text that opens the savepoint `job` and releases it at its end
+    /// (see `writer.rs`).
+    pub(super) async fn write_in_own_savepoint<T, F>(&self, job: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(
+                &'c mut sqlx::SqliteConnection,
+            ) -> futures_util::future::BoxFuture<'c, Result<T>>
+            + Send
+            + 'static,
+    {
+        self.writer.write_in_own_savepoint(job).await
     }
 
     /// Starts a transaction whose reads all see one snapshot: in WAL mode a deferred

@@ -11,8 +11,8 @@
 
 use sqlx::Row;
 
-use super::shared::senders::{OwnedFound, found_in_steps};
 use super::{SqliteStore, corrupt};
+use crate::domain::{Channel, Timestamp};
 use crate::store::{Admitted, FoundLookup, LookupAdmission, Result};
 
 const ADMIT: &str = "insert into rate_counters (key, window_start, count)
@@ -61,11 +61,66 @@ pub(super) async fn admit_lookup(
         .await
 }
 
+/// The found lookup's two statements (`SenderStore::release_counter`'s and
+/// `add_subscription`'s, the subscription only when `$7`) as one query text inside its own savepoint: sqlx runs a
+/// text of several statements in one trip to the connection's thread, binding `$N` in each
+/// to the N-th argument.
+const FOUND: &str = "savepoint job;
+     update rate_counters set count = count - 1
+     where key = $1 and window_start = $2 and count > 0;
+     insert into subscriptions (channel, sender, nin, created_at)
+     select $3, $4, $5, $6 where $7
+     on conflict (channel, sender, nin) do nothing;
+     release job";
+
+/// A [`FoundLookup`] the writer can own.
+struct OwnedFound {
+    nin_key: String,
+    day: Timestamp,
+    subscription: Option<(Channel, String, String)>,
+    now: Timestamp,
+}
+
+#[allow(
+    dead_code,
+    reason = "SQLite runs the steps; PostgreSQL has one statement for them"
+)]
+impl OwnedFound {
+    fn of(found: &FoundLookup<'_>) -> Self {
+        Self {
+            nin_key: found.nin_key.to_owned(),
+            day: found.day,
+            subscription: found.subscription.map(|(channel, sender, nin)| {
+                (channel, sender.to_owned(), nin.as_str().to_owned())
+            }),
+            now: found.now,
+        }
+    }
+}
+
 pub(super) async fn record_found(store: &SqliteStore, found: &FoundLookup<'_>) -> Result<()> {
     let found = OwnedFound::of(found);
     store
-        .write_atomic(move |connection| {
-            Box::pin(async move { found_in_steps(connection, &found).await })
+        .write_in_own_savepoint(move |connection| {
+            Box::pin(async move {
+                let (channel, sender, nin) = match &found.subscription {
+                    Some((channel, sender, nin)) => {
+                        (channel.as_str(), sender.as_str(), nin.as_str())
+                    }
+                    None => ("", "", ""),
+                };
+                sqlx::query(FOUND)
+                    .bind(&found.nin_key)
+                    .bind(found.day)
+                    .bind(channel)
+                    .bind(sender)
+                    .bind(nin)
+                    .bind(found.now)
+                    .bind(found.subscription.is_some())
+                    .execute(&mut *connection)
+                    .await?;
+                Ok(())
+            })
         })
         .await
 }

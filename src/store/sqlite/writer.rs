@@ -67,9 +67,20 @@ type Finish = Box<dyn FnOnce(Option<&str>) + Send>;
 /// A write: statements run on the writer's connection inside the batch's transaction.
 struct Job {
     run: Box<dyn for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Ran> + Send>,
-    /// Several statements, run inside a savepoint so that they commit or fail together. A
-    /// job of one statement needs none: SQLite undoes a failed statement by itself.
-    savepoint: bool,
+    guard: Guard,
+}
+
+/// How a job's statements commit or fail together.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Guard {
+    /// One statement: SQLite undoes a failed statement by itself.
+    Statement,
+    /// Several statements: the writer opens the savepoint `job` before and releases it after.
+    Savepoint,
+    /// Several statements sent as one query text that opens the savepoint `job` itself and
+    /// releases it at its end (one trip to the connection's thread instead of three); on
+    /// failure the writer rolls back to it.
+    OwnSavepoint,
 }
 
 /// The handle requests submit their writes through. Cloning shares the one writer; when the
@@ -95,7 +106,7 @@ impl Writer {
         T: Send + 'static,
         F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<T>> + Send + 'static,
     {
-        self.submit(job, false).await
+        self.submit(job, Guard::Statement).await
     }
 
     /// Runs `job`, several statements that commit or fail together (inside a savepoint),
@@ -105,10 +116,21 @@ impl Writer {
         T: Send + 'static,
         F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<T>> + Send + 'static,
     {
-        self.submit(job, true).await
+        self.submit(job, Guard::Savepoint).await
     }
 
-    async fn submit<T, F>(&self, job: F, savepoint: bool) -> Result<T>
+    /// Runs `job`, one query text of several statements that begins with `savepoint job`
+    /// and ends with `release job`, in the next batch, as [`write`](Self::write); if it
+    /// fails, the writer rolls back to its savepoint.
+    pub async fn write_in_own_savepoint<T, F>(&self, job: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<T>> + Send + 'static,
+    {
+        self.submit(job, Guard::OwnSavepoint).await
+    }
+
+    async fn submit<T, F>(&self, job: F, guard: Guard) -> Result<T>
     where
         T: Send + 'static,
         F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<T>> + Send + 'static,
@@ -133,7 +155,7 @@ impl Writer {
                 })
             });
         self.jobs
-            .send(Job { run, savepoint })
+            .send(Job { run, guard })
             .await
             .map_err(|_| StoreError::Batch("the SQLite writer has stopped".to_owned()))?;
         // A job dropped unrun (its batch could not begin, or lost its transaction before the
@@ -177,28 +199,27 @@ async fn commit_batch(connection: &mut SqliteConnection, batch: &mut Vec<Job>) -
     for job in batch.iter_mut() {
         taken += 1;
         let run = std::mem::replace(&mut job.run, Box::new(|_| Box::pin(unrun())));
-        if job.savepoint {
-            if let Err(error) = connection.execute("savepoint job").await {
-                broken = Some(error.to_string());
-                break;
-            }
-            let (ok, finish) = run(&mut *connection).await;
-            finishes.push(finish);
-            let end = if ok {
-                "release job"
-            } else {
-                "rollback to job; release job"
-            };
-            if let Err(error) = connection.execute(end).await {
-                broken = Some(error.to_string());
-                break;
-            }
-        } else {
-            let (ok, finish) = run(&mut *connection).await;
-            finishes.push(finish);
-            if !ok {
-                break;
-            }
+        if job.guard == Guard::Savepoint
+            && let Err(error) = connection.execute("savepoint job").await
+        {
+            broken = Some(error.to_string());
+            break;
+        }
+        let (ok, finish) = run(&mut *connection).await;
+        finishes.push(finish);
+        let end = match (job.guard, ok) {
+            (Guard::Statement, true) | (Guard::OwnSavepoint, true) => None,
+            (Guard::Statement, false) => break,
+            (Guard::Savepoint, true) => Some("release job"),
+            (Guard::Savepoint | Guard::OwnSavepoint, false) => Some("rollback to job; release job"),
+        };
+        // If the savepoint cannot be ended (a job whose text failed before opening it, or a
+        // transaction SQLite rolled back), the transaction cannot be trusted: it ends here.
+        if let Some(end) = end
+            && let Err(error) = connection.execute(end).await
+        {
+            broken = Some(error.to_string());
+            break;
         }
     }
     let outcome = match broken {
