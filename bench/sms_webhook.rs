@@ -151,7 +151,7 @@ fn main() {
             max,
         )
         .await;
-        let health = load(constant, any, 0, concurrency, duration, max).await;
+        let health = load(constant, Arc::clone(&any), 0, concurrency, duration, max).await;
         let sms = load(lookup, found, 10_000_000, concurrency, duration, max).await;
         let telegram = load(
             telegram,
