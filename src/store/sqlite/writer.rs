@@ -64,9 +64,12 @@ type Ran = (bool, Finish);
 /// Answers the job's caller, given the commit's error if the batch did not commit.
 type Finish = Box<dyn FnOnce(Option<&str>) + Send>;
 
+/// A job's statements, run on the writer's connection.
+type Run = Box<dyn for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Ran> + Send>;
+
 /// A write: statements run on the writer's connection inside the batch's transaction.
 struct Job {
-    run: Box<dyn for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Ran> + Send>,
+    run: Run,
     guard: Guard,
 }
 
@@ -136,24 +139,23 @@ impl Writer {
         F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<T>> + Send + 'static,
     {
         let (answer, answered) = oneshot::channel::<Result<T>>();
-        let run: Box<dyn for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Ran> + Send> =
-            Box::new(move |connection| {
-                Box::pin(async move {
-                    let result = job(connection).await;
-                    let ok = result.is_ok();
-                    let finish: Finish = Box::new(move |commit_error| {
-                        let result = match (result, commit_error) {
-                            (Ok(value), None) => Ok(value),
-                            (Ok(_), Some(error)) => Err(StoreError::Batch(error.to_owned())),
-                            (Err(error), _) => Err(error),
-                        };
-                        // The caller may have gone (its request was cancelled): nothing to
-                        // answer then.
-                        let _ = answer.send(result);
-                    });
-                    (ok, finish)
-                })
-            });
+        let run: Run = Box::new(move |connection| {
+            Box::pin(async move {
+                let result = job(connection).await;
+                let ok = result.is_ok();
+                let finish: Finish = Box::new(move |commit_error| {
+                    let result = match (result, commit_error) {
+                        (Ok(value), None) => Ok(value),
+                        (Ok(_), Some(error)) => Err(StoreError::Batch(error.to_owned())),
+                        (Err(error), _) => Err(error),
+                    };
+                    // The caller may have gone (its request was cancelled): nothing to
+                    // answer then.
+                    let _ = answer.send(result);
+                });
+                (ok, finish)
+            })
+        });
         self.jobs
             .send(Job { run, guard })
             .await
@@ -185,7 +187,7 @@ async fn run(mut connection: SqliteConnection, mut queue: mpsc::Receiver<Job>) {
 /// transaction is gone, and every job in it is told so); the jobs after it go into the next
 /// transaction. A job with a savepoint is rolled back to it and the batch goes on; if even
 /// that fails, the transaction is lost and the batch ends the same way.
-async fn commit_batch(connection: &mut SqliteConnection, batch: &mut Vec<Job>) -> usize {
+async fn commit_batch(connection: &mut SqliteConnection, batch: &mut [Job]) -> usize {
     if let Err(error) = connection.execute("begin immediate").await {
         let error = error.to_string();
         tracing::error!(%error, jobs = batch.len(), "group commit: cannot begin");
