@@ -81,3 +81,31 @@ pub fn write_files(dir: &Path, voters: u64) -> (PathBuf, PathBuf) {
     roll.flush().expect("flush roll.csv");
     (map_path, roll_path)
 }
+
+/// The PostgreSQL server URL `server` naming another database, keeping any `?parameters`.
+pub fn with_database(server: &str, database: &str) -> String {
+    let (base, query) = server.split_once('?').unwrap_or((server, ""));
+    let authority = base.find("://").map_or(0, |i| i + 3);
+    let path = base[authority..]
+        .find('/')
+        .map_or(base.len(), |i| authority + i);
+    let query = if query.is_empty() {
+        String::new()
+    } else {
+        format!("?{query}")
+    };
+    format!("{}/{database}{query}", &base[..path])
+}
+
+/// Runs one administrative statement (`create database`, `drop database`) on `server`.
+pub async fn pg_admin(server: &str, sql: String) {
+    use sqlx::Connection as _;
+    let mut connection = sqlx::PgConnection::connect(server)
+        .await
+        .expect("connect to PostgreSQL");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+        .execute(&mut connection)
+        .await
+        .expect("administer the benchmark database");
+    let _ = connection.close().await;
+}

@@ -7,13 +7,16 @@
 //! Run with `cargo bench --bench sms_webhook` (release build). `MAKTAB_BENCH_VOTERS` sets the
 //! roll size (default 1,000,000), `MAKTAB_BENCH_SECONDS` the measuring time per route
 //! (default 10), `MAKTAB_BENCH_CONCURRENCY` the connections (default 16),
-//! `MAKTAB_BENCH_MAX_REQUESTS` a cap per route (default 1,000,000). Loopback only; the load
-//! generator runs in the same process on its own runtime.
+//! `MAKTAB_BENCH_MAX_REQUESTS` a cap per route (default 1,000,000). With
+//! `MAKTAB_BENCH_POSTGRES_URL` set (a server, e.g.
+//! `postgres://postgres:postgres@127.0.0.1:5432/postgres`), the same run goes against a
+//! database `maktab_bench_webhook_<pid>` created there and dropped at the end, instead of a
+//! temporary SQLite file. Loopback only; the load generator runs in the same process on its
+//! own runtime.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use maktab::channels::sms::SmsGateway;
 use maktab::config::{Secret, SmsConfig};
 use maktab::roll::{self, ImportOptions};
 use maktab::server::{self, App};
@@ -21,10 +24,11 @@ use maktab::store;
 
 mod common;
 mod load;
-use common::{env_number, write_files};
+use common::{env_number, pg_admin, with_database, write_files};
 use load::{Check, MakeRequest, found_reply, load, sms_lookup};
 
 const SECRET: &str = "bench-secret";
+const TELEGRAM_SECRET: &str = "bench-telegram-secret";
 
 fn main() {
     let voters = env_number("MAKTAB_BENCH_VOTERS", 1_000_000);
@@ -32,8 +36,17 @@ fn main() {
     let concurrency = env_number("MAKTAB_BENCH_CONCURRENCY", 16);
     let max = env_number("MAKTAB_BENCH_MAX_REQUESTS", 1_000_000);
     let dir = tempfile::tempdir().expect("temporary directory");
+    let postgres = std::env::var("MAKTAB_BENCH_POSTGRES_URL")
+        .ok()
+        .filter(|url| !url.trim().is_empty());
+    let database = format!("maktab_bench_webhook_{}", std::process::id());
     println!(
-        "# Maktab SMS webhook benchmark: {voters} voters, {concurrency} connections, {seconds} s per route"
+        "# Maktab SMS webhook benchmark: {voters} voters, {concurrency} connections, {seconds} s per route, on {}",
+        if postgres.is_some() {
+            "PostgreSQL"
+        } else {
+            "SQLite"
+        }
     );
 
     // The server gets its own runtime, as in `maktab serve`; the load generator another.
@@ -43,7 +56,13 @@ fn main() {
         .expect("server runtime");
     let (address, _stop) = server_runtime.block_on(async {
         let (map_path, roll_path) = write_files(dir.path(), voters);
-        let url = format!("sqlite://{}", dir.path().join("maktab.db").display());
+        let url = match &postgres {
+            Some(server) => {
+                pg_admin(server, format!("create database {database}")).await;
+                with_database(server, &database)
+            }
+            None => format!("sqlite://{}", dir.path().join("maktab.db").display()),
+        };
         let store = store::connect(&url).await.expect("open database");
         let options = ImportOptions {
             allowed_communes: None,
@@ -68,21 +87,26 @@ fn main() {
             started.elapsed().as_secs_f64()
         );
 
-        let sms = SmsConfig {
+        // The abuse limits would refuse a load generator; they are not what is measured.
+        let mut config = maktab::config::Config::default();
+        config.lookup.max_per_sender_per_hour = u64::MAX;
+        config.lookup.max_failed_per_nin_per_day = u64::MAX;
+        config.sms = SmsConfig {
             generic: maktab::config::GenericConfig {
                 secret: Some(Secret::new(SECRET)),
                 ..Default::default()
             },
             ..SmsConfig::default()
         };
-        let gateway = SmsGateway::from_config(&sms).expect("sms config");
-        // The abuse limits would refuse a load generator; they are not what is measured.
-        let mut config = maktab::config::Config::default();
-        config.lookup.max_per_sender_per_hour = u64::MAX;
-        config.lookup.max_failed_per_nin_per_day = u64::MAX;
-        let app = App::new(store, &config)
-            .expect("catalogues")
-            .with_sms(gateway);
+        // Telegram's webhook: updates are accepted into the inbox and answered 200, then
+        // handled by the chats' queues; replies wait in the outbox for a Bot API that is a
+        // closed loopback port here (the lane's 30 messages/s and its retries stay small).
+        config.telegram.bot_token = Some(Secret::new("123456:bench"));
+        config.telegram.webhook_secret = Some(Secret::new(TELEGRAM_SECRET));
+        config.telegram.bot_username = Some("MaktabBenchBot".to_owned());
+        config.telegram.api_url = "http://127.0.0.1:9".to_owned();
+        config.telegram.queue_capacity = 4096;
+        let app = App::from_config(store, &config).expect("configuration");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind loopback");
@@ -104,9 +128,10 @@ fn main() {
     let found = found_reply();
     let constant: MakeRequest = Arc::new(move |client, _| client.get(&healthz));
     let any: Check = Arc::new(|_| true);
+    let telegram = telegram_update(&format!("http://{address}"), voters, 100_000);
     let duration = Duration::from_secs(seconds);
 
-    let (sms, health) = loader.block_on(async {
+    let (sms, health, telegram) = loader.block_on(async {
         // Warm up both paths (connections, page cache) before measuring.
         load(
             Arc::clone(&lookup),
@@ -126,9 +151,18 @@ fn main() {
             max,
         )
         .await;
-        let health = load(constant, any, 0, concurrency, duration, max).await;
+        let health = load(constant, Arc::clone(&any), 0, concurrency, duration, max).await;
         let sms = load(lookup, found, 10_000_000, concurrency, duration, max).await;
-        (sms, health)
+        let telegram = load(
+            telegram,
+            Arc::clone(&any),
+            20_000_000,
+            concurrency,
+            duration,
+            max,
+        )
+        .await;
+        (sms, health, telegram)
     });
     health.print("GET /healthz (constant answer)");
     sms.print("POST /webhooks/sms/generic (signed lookup, found)");
@@ -138,7 +172,49 @@ fn main() {
         sms.p50.as_secs_f64() / health.p50.as_secs_f64().max(1e-9),
         sms.p99.as_secs_f64() / health.p99.as_secs_f64().max(1e-9)
     );
+    telegram.print("POST /webhooks/telegram (lookup update; failed = refused, queue full)");
+    println!(
+        "telegram updates accepted: {:.0} per second",
+        (telegram.requests - telegram.failures) as f64 / telegram.elapsed.as_secs_f64()
+    );
     assert_eq!(sms.failures, 0, "every lookup must find its voter");
     drop(loader);
     drop(server_runtime);
+    if let Some(server) = postgres {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("clean-up runtime")
+            .block_on(pg_admin(
+                &server,
+                format!("drop database if exists {database} with (force)"),
+            ));
+    }
+}
+
+/// Update `n` to `POST /webhooks/telegram`: a private chat (one of `chats`) sends "NIN
+/// DD/MM/YYYY" of a voter spread over the roll, as the SMS lookups do.
+fn telegram_update(base: &str, voters: u64, chats: u64) -> MakeRequest {
+    let webhook = format!("{base}/webhooks/telegram");
+    Arc::new(move |client, n| {
+        let i = n.wrapping_mul(7919) % voters;
+        let (y, m, d) = common::birth_date(i);
+        let chat = 1_000_000 + n % chats;
+        let body = serde_json::json!({
+            "update_id": n,
+            "message": {
+                "message_id": n,
+                "date": 1_790_000_000,
+                "chat": { "id": chat, "type": "private", "first_name": "B" },
+                "from": { "id": chat, "is_bot": false, "first_name": "B" },
+                "text": format!("{} {d:02}/{m:02}/{y}", common::nin(i)),
+            }
+        })
+        .to_string();
+        client
+            .post(&webhook)
+            .header("content-type", "application/json")
+            .header("X-Telegram-Bot-Api-Secret-Token", TELEGRAM_SECRET)
+            .body(body)
+    })
 }

@@ -22,7 +22,7 @@ use crate::domain::{
     mask_sender,
 };
 use crate::i18n::{Catalog, MessageId};
-use crate::store::{SenderState, Store, StoreError};
+use crate::store::{FoundLookup, LookupAdmission, SenderState, Store, StoreError};
 use intent::{Birth, BirthProblem, Intent, Numbers};
 use stats::LookupRecorder;
 
@@ -578,9 +578,22 @@ impl Conversation {
         now: Timestamp,
     ) -> Result<(Handled, Option<CommuneCode>), StoreError> {
         let hour = now - now.rem_euclid(HOUR);
+        let day = now - now.rem_euclid(DAY);
         let sender_key = counter_key("sender", &format!("{}:{}", inbound.channel, inbound.sender));
-        let lookups = self.store.increment_counter(&sender_key, hour).await?;
-        if lookups > self.settings.max_lookups_per_sender_per_hour {
+        let nin_key = counter_key("nin-failures", nin.as_str());
+        // The sender's lookup and the NIN's attempt (see `take_nin_attempt`) are one write:
+        // the attempt is taken only if the sender is within its limit.
+        let admitted = self
+            .store
+            .admit_lookup(&LookupAdmission {
+                sender_key: &sender_key,
+                hour,
+                max_per_sender: self.settings.max_lookups_per_sender_per_hour,
+                nin_key: &nin_key,
+                day,
+            })
+            .await?;
+        if admitted.sender_count > self.settings.max_lookups_per_sender_per_hour {
             let mut args = FluentArgs::new();
             args.set("minutes", (hour + HOUR - now + 59) / 60);
             args.set("channel", inbound.channel.as_str());
@@ -592,7 +605,10 @@ impl Conversation {
                 None,
             ));
         }
-        if !self.take_nin_attempt(nin, now).await? {
+        let within_budget = admitted
+            .nin_count
+            .is_some_and(|attempts| attempts <= self.settings.max_failures_per_nin_per_day);
+        if !within_budget {
             return Ok((
                 self.outcome(
                     self.simple(locale, MessageId::RateLimitedNin),
@@ -611,14 +627,22 @@ impl Conversation {
         match voter {
             Some(voter) if verified => {
                 tracing::debug!(nin = %nin, "lookup found");
-                self.give_back_nin_attempt(nin, now).await?;
-                // A phone number that found a voter hears about changes to that voter's station
-                // (unless it says STOP); a chat is asked first, with a button.
-                if inbound.channel.capabilities().subscribes_on_lookup {
-                    self.store
-                        .add_subscription(inbound.channel, &inbound.sender, nin, now)
-                        .await?;
-                }
+                // The attempt is given back (see `give_back_nin_attempt`) and, in the same
+                // write, a phone number that found a voter hears about changes to that
+                // voter's station (unless it says STOP); a chat is asked first, with a button.
+                let subscribes = inbound.channel.capabilities().subscribes_on_lookup;
+                self.store
+                    .record_found(&FoundLookup {
+                        nin_key: &nin_key,
+                        day,
+                        subscription: subscribes.then_some((
+                            inbound.channel,
+                            inbound.sender.as_str(),
+                            nin,
+                        )),
+                        now,
+                    })
+                    .await?;
                 let commune = voter.place.commune.code.clone();
                 let mut found = self.found(locale, &voter.place);
                 if inbound.channel.has_buttons() {

@@ -54,7 +54,7 @@ pub use roll::{
     ImportCounts, ImportKind, ImportRecord, MapVersion, NewImport, RegisteredVoter, RollBatch,
     RollStore, StationLoad,
 };
-pub use senders::{SenderState, SenderStore};
+pub use senders::{Admitted, FoundLookup, LookupAdmission, SenderState, SenderStore};
 pub use sms::{DeliveryStatus, OutboundSms, SmsStore, UnknownDeliveryStatus};
 pub use sqlite::SqliteStore;
 pub use telegram::{Acceptance, PendingUpdate, TelegramStore};
@@ -96,6 +96,10 @@ pub enum StoreError {
     NotPending(i64),
     #[error("another version became current since change set {0} was made; import again")]
     Superseded(i64),
+    /// SQLite's group commit could not commit the batch holding this write (the batch's
+    /// transaction was rolled back; nothing of it was written).
+    #[error("the write batch failed: {0}")]
+    Batch(String),
     /// An import would change a commune whose change set of the same kind awaits a decision.
     #[error("pending change set {id} of commune {commune}: approve or reject it first")]
     ChangeSetPending { id: i64, commune: String },

@@ -8,6 +8,7 @@ mod admin;
 mod changes;
 mod notices;
 mod roll;
+mod senders;
 mod telegram;
 
 /// Orders text by its bytes, as SQLite does, whatever the database's locale (whose
@@ -101,6 +102,35 @@ impl PostgresStore {
     /// is a plain `begin`; it bears SQLite's name so that the shared SQL reads the same.
     pub(super) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>> {
         Ok(self.pool.begin().await?)
+    }
+
+    /// Runs a request's write of one statement on a pooled connection: one round trip, its
+    /// own transaction. SQLite's `write` batches instead (its single writer is what costs
+    /// there); PostgreSQL has row locks and many writers, so jobs need no batching. A job of
+    /// several statements that must commit together uses [`write_atomic`](Self::write_atomic).
+    pub(super) async fn write<T, F>(&self, job: F) -> Result<T>
+    where
+        F: for<'c> FnOnce(
+                &'c mut sqlx::PgConnection,
+            ) -> futures_util::future::BoxFuture<'c, Result<T>>
+            + Send,
+    {
+        let mut connection = self.pool.acquire().await?;
+        job(&mut connection).await
+    }
+
+    /// Runs a write of several statements in one transaction (rolled back if the job fails).
+    pub(super) async fn write_atomic<T, F>(&self, job: F) -> Result<T>
+    where
+        F: for<'c> FnOnce(
+                &'c mut sqlx::PgConnection,
+            ) -> futures_util::future::BoxFuture<'c, Result<T>>
+            + Send,
+    {
+        let mut tx = self.pool.begin().await?;
+        let value = job(&mut tx).await?;
+        tx.commit().await?;
+        Ok(value)
     }
 
     /// Starts a read-only transaction whose reads all see one snapshot.

@@ -24,7 +24,7 @@ mod outbox;
 mod report_rows;
 mod reports;
 mod roll;
-mod senders;
+pub(super) mod senders;
 mod sms;
 mod telegram;
 mod tickets;

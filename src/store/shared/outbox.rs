@@ -15,17 +15,31 @@ use crate::store::{NewReply, Notice, NoticeResult, OutboxLane, OutboxStore, Resu
 #[async_trait]
 impl OutboxStore for Backend {
     async fn enqueue_reply(&self, reply: &NewReply<'_>, now: Timestamp) -> Result<i64> {
-        Ok(sqlx::query_scalar(outbox_sql::ENQUEUE_REPLY)
-            .bind(reply.channel.as_str())
-            .bind(reply.provider)
-            .bind(reply.recipient)
-            .bind(reply.locale.code())
-            .bind(reply.body)
-            .bind(reply.message)
-            .bind(i64::from(reply.segments))
-            .bind(now)
-            .fetch_one(&self.pool)
-            .await?)
+        // On the path of a request (its reply must be stored before it is answered), so it
+        // goes through the backend's `write`: on SQLite, the group commit.
+        let channel = reply.channel.as_str();
+        let provider = reply.provider.map(str::to_owned);
+        let recipient = reply.recipient.to_owned();
+        let locale = reply.locale.code();
+        let body = reply.body.to_owned();
+        let message = reply.message.to_owned();
+        let segments = i64::from(reply.segments);
+        self.write(move |connection| {
+            Box::pin(async move {
+                Ok(sqlx::query_scalar(outbox_sql::ENQUEUE_REPLY)
+                    .bind(channel)
+                    .bind(provider)
+                    .bind(recipient)
+                    .bind(locale)
+                    .bind(body)
+                    .bind(message)
+                    .bind(segments)
+                    .bind(now)
+                    .fetch_one(&mut *connection)
+                    .await?)
+            })
+        })
+        .await
     }
 
     async fn claim_outbox(

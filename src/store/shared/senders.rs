@@ -1,15 +1,66 @@
-//! Senders: language, pending dialogue, and the abuse-limit counters. Each method is one
+//! Senders: language, pending dialogue, and the abuse-limit counters. Each write is one
 //! statement, so concurrent PostgreSQL instances never lose an update: counters are an upsert
-//! that returns the new count.
+//! that returns the new count. Writes go through the backend's `write` (SQLite: a job of the
+//! group commit, `sqlite/writer.rs`; PostgreSQL: a pooled connection); the statements are
+//! free functions over a connection so that a backend can run several in one job.
 
 use std::str::FromStr;
 
 use async_trait::async_trait;
 use sqlx::Row;
 
-use super::{Backend, corrupt};
+use super::{Backend, Connection, corrupt};
 use crate::domain::{Channel, Locale, NationalId, Timestamp};
-use crate::store::{Result, SenderState, SenderStore};
+use crate::store::{Admitted, FoundLookup, LookupAdmission, Result, SenderState, SenderStore};
+
+const INCREMENT: &str = "insert into rate_counters (key, window_start, count) values ($1, $2, 1)
+     on conflict (key, window_start) do update set count = rate_counters.count + 1
+     returning count";
+
+const RELEASE: &str = "update rate_counters set count = count - 1
+     where key = $1 and window_start = $2 and count > 0";
+
+const SUBSCRIBE: &str =
+    "insert into subscriptions (channel, sender, nin, created_at) values ($1, $2, $3, $4)
+     on conflict (channel, sender, nin) do nothing";
+
+/// Adds one to a fixed-window counter, returning the new count.
+async fn increment(connection: &mut Connection, key: &str, window_start: Timestamp) -> Result<u64> {
+    let count: i64 = sqlx::query_scalar(INCREMENT)
+        .bind(key)
+        .bind(window_start)
+        .fetch_one(&mut *connection)
+        .await?;
+    u64::try_from(count).map_err(corrupt)
+}
+
+/// Takes one back from a fixed-window counter, never below zero.
+async fn release(connection: &mut Connection, key: &str, window_start: Timestamp) -> Result<()> {
+    sqlx::query(RELEASE)
+        .bind(key)
+        .bind(window_start)
+        .execute(&mut *connection)
+        .await?;
+    Ok(())
+}
+
+/// Subscribes a sender to a voter's station (idempotent).
+async fn subscribe(
+    connection: &mut Connection,
+    channel: Channel,
+    sender: &str,
+    nin: &str,
+    now: Timestamp,
+) -> Result<()> {
+    sqlx::query(SUBSCRIBE)
+        .bind(channel.as_str())
+        .bind(sender)
+        .bind(nin)
+        .bind(now)
+        .execute(&mut *connection)
+        .await?;
+    Ok(())
+}
 
 #[async_trait]
 impl SenderStore for Backend {
@@ -61,25 +112,38 @@ impl SenderStore for Backend {
             Some((dialogue, expires_at)) => (Some(dialogue.as_str()), Some(*expires_at)),
             None => (None, None),
         };
-        sqlx::query(
-            "insert into senders (channel, sender, locale, locale_explicit, dialogue, dialogue_expires_at, notices_opt_out, updated_at)
-             values ($1, $2, $3, $4, $5, $6, $7, $8)
-             on conflict (channel, sender) do update set
-                 locale = excluded.locale, locale_explicit = excluded.locale_explicit,
-                 dialogue = excluded.dialogue, dialogue_expires_at = excluded.dialogue_expires_at,
-                 notices_opt_out = excluded.notices_opt_out, updated_at = excluded.updated_at",
-        )
-        .bind(channel.as_str())
-        .bind(sender)
-        .bind(state.locale.map(Locale::code))
-        .bind(state.locale_explicit)
-        .bind(dialogue)
-        .bind(expires_at)
-        .bind(state.notices_opt_out)
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        let (channel, sender, locale, explicit, opt_out) = (
+            channel.as_str(),
+            sender.to_owned(),
+            state.locale.map(Locale::code),
+            state.locale_explicit,
+            state.notices_opt_out,
+        );
+        let dialogue = dialogue.map(str::to_owned);
+        self.write(move |connection| {
+            Box::pin(async move {
+                sqlx::query(
+                    "insert into senders (channel, sender, locale, locale_explicit, dialogue, dialogue_expires_at, notices_opt_out, updated_at)
+                     values ($1, $2, $3, $4, $5, $6, $7, $8)
+                     on conflict (channel, sender) do update set
+                         locale = excluded.locale, locale_explicit = excluded.locale_explicit,
+                         dialogue = excluded.dialogue, dialogue_expires_at = excluded.dialogue_expires_at,
+                         notices_opt_out = excluded.notices_opt_out, updated_at = excluded.updated_at",
+                )
+                .bind(channel)
+                .bind(&sender)
+                .bind(locale)
+                .bind(explicit)
+                .bind(dialogue)
+                .bind(expires_at)
+                .bind(opt_out)
+                .bind(now)
+                .execute(&mut *connection)
+                .await?;
+                Ok(())
+            })
+        })
+        .await
     }
 
     async fn add_subscription(
@@ -89,17 +153,11 @@ impl SenderStore for Backend {
         nin: &NationalId,
         now: Timestamp,
     ) -> Result<()> {
-        sqlx::query(
-            "insert into subscriptions (channel, sender, nin, created_at) values ($1, $2, $3, $4)
-             on conflict (channel, sender, nin) do nothing",
-        )
-        .bind(channel.as_str())
-        .bind(sender)
-        .bind(nin.as_str())
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        let (sender, nin) = (sender.to_owned(), nin.as_str().to_owned());
+        self.write(move |connection| {
+            Box::pin(async move { subscribe(connection, channel, &sender, &nin, now).await })
+        })
+        .await
     }
 
     async fn subscriptions(&self, channel: Channel, sender: &str) -> Result<Vec<NationalId>> {
@@ -118,16 +176,22 @@ impl SenderStore for Backend {
     async fn first_delivery(&self, source: &str, message_id: &str, now: Timestamp) -> Result<bool> {
         // Two instances receiving the same retried webhook race on the primary key: exactly
         // one insert succeeds, the other sees zero rows affected.
-        let inserted = sqlx::query(
-            "insert into inbound_seen (source, message_id, received_at) values ($1, $2, $3)
-             on conflict (source, message_id) do nothing",
-        )
-        .bind(source)
-        .bind(message_id)
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
-        Ok(inserted.rows_affected() == 1)
+        let (source, message_id) = (source.to_owned(), message_id.to_owned());
+        self.write(move |connection| {
+            Box::pin(async move {
+                let inserted = sqlx::query(
+                    "insert into inbound_seen (source, message_id, received_at) values ($1, $2, $3)
+                     on conflict (source, message_id) do nothing",
+                )
+                .bind(&source)
+                .bind(&message_id)
+                .bind(now)
+                .execute(&mut *connection)
+                .await?;
+                Ok(inserted.rows_affected() == 1)
+            })
+        })
+        .await
     }
 
     async fn prune_inbound_seen(&self, before: Timestamp) -> Result<u64> {
@@ -139,28 +203,27 @@ impl SenderStore for Backend {
     }
 
     async fn increment_counter(&self, key: &str, window_start: Timestamp) -> Result<u64> {
-        let count: i64 = sqlx::query_scalar(
-            "insert into rate_counters (key, window_start, count) values ($1, $2, 1)
-             on conflict (key, window_start) do update set count = rate_counters.count + 1
-             returning count",
-        )
-        .bind(key)
-        .bind(window_start)
-        .fetch_one(&self.pool)
-        .await?;
-        u64::try_from(count).map_err(corrupt)
+        let key = key.to_owned();
+        self.write(move |connection| {
+            Box::pin(async move { increment(connection, &key, window_start).await })
+        })
+        .await
     }
 
     async fn release_counter(&self, key: &str, window_start: Timestamp) -> Result<()> {
-        sqlx::query(
-            "update rate_counters set count = count - 1
-             where key = $1 and window_start = $2 and count > 0",
-        )
-        .bind(key)
-        .bind(window_start)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        let key = key.to_owned();
+        self.write(move |connection| {
+            Box::pin(async move { release(connection, &key, window_start).await })
+        })
+        .await
+    }
+
+    async fn admit_lookup(&self, admission: &LookupAdmission<'_>) -> Result<Admitted> {
+        super::super::senders::admit_lookup(self, admission).await
+    }
+
+    async fn record_found(&self, found: &FoundLookup<'_>) -> Result<()> {
+        super::super::senders::record_found(self, found).await
     }
 
     async fn counter(&self, key: &str, window_start: Timestamp) -> Result<u64> {

@@ -21,39 +21,46 @@ impl TelegramStore for Backend {
         holder: &str,
         lease_seconds: i64,
     ) -> Result<Acceptance> {
-        let mut tx = self.begin_write().await?;
-        // The same record `SenderStore::first_delivery` keeps, written in the inbox's
-        // transaction: an id marked seen always has its update stored.
-        let seen = sqlx::query(
-            "insert into inbound_seen (source, message_id, received_at) values ('telegram', $1, $2)
-             on conflict (source, message_id) do nothing",
-        )
-        .bind(update_id.to_string())
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        if seen.rows_affected() == 0 {
-            return Ok(Acceptance::Duplicate);
-        }
-        let stored = sqlx::query(
-            "insert into telegram_updates (update_id, chat_id, body, received_at, claimed_by, lease_until)
-             values ($1, $2, $3, $4, $5, $4 + $6)
-             on conflict (update_id) do nothing",
-        )
-        .bind(update_id)
-        .bind(chat_id)
-        .bind(body)
-        .bind(now)
-        .bind(holder)
-        .bind(lease_seconds)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        // Still in the inbox (its seen-record was pruned while it waited): already queued.
-        if stored.rows_affected() == 0 {
-            return Ok(Acceptance::Duplicate);
-        }
-        Ok(Acceptance::Accepted)
+        // On the path of the webhook's answer: a job of the group commit on SQLite; its two
+        // statements commit together (one transaction on PostgreSQL, one savepoint on SQLite).
+        let (body, holder) = (body.to_owned(), holder.to_owned());
+        self.write_atomic(move |connection| {
+            Box::pin(async move {
+                // The same record `SenderStore::first_delivery` keeps, written with the
+                // inbox's row: an id marked seen always has its update stored.
+                let seen = sqlx::query(
+                    "insert into inbound_seen (source, message_id, received_at) values ('telegram', $1, $2)
+                     on conflict (source, message_id) do nothing",
+                )
+                .bind(update_id.to_string())
+                .bind(now)
+                .execute(&mut *connection)
+                .await?;
+                if seen.rows_affected() == 0 {
+                    return Ok(Acceptance::Duplicate);
+                }
+                let stored = sqlx::query(
+                    "insert into telegram_updates (update_id, chat_id, body, received_at, claimed_by, lease_until)
+                     values ($1, $2, $3, $4, $5, $4 + $6)
+                     on conflict (update_id) do nothing",
+                )
+                .bind(update_id)
+                .bind(chat_id)
+                .bind(&body)
+                .bind(now)
+                .bind(&holder)
+                .bind(lease_seconds)
+                .execute(&mut *connection)
+                .await?;
+                // Still in the inbox (its seen-record was pruned while it waited): already
+                // queued.
+                if stored.rows_affected() == 0 {
+                    return Ok(Acceptance::Duplicate);
+                }
+                Ok(Acceptance::Accepted)
+            })
+        })
+        .await
     }
 
     async fn pending_updates(&self) -> Result<Vec<PendingUpdate>> {
@@ -112,35 +119,45 @@ impl TelegramStore for Backend {
     }
 
     async fn finish_update(&self, update_id: i64) -> Result<()> {
-        sqlx::query("delete from telegram_updates where update_id = $1")
-            .bind(update_id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        self.write(move |connection| {
+            Box::pin(async move {
+                sqlx::query("delete from telegram_updates where update_id = $1")
+                    .bind(update_id)
+                    .execute(&mut *connection)
+                    .await?;
+                Ok(())
+            })
+        })
+        .await
     }
 
     async fn set_chat_blocked(&self, chat_id: i64, blocked: bool, now: Timestamp) -> Result<()> {
-        if blocked {
-            sqlx::query(
-                "insert into telegram_chats (chat_id, blocked, updated_at) values ($1, true, $2)
-                 on conflict (chat_id) do update set blocked = true, updated_at = excluded.updated_at",
-            )
-            .bind(chat_id)
-            .bind(now)
-            .execute(&self.pool)
-            .await?;
-        } else {
-            // Called for every message a chat sends: a plain update, which writes nothing for
-            // the usual chat that never blocked the bot.
-            sqlx::query(
-                "update telegram_chats set blocked = false, updated_at = $1 where chat_id = $2 and blocked",
-            )
-            .bind(now)
-            .bind(chat_id)
-            .execute(&self.pool)
-            .await?;
-        }
-        Ok(())
+        self.write(move |connection| {
+            Box::pin(async move {
+                if blocked {
+                    sqlx::query(
+                        "insert into telegram_chats (chat_id, blocked, updated_at) values ($1, true, $2)
+                         on conflict (chat_id) do update set blocked = true, updated_at = excluded.updated_at",
+                    )
+                    .bind(chat_id)
+                    .bind(now)
+                    .execute(&mut *connection)
+                    .await?;
+                } else {
+                    // Called for every message a chat sends: a plain update, which writes
+                    // nothing for the usual chat that never blocked the bot.
+                    sqlx::query(
+                        "update telegram_chats set blocked = false, updated_at = $1 where chat_id = $2 and blocked",
+                    )
+                    .bind(now)
+                    .bind(chat_id)
+                    .execute(&mut *connection)
+                    .await?;
+                }
+                Ok(())
+            })
+        })
+        .await
     }
 
     async fn chat_blocked(&self, chat_id: i64) -> Result<bool> {
@@ -158,16 +175,22 @@ impl TelegramStore for Backend {
         nin: &NationalId,
         expires_at: Timestamp,
     ) -> Result<i64> {
-        Ok(sqlx::query_scalar(
-            "insert into telegram_offers (chat_id, nin, expires_at) values ($1, $2, $3)
-             on conflict (chat_id, nin) do update set expires_at = excluded.expires_at
-             returning id",
-        )
-        .bind(chat_id)
-        .bind(nin.as_str())
-        .bind(expires_at)
-        .fetch_one(&self.pool)
-        .await?)
+        let nin = nin.as_str().to_owned();
+        self.write(move |connection| {
+            Box::pin(async move {
+                Ok(sqlx::query_scalar(
+                    "insert into telegram_offers (chat_id, nin, expires_at) values ($1, $2, $3)
+                     on conflict (chat_id, nin) do update set expires_at = excluded.expires_at
+                     returning id",
+                )
+                .bind(chat_id)
+                .bind(nin)
+                .bind(expires_at)
+                .fetch_one(&mut *connection)
+                .await?)
+            })
+        })
+        .await
     }
 
     async fn offer(

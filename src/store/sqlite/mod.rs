@@ -6,7 +6,9 @@ mod admin;
 mod changes;
 mod notices;
 mod roll;
+mod senders;
 mod telegram;
+mod writer;
 
 /// Orders text by its bytes: SQLite's default collation (`binary`) already does.
 macro_rules! byte_order {
@@ -70,7 +72,11 @@ use super::{Result, corrupt};
 /// Maktab's data in one SQLite file.
 #[derive(Clone)]
 pub struct SqliteStore {
+    /// Reads, and the writes that are not on a request's path (imports, the admin API, the
+    /// dispatcher).
     pool: SqlitePool,
+    /// The group commit: the small writes of requests, batched (see `writer.rs`).
+    writer: writer::Writer,
 }
 
 impl SqliteStore {
@@ -88,12 +94,17 @@ impl SqliteStore {
             .pragma("cache_size", "-32768")
             .pragma("mmap_size", "1073741824")
             .pragma("temp_store", "memory");
+        // No test before acquire: with it every query first sends a ping to the connection's
+        // thread, doubling the trips of a lookup's reads; a broken SQLite connection (a file
+        // gone) fails the query itself just as well.
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
-            .connect_with(options)
+            .test_before_acquire(false)
+            .connect_with(options.clone())
             .await?;
         sqlx::migrate!("migrations/sqlite").run(&pool).await?;
-        let store = Self { pool };
+        let writer = writer::Writer::start(&options).await?;
+        let store = Self { pool, writer };
         admin::seal_audit_log(&store).await?;
         store.remove_abandoned_imports().await?;
         Ok(store)
@@ -118,6 +129,49 @@ impl SqliteStore {
     /// connection wrote in between; taking the lock up front makes it wait its turn instead.
     pub(super) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
         Ok(self.pool.begin_with("begin immediate").await?)
+    }
+
+    /// Runs a request's write of one statement in the group commit, answering once the
+    /// batch holding it committed. The shared SQL calls it as PostgreSQL's `write`, which runs the job on a
+    /// pooled connection.
+    pub(super) async fn write<T, F>(&self, job: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(
+                &'c mut sqlx::SqliteConnection,
+            ) -> futures_util::future::BoxFuture<'c, Result<T>>
+            + Send
+            + 'static,
+    {
+        self.writer.write(job).await
+    }
+
+    /// A write of several statements that must commit together: a job of the group commit
+    /// inside its own savepoint.
+    pub(super) async fn write_atomic<T, F>(&self, job: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(
+                &'c mut sqlx::SqliteConnection,
+            ) -> futures_util::future::BoxFuture<'c, Result<T>>
+            + Send
+            + 'static,
+    {
+        self.writer.write_atomic(job).await
+    }
+
+    /// A write of one query text that opens the savepoint `job` and releases it at its end
+    /// (see `writer.rs`).
+    pub(super) async fn write_in_own_savepoint<T, F>(&self, job: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(
+                &'c mut sqlx::SqliteConnection,
+            ) -> futures_util::future::BoxFuture<'c, Result<T>>
+            + Send
+            + 'static,
+    {
+        self.writer.write_in_own_savepoint(job).await
     }
 
     /// Starts a transaction whose reads all see one snapshot: in WAL mode a deferred

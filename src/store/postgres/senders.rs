@@ -1,0 +1,75 @@
+//! A lookup's two writes on PostgreSQL, each one statement (one round trip): data-modifying
+//! CTEs, which SQLite does not have (there the shared statements run one after another in
+//! one job of the group commit, `sqlite/senders.rs`).
+//!
+//! Exactness is the single statements': each counter is `insert ... on conflict do update
+//! ... returning count`, which locks the counter's row and adds to the latest committed
+//! count, so concurrent lookups on any number of instances never lose an increment and a
+//! limit lets exactly its number through. The NIN's attempt is taken only from the row the
+//! sender's increment returned within its limit (`from sender where count <= $5`), as the
+//! steps do.
+
+use sqlx::Row;
+
+use super::{PostgresStore, corrupt};
+use crate::store::{Admitted, FoundLookup, LookupAdmission, Result};
+
+const ADMIT: &str = "with sender as (
+         insert into rate_counters (key, window_start, count) values ($1, $2, 1)
+         on conflict (key, window_start) do update set count = rate_counters.count + 1
+         returning count
+     ), nin as (
+         insert into rate_counters (key, window_start, count)
+         select $3, $4, 1 from sender where sender.count <= $5
+         on conflict (key, window_start) do update set count = rate_counters.count + 1
+         returning count
+     )
+     select (select count from sender) as sender_count, (select count from nin) as nin_count";
+
+const FOUND: &str = "with released as (
+         update rate_counters set count = count - 1
+         where key = $1 and window_start = $2 and count > 0
+     )
+     insert into subscriptions (channel, sender, nin, created_at)
+     select $3, $4, $5, $6 where $7
+     on conflict (channel, sender, nin) do nothing";
+
+pub(super) async fn admit_lookup(
+    store: &PostgresStore,
+    admission: &LookupAdmission<'_>,
+) -> Result<Admitted> {
+    let row = sqlx::query(ADMIT)
+        .bind(admission.sender_key)
+        .bind(admission.hour)
+        .bind(admission.nin_key)
+        .bind(admission.day)
+        .bind(i64::try_from(admission.max_per_sender).unwrap_or(i64::MAX))
+        .fetch_one(&store.pool)
+        .await?;
+    let sender_count: i64 = row.try_get("sender_count")?;
+    let nin_count: Option<i64> = row.try_get("nin_count")?;
+    Ok(Admitted {
+        sender_count: u64::try_from(sender_count).map_err(corrupt)?,
+        nin_count: nin_count
+            .map(|count| u64::try_from(count).map_err(corrupt))
+            .transpose()?,
+    })
+}
+
+pub(super) async fn record_found(store: &PostgresStore, found: &FoundLookup<'_>) -> Result<()> {
+    let (channel, sender, nin) = match found.subscription {
+        Some((channel, sender, nin)) => (channel.as_str(), sender, nin.as_str()),
+        None => ("", "", ""),
+    };
+    sqlx::query(FOUND)
+        .bind(found.nin_key)
+        .bind(found.day)
+        .bind(channel)
+        .bind(sender)
+        .bind(nin)
+        .bind(found.now)
+        .bind(found.subscription.is_some())
+        .execute(&store.pool)
+        .await?;
+    Ok(())
+}
