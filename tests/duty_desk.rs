@@ -977,9 +977,15 @@ async fn the_console_queue_takes_answers_with_a_canned_reply_notes_and_closes() 
     let user = store.user_by_login("alger").await.unwrap().unwrap();
     assert_eq!(ticket.owner, Some(format!("user:{}", user.id)));
 
-    // The roster page adds and lists a shift of this user.
+    // The roster page adds and lists a shift of this user, under the day's follow-up: the
+    // ticket just answered and closed is counted, with the agent who took it.
     let roster = alger.get("/console/duty").await;
     assert_eq!(roster.status, 200, "{}", roster.body);
+    assert!(
+        roster.body.contains(r#"data-opened="1""#) && roster.body.contains("duty-agents-table"),
+        "{}",
+        roster.body
+    );
     let agent = format!("user:{}", user.id);
     let added = alger
         .post_form(

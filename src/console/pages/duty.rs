@@ -165,6 +165,19 @@ struct DutyPage {
     c: Chrome,
     shifts: Vec<Shift>,
     now: i64,
+    /// The last 24 hours' follow-up of the principal's communes.
+    stats: crate::office::tickets::DutyStats,
+}
+
+impl DutyPage {
+    /// Seconds as whole minutes (rounded up) for the follow-up table, or a dash when nothing
+    /// was measured.
+    fn minutes(&self, seconds: &Option<i64>) -> String {
+        seconds.map_or_else(
+            || "–".to_owned(),
+            |s| (s.max(0) + 59).div_euclid(60).to_string(),
+        )
+    }
 }
 
 /// `GET /console/duty`: the roster, with who is on duty now.
@@ -174,10 +187,18 @@ pub async fn duty(State(state): State<ConsoleState>, signed: Signed) -> Page {
         signed,
         state.office.shifts(&signed.session.principal, None)
     );
+    let stats = office!(
+        state,
+        signed,
+        state
+            .office
+            .duty_stats(&signed.session.principal, None, None)
+    );
     render(&DutyPage {
         c: signed_chrome(&state, &signed, "duty-title", "/console/duty"),
         shifts: list.shifts,
         now: crate::domain::now(),
+        stats,
     })
 }
 
