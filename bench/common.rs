@@ -109,3 +109,35 @@ pub async fn pg_admin(server: &str, sql: String) {
         .expect("administer the benchmark database");
     let _ = connection.close().await;
 }
+
+/// Imports the generated map and roll through Maktab's real import path (every validation
+/// rule) and prints how long the roll took.
+pub async fn import_generated(
+    store: &std::sync::Arc<dyn maktab::store::Store>,
+    map_path: &Path,
+    roll_path: &Path,
+    voters: u64,
+) {
+    let options = maktab::roll::ImportOptions {
+        allowed_communes: None,
+        dry_run: false,
+        max_voters_per_station: 500,
+        source: "bench".to_owned(),
+        actor: "bench".to_owned(),
+        read: Default::default(),
+        keep_every_error: false,
+    };
+    let map = std::fs::File::open(map_path).expect("open map");
+    maktab::roll::import_map(store.as_ref(), map, &options)
+        .await
+        .expect("map imports");
+    let started = std::time::Instant::now();
+    let file = std::fs::File::open(roll_path).expect("open roll");
+    maktab::roll::import_roll(std::sync::Arc::clone(store), file, &options)
+        .await
+        .expect("roll imports");
+    println!(
+        "roll of {voters} voters imported in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+}

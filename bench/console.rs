@@ -15,12 +15,11 @@ use maktab::domain::Role;
 use maktab::i18n::Catalog;
 use maktab::office::users::SessionPolicy;
 use maktab::office::{Office, Principal, Rules};
-use maktab::roll::{self, ImportOptions};
 use maktab::server::{self, App};
 use maktab::store;
 
 mod common;
-use common::{env_number, write_files};
+use common::{env_number, import_generated, write_files};
 
 /// The console's pages, as the menu links them.
 const PAGES: &[&str] = &[
@@ -58,28 +57,7 @@ fn main() {
         let (map_path, roll_path) = write_files(dir.path(), voters);
         let url = format!("sqlite://{}", dir.path().join("maktab.db").display());
         let store = store::connect(&url).await.expect("open database");
-        let options = ImportOptions {
-            allowed_communes: None,
-            dry_run: false,
-            max_voters_per_station: 500,
-            source: "bench".to_owned(),
-            actor: "bench".to_owned(),
-            read: Default::default(),
-            keep_every_error: false,
-        };
-        let map = std::fs::File::open(&map_path).expect("open map");
-        roll::import_map(store.as_ref(), map, &options)
-            .await
-            .expect("map imports");
-        let started = Instant::now();
-        let file = std::fs::File::open(&roll_path).expect("open roll");
-        roll::import_roll(Arc::clone(&store), file, &options)
-            .await
-            .expect("roll imports");
-        println!(
-            "roll of {voters} voters imported in {:.1} s",
-            started.elapsed().as_secs_f64()
-        );
+        import_generated(&store, &map_path, &roll_path, voters).await;
 
         let mut config = maktab::config::Config::default();
         config.console.national_totp = false;

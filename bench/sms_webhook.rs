@@ -15,16 +15,15 @@
 //! own runtime.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use maktab::config::{Secret, SmsConfig};
-use maktab::roll::{self, ImportOptions};
 use maktab::server::{self, App};
 use maktab::store;
 
 mod common;
 mod load;
-use common::{env_number, pg_admin, with_database, write_files};
+use common::{env_number, import_generated, pg_admin, with_database, write_files};
 use load::{Check, MakeRequest, found_reply, load, sms_lookup};
 
 const SECRET: &str = "bench-secret";
@@ -64,28 +63,7 @@ fn main() {
             None => format!("sqlite://{}", dir.path().join("maktab.db").display()),
         };
         let store = store::connect(&url).await.expect("open database");
-        let options = ImportOptions {
-            allowed_communes: None,
-            dry_run: false,
-            max_voters_per_station: 500,
-            source: "bench".to_owned(),
-            actor: "bench".to_owned(),
-            read: Default::default(),
-            keep_every_error: false,
-        };
-        let map = std::fs::File::open(&map_path).expect("open map");
-        roll::import_map(store.as_ref(), map, &options)
-            .await
-            .expect("map imports");
-        let started = Instant::now();
-        let file = std::fs::File::open(&roll_path).expect("open roll");
-        roll::import_roll(Arc::clone(&store), file, &options)
-            .await
-            .expect("roll imports");
-        println!(
-            "roll of {voters} voters imported in {:.1} s",
-            started.elapsed().as_secs_f64()
-        );
+        import_generated(&store, &map_path, &roll_path, voters).await;
 
         // The abuse limits would refuse a load generator; they are not what is measured.
         let mut config = maktab::config::Config::default();
