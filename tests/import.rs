@@ -212,7 +212,7 @@ async fn a_rejected_import_leaves_the_previous_roll_answerable_and_the_database_
 }
 
 #[tokio::test]
-async fn an_accepted_import_becomes_a_new_version_and_keeps_the_previous_one() {
+async fn an_accepted_import_becomes_a_new_version_and_its_commune_answers_from_it() {
     let db = TestDb::with_roll().await;
     let first = db
         .store
@@ -275,17 +275,23 @@ async fn an_accepted_import_becomes_a_new_version_and_keeps_the_previous_one() {
         text.contains("CEM Larbi Ben M'hidi") && text.contains("Bureau de vote 2"),
         "{text}"
     );
-    // The previous version's assignments are still stored for comparison.
+    // The commune answers from the new version's rows: the first version's, which no
+    // commune reads any more, are gone, and nothing was copied.
+    assert_eq!(
+        raw_count(&db, "select count(distinct roll_version) from roll_voters").await,
+        1
+    );
+    assert_eq!(raw_count(&db, "select count(*) from roll_voters").await, 3);
+    // A third import, pending, is kept beside the current one until it is decided.
+    db.import_roll(ROLL_CSV).await.unwrap();
     assert_eq!(
         raw_count(&db, "select count(distinct roll_version) from roll_voters").await,
         2
     );
-    // A third import drops the oldest.
-    db.import_roll(ROLL_CSV).await.unwrap();
     db.approve_pending().await;
     assert_eq!(
         raw_count(&db, "select count(distinct roll_version) from roll_voters").await,
-        2
+        1
     );
 }
 
@@ -479,11 +485,21 @@ async fn an_import_replaces_only_the_communes_in_the_file_and_keeps_the_others()
     let oran_only = roll(&["109870123456789012,1990-03-15,M,3101,C01,1"]);
     let record = db.import_roll(&oran_only).await.unwrap().record.unwrap();
     assert_eq!(
-        record.counts.voters, 3,
-        "2 carried from Alger Centre + 1 from the file"
+        (record.counts.voters, record.counts.communes),
+        (1, 1),
+        "the version holds the file's voters: Alger Centre keeps its slice, nothing is copied"
     );
-    assert_eq!(record.counts.communes, 2);
+    assert_eq!(
+        raw_count(&db, "select count(*) from roll_voters").await,
+        5,
+        "4 current + 1 pending"
+    );
     db.approve_pending().await;
+    assert_eq!(
+        raw_count(&db, "select count(distinct import_id) from roll_slices").await,
+        2,
+        "each commune answers from its own import"
+    );
     let talk = db.talk();
     let moved = talk
         .text("+213550000001", &format!("NIN {NIN_MIXED} {BIRTH_MIXED}"))

@@ -60,6 +60,7 @@ conformance!(
     a_roll_import_abandoned_before_its_commit_leaves_everything_as_it_was,
     a_roll_validated_against_a_replaced_map_is_refused,
     a_roll_replaces_only_its_communes_and_a_voter_who_moved_keeps_the_files_row,
+    a_national_roll_is_applied_per_commune_and_a_rejected_communes_slice_stays,
     sender_state_round_trips_per_channel_and_an_expired_dialogue_is_left_out,
     subscriptions_are_idempotent_and_kept_per_channel_and_sender,
     a_message_id_is_a_first_delivery_once_per_source_until_pruned,
@@ -488,25 +489,35 @@ async fn a_roll_replaces_only_its_communes_and_a_voter_who_moved_keeps_the_files
     let record = store.import_roll(new_import(), receiver).await.unwrap();
     assert!(record.pending);
     approve_pending(&store).await;
-    let record = maktab::store::ImportRecord {
-        pending: false,
-        // Approved, it takes the next version number.
-        number: Some(2),
-        ..record
-    };
     assert_eq!(
         record.counts,
+        ImportCounts {
+            communes: 1,
+            centres: 1,
+            stations: 1,
+            voters: 1
+        },
+        "the version holds the file's voter: Alger Centre keeps its slice, nothing is copied"
+    );
+    let current = store
+        .current_import(ImportKind::Roll)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (current.version, current.number, current.pending),
+        // Approved, it takes the next version number.
+        (record.version, Some(2), false)
+    );
+    assert_eq!(
+        current.counts,
         ImportCounts {
             communes: 2,
             centres: 3,
             stations: 3,
             voters: 3
         },
-        "2 carried from Alger Centre + 1 from the file, counted after the carry-over"
-    );
-    assert_eq!(
-        store.current_import(ImportKind::Roll).await.unwrap(),
-        Some(record)
+        "the roll answered from: 2 of Alger Centre's slice + 1 of Oran's"
     );
     let moved = store.find_voter(&nin(NIN_MIXED)).await.unwrap().unwrap();
     assert_eq!(moved.place.commune.code.as_str(), "3101");
@@ -519,6 +530,105 @@ async fn a_roll_replaces_only_its_communes_and_a_voter_who_moved_keeps_the_files
             .await
             .unwrap()
             .is_none()
+    );
+}
+
+/// A national file changing two communes makes two change sets over the communes' slices.
+/// Approving one points that commune at the file's rows (a voter who moved in leaves the other
+/// commune's slice); rejecting the other leaves that commune on its own slice while the file
+/// keeps answering for the first.
+async fn a_national_roll_is_applied_per_commune_and_a_rejected_communes_slice_stays(
+    store: Arc<dyn Store>,
+) {
+    import_map(&store, &format!("{MAP_CSV}{ORAN_MAP_ROW}\n")).await;
+    let oran_voter = "333333333333333333,1999-09-09,F,3101,C01,1";
+    import_roll(&store, &format!("{ROLL_CSV}{oran_voter}\n")).await;
+    // The mixed-station voter moves to Oran, and Oran gains a voter.
+    let national = format!(
+        "{}{oran_voter}\n444444444444444444,2000-02-02,M,3101,C01,1\n",
+        ROLL_CSV.replace("1990-03-15,M,1601,C01,1", "1990-03-15,M,3101,C01,1")
+    );
+    let pending = import_roll(&store, &national).await;
+    let change_sets = store.version_change_sets(pending.version).await.unwrap();
+    let of = |code: &str| {
+        change_sets
+            .iter()
+            .find(|c| c.communes == vec![commune(code)])
+            .unwrap_or_else(|| panic!("no change set of {code}: {change_sets:?}"))
+            .id
+    };
+    let (alger, oran) = (of("1601"), of("3101"));
+    assert_eq!(change_sets.len(), 2);
+
+    store
+        .approve_change_set(oran, "officer", START + 60, officer_audit("approve"))
+        .await
+        .unwrap();
+    let moved = store.find_voter(&nin(NIN_MIXED)).await.unwrap().unwrap();
+    assert_eq!(moved.place.commune.code.as_str(), "3101");
+    assert!(
+        store
+            .find_voter(&nin("444444444444444444"))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let kept = store.find_voter(&nin(NIN_WOMEN)).await.unwrap().unwrap();
+    assert_eq!(kept.place.commune.code.as_str(), "1601");
+    // The moved voter is counted once: in Oran's station, no longer in Alger Centre's.
+    let loads = store.station_loads().await.unwrap();
+    let load = |commune: &str, centre: &str, station: u16| {
+        loads
+            .iter()
+            .filter(|l| {
+                l.at.commune.as_str() == commune
+                    && l.at.centre.as_str() == centre
+                    && l.at.station.get() == station
+            })
+            .map(|l| l.voters)
+            .sum::<u64>()
+    };
+    assert_eq!(load("3101", "C01", 1), 3);
+    assert_eq!(load("1601", "C01", 1), 0);
+    assert_eq!(loads.iter().map(|l| l.voters).sum::<u64>(), 5);
+
+    store
+        .reject_change_set(alger, "officer", START + 61, officer_audit("reject"))
+        .await
+        .unwrap();
+    // The file is half applied: Oran still answers from it, Alger Centre from its own slice.
+    assert!(
+        store
+            .find_voter(&nin("444444444444444444"))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(
+        store
+            .find_voter(&nin(NIN_NO_COORDS))
+            .await
+            .unwrap()
+            .unwrap()
+            .place
+            .commune
+            .code
+            .as_str(),
+        "1601"
+    );
+    let current = store
+        .current_import(ImportKind::Roll)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (
+            current.version,
+            current.number,
+            current.counts.voters,
+            current.counts.communes
+        ),
+        (pending.version, Some(2), 5, 2)
     );
 }
 

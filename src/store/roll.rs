@@ -77,8 +77,8 @@ pub enum RollBatch {
     Commit {
         counts: ImportCounts,
         map_version: i64,
-        /// The communes the file covers: their voters are replaced, every other commune's
-        /// voters are carried over from the current roll unchanged.
+        /// The communes the file covers: their voters are replaced (each commune's slice,
+        /// once its change set is approved); every other commune keeps its slice.
         replaced_communes: Vec<crate::domain::CommuneCode>,
     },
 }
@@ -115,7 +115,8 @@ pub trait RollStore: Send + Sync {
     /// commune a citizen names.
     async fn communes(&self) -> Result<Vec<crate::domain::Commune>>;
 
-    /// The current import of a kind.
+    /// The current import of a kind: for the roll, the last import an approval applied, with
+    /// the counts of the whole roll answered from (every commune's slice).
     async fn current_import(&self, kind: ImportKind) -> Result<Option<ImportRecord>>;
 
     /// Accepted imports, newest first.

@@ -101,11 +101,11 @@ impl NoticeStore for PostgresStore {
     async fn audience_members(&self, audience: &Audience) -> Result<Vec<AudienceMember>> {
         sqlx::query(
             "select distinct s.channel, s.sender, coalesce(snd.locale, 'ar') as locale
-             from current_versions cr
-             join roll_voters v on v.roll_version = cr.import_id
+             from roll_slices sl
+             join roll_voters v on v.roll_version = sl.import_id and v.commune_code = sl.commune_code
              join subscriptions s on s.nin = v.nin
              left join senders snd on snd.channel = s.channel and snd.sender = s.sender
-             where cr.kind = 'roll' and v.commune_code = $1
+             where sl.commune_code = $1
                and ($2::text is null or v.centre_code = $2) and ($3::integer is null or v.station = $3)
                and not coalesce(snd.notices_opt_out, false)
              order by s.channel, s.sender",

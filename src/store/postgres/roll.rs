@@ -12,7 +12,7 @@ use sqlx::PgConnection;
 use tokio::sync::mpsc;
 
 use super::PostgresStore;
-use crate::domain::{CommuneCode, ElectoralMap, Voter};
+use crate::domain::{ElectoralMap, Voter};
 use crate::store::{NewImport, PlaceChange, Result, RollBatch, StoreError};
 
 const COPY_VOTERS: &str = "copy roll_voters (roll_version, nin, birth_date, sex, commune_code, centre_code, station) from stdin";
@@ -228,31 +228,6 @@ impl PostgresStore {
         .execute(&mut *conn)
         .await?;
         Ok(())
-    }
-
-    /// Copies into the new roll version the current voters of the communes the file does not
-    /// cover, skipping a NIN the file holds; returns how many were copied.
-    pub(super) async fn carry_over(
-        conn: &mut PgConnection,
-        version: i64,
-        replaced_communes: &[CommuneCode],
-    ) -> Result<u64> {
-        let replaced: Vec<String> = replaced_communes
-            .iter()
-            .map(|c| c.as_str().to_owned())
-            .collect();
-        Ok(sqlx::query(
-            "insert into roll_voters (roll_version, nin, birth_date, sex, commune_code, centre_code, station)
-             select $1, v.nin, v.birth_date, v.sex, v.commune_code, v.centre_code, v.station
-             from current_versions cr join roll_voters v on v.roll_version = cr.import_id
-             where cr.kind = 'roll' and v.commune_code <> all($2::text[])
-             on conflict (roll_version, nin) do nothing",
-        )
-        .bind(version)
-        .bind(replaced)
-        .execute(conn)
-        .await?
-        .rows_affected())
     }
 }
 

@@ -1,10 +1,9 @@
-//! Change sets, one per commune. Approving one applies that commune's part of its import: the
-//! import's version becomes current when it holds nothing else unapproved and is still
-//! based on the current version (a commune office's own file, nobody else approved since);
-//! otherwise a new version is made of the current one with the commune's data taken from the
-//! import's version ("rebased"), so the country's 1,541 offices decide independently. The
-//! rebase copies the current version once (as an import does), which is the cost of keeping
-//! whole versions.
+//! Change sets, one per commune, so the country's 1,541 offices decide independently.
+//! Approving a roll change set points the commune's slice (`roll_slices`) at the import's rows
+//! of that commune: one row written, whatever the size of the national roll. Approving a map
+//! change set makes the import's version current when it holds nothing else unapproved and is
+//! still based on the current version, and otherwise a new version of the current map with
+//! the commune's data taken from the import's ("rebased"; a map is a few thousand rows).
 //!
 //! On PostgreSQL, approving and rejecting lock the change set's row, and
 //! approving also locks `current_versions` as imports do, so two officers (or an officer and
@@ -127,12 +126,22 @@ pub(super) async fn number_version(conn: &mut Connection, kind: ImportKind, id: 
 }
 
 /// Removes a version's data and marks it rejected (discarded): its change sets were rejected,
-/// or applied through rebased versions, or it changed nothing.
+/// or (a map) applied through rebased versions, or it changed nothing.
 pub(super) async fn discard_version(
     conn: &mut Connection,
     kind: ImportKind,
     version: i64,
 ) -> Result<()> {
+    // A version some commune answers from (a national file partly approved) is kept:
+    // `prune_versions` removes its rows that no slice reads.
+    let number: Option<i64> = sqlx::query_scalar("select number from imports where id = $1")
+        .bind(version)
+        .fetch_optional(&mut *conn)
+        .await?
+        .flatten();
+    if number.is_some() {
+        return Ok(());
+    }
     let statements: &[&str] = match kind {
         ImportKind::Roll => &[
             "delete from roll_voters where roll_version = $1",
@@ -228,10 +237,9 @@ async fn commune_changed_since(
     Ok(false)
 }
 
-/// Makes a new accepted version of the change set's kind: the `current` version with
-/// `commune`'s data taken from the change set's version. A voter the commune's data holds is
-/// not copied from another commune of the current roll (a voter who moved in leaves the
-/// commune they were in). Returns its id.
+/// Makes a new accepted map version: the `current` version with `commune`'s data taken from
+/// the change set's version. Returns its id. (The map is small: a few thousand rows per
+/// version, where the roll's slices avoid copying 24,000,000 voters.)
 async fn rebase(
     conn: &mut Connection,
     change_set: &ChangeSet,
@@ -240,82 +248,92 @@ async fn rebase(
     by: &str,
     at: Timestamp,
 ) -> Result<i64> {
-    let (kind, source) = (change_set.kind, change_set.new_version);
-    let map_version: Option<i64> = match kind {
-        ImportKind::Roll => {
-            sqlx::query_scalar("select import_id from current_versions where kind = 'map'")
-                .fetch_optional(&mut *conn)
-                .await?
-        }
-        ImportKind::Map => None,
-    };
     let version: i64 = sqlx::query_scalar(
-        "insert into imports (kind, status, created_at, source, actor, map_version, communes, centres, stations, voters)
-         values ($1, 'accepted', $2, $3, $4, $5, 0, 0, 0, 0) returning id",
+        "insert into imports (kind, status, created_at, source, actor, communes, centres, stations, voters)
+         values ('map', 'accepted', $1, $2, $3, 0, 0, 0, 0) returning id",
     )
-    .bind(kind.as_str())
     .bind(at)
     .bind(format!("change set {} of commune {commune}", change_set.id))
     .bind(by)
-    .bind(map_version)
     .fetch_one(&mut *conn)
     .await?;
-    let statements: &[&str] = match kind {
-        ImportKind::Roll => &[
-            "insert into roll_voters (roll_version, nin, birth_date, sex, commune_code, centre_code, station)
-             select $1, nin, birth_date, sex, commune_code, centre_code, station
-             from roll_voters where roll_version = $2 and commune_code = $4",
-            "insert into roll_voters (roll_version, nin, birth_date, sex, commune_code, centre_code, station)
-             select $1, nin, birth_date, sex, commune_code, centre_code, station
-             from roll_voters where roll_version = $3 and commune_code <> $4
-             on conflict (roll_version, nin) do nothing",
-        ],
-        ImportKind::Map => &[
-            "insert into map_communes (map_version, code, name_ar, name_fr)
-             select $1, code, name_ar, name_fr from map_communes
-             where (map_version = $2 and code = $4) or (map_version = $3 and code <> $4)",
-            "insert into map_centres (map_version, commune_code, code, name_ar, name_fr, address_ar, address_fr, latitude, longitude)
-             select $1, commune_code, code, name_ar, name_fr, address_ar, address_fr, latitude, longitude from map_centres
-             where (map_version = $2 and commune_code = $4) or (map_version = $3 and commune_code <> $4)",
-            "insert into map_stations (map_version, commune_code, centre_code, number, kind)
-             select $1, commune_code, centre_code, number, kind from map_stations
-             where (map_version = $2 and commune_code = $4) or (map_version = $3 and commune_code <> $4)",
-        ],
-    };
-    for statement in statements {
-        sqlx::query(*statement)
+    for statement in [
+        "insert into map_communes (map_version, code, name_ar, name_fr)
+         select $1, code, name_ar, name_fr from map_communes
+         where (map_version = $2 and code = $4) or (map_version = $3 and code <> $4)",
+        "insert into map_centres (map_version, commune_code, code, name_ar, name_fr, address_ar, address_fr, latitude, longitude)
+         select $1, commune_code, code, name_ar, name_fr, address_ar, address_fr, latitude, longitude from map_centres
+         where (map_version = $2 and commune_code = $4) or (map_version = $3 and commune_code <> $4)",
+        "insert into map_stations (map_version, commune_code, centre_code, number, kind)
+         select $1, commune_code, centre_code, number, kind from map_stations
+         where (map_version = $2 and commune_code = $4) or (map_version = $3 and commune_code <> $4)",
+    ] {
+        sqlx::query(statement)
             .bind(version)
-            .bind(source)
+            .bind(change_set.new_version)
             .bind(current)
             .bind(commune.as_str())
             .execute(&mut *conn)
             .await?;
     }
-    if kind == ImportKind::Roll {
-        super::roll::tally_station_loads(conn, version).await?;
-    }
-    let counts = match kind {
-        ImportKind::Roll => {
-            "update imports set
-                 voters = (select count(*) from roll_voters where roll_version = $1),
-                 communes = (select count(distinct commune_code) from roll_voters where roll_version = $1),
-                 centres = (select count(*) from (select distinct commune_code, centre_code from roll_voters where roll_version = $1) c),
-                 stations = (select count(*) from (select distinct commune_code, centre_code, station from roll_voters where roll_version = $1) s)
-             where id = $1"
-        }
-        ImportKind::Map => {
-            "update imports set
-                 communes = (select count(*) from map_communes where map_version = $1),
-                 centres = (select count(*) from map_centres where map_version = $1),
-                 stations = (select count(*) from map_stations where map_version = $1)
-             where id = $1"
-        }
-    };
-    sqlx::query(counts)
+    sqlx::query(
+        "update imports set
+             communes = (select count(*) from map_communes where map_version = $1),
+             centres = (select count(*) from map_centres where map_version = $1),
+             stations = (select count(*) from map_stations where map_version = $1)
+         where id = $1",
+    )
+    .bind(version)
+    .execute(&mut *conn)
+    .await?;
+    Ok(version)
+}
+
+/// Points `commune`'s slice at `version`'s rows. A voter those rows hold who is in another
+/// commune's slice moved here: that row goes, so each NIN is in one slice (the latest
+/// approved file wins, as a re-imported commune's file always has), and the loads of the
+/// slices it left are counted again.
+async fn apply_roll_slice(
+    conn: &mut Connection,
+    version: i64,
+    commune: &CommuneCode,
+) -> Result<()> {
+    let left: Vec<(i64, String)> = sqlx::query(
+        "select distinct o.roll_version, o.commune_code
+         from roll_voters n
+         join roll_voters o on o.nin = n.nin and o.commune_code <> n.commune_code
+         join roll_slices sl on sl.commune_code = o.commune_code and sl.import_id = o.roll_version
+         where n.roll_version = $1 and n.commune_code = $2",
+    )
+    .bind(version)
+    .bind(commune.as_str())
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|row| Ok((row.try_get("roll_version")?, row.try_get("commune_code")?)))
+    .collect::<Result<_>>()?;
+    for (from_version, from_commune) in &left {
+        sqlx::query(
+            "delete from roll_voters where roll_version = $1 and commune_code = $2
+             and nin in (select nin from roll_voters where roll_version = $3 and commune_code = $4)",
+        )
+        .bind(from_version)
+        .bind(from_commune)
         .bind(version)
+        .bind(commune.as_str())
         .execute(&mut *conn)
         .await?;
-    Ok(version)
+        super::roll::tally_station_loads(conn, *from_version, Some(from_commune)).await?;
+    }
+    sqlx::query(
+        "insert into roll_slices (commune_code, import_id) values ($1, $2)
+         on conflict (commune_code) do update set import_id = excluded.import_id",
+    )
+    .bind(commune.as_str())
+    .bind(version)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 #[async_trait]
@@ -477,23 +495,48 @@ impl ChangeStore for Backend {
             tx.commit().await?;
             return Err(StoreError::Superseded(id));
         };
-        let siblings = self_siblings(&mut tx, change_set.new_version).await?;
-        let applied = if current == change_set.base_version && siblings == 1 {
-            // The version holds this commune's change alone, over the current version.
-            sqlx::query("update imports set status = 'accepted' where id = $1")
-                .bind(change_set.new_version)
-                .execute(&mut *tx)
-                .await?;
-            change_set.new_version
-        } else {
-            let [commune] = change_set.communes.as_slice() else {
-                return Err(corrupt(format!(
-                    "change set {id} covers several communes and its version others"
-                )));
-            };
-            rebase(&mut tx, &change_set, current, commune, by, at).await?
+        let applied = match kind {
+            ImportKind::Roll => {
+                // The commune answers from the import's rows from now on: its slice points at
+                // them, and nothing is copied.
+                for commune in &change_set.communes {
+                    apply_roll_slice(&mut tx, change_set.new_version, commune).await?;
+                }
+                let numbered: Option<i64> =
+                    sqlx::query_scalar("select number from imports where id = $1")
+                        .bind(change_set.new_version)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                if numbered.is_none() {
+                    number_version(&mut tx, kind, change_set.new_version).await?;
+                }
+                sqlx::query("update imports set status = 'accepted' where id = $1")
+                    .bind(change_set.new_version)
+                    .execute(&mut *tx)
+                    .await?;
+                change_set.new_version
+            }
+            ImportKind::Map => {
+                let siblings = self_siblings(&mut tx, change_set.new_version).await?;
+                let applied = if current == change_set.base_version && siblings == 1 {
+                    // The version holds this commune's change alone, over the current version.
+                    sqlx::query("update imports set status = 'accepted' where id = $1")
+                        .bind(change_set.new_version)
+                        .execute(&mut *tx)
+                        .await?;
+                    change_set.new_version
+                } else {
+                    let [commune] = change_set.communes.as_slice() else {
+                        return Err(corrupt(format!(
+                            "change set {id} covers several communes and its version others"
+                        )));
+                    };
+                    rebase(&mut tx, &change_set, current, commune, by, at).await?
+                };
+                number_version(&mut tx, kind, applied).await?;
+                applied
+            }
         };
-        number_version(&mut tx, kind, applied).await?;
         sqlx::query("update current_versions set import_id = $1 where kind = $2")
             .bind(applied)
             .bind(kind.as_str())
@@ -524,7 +567,8 @@ impl ChangeStore for Backend {
                    and exists (select 1 from roll_voters v where v.roll_version = $3
                                and v.nin = reports.nin and v.birth_date = reports.birth_date",
                 as_date!(),
-                ")"
+                " and exists (select 1 from roll_slices sl
+                              where sl.commune_code = v.commune_code and sl.import_id = v.roll_version))"
             ))
             .bind(at)
             .bind(id)
@@ -594,9 +638,9 @@ impl ChangeStore for Backend {
              left join map_communes m on m.map_version = cm.import_id and m.code = c.old_commune
              where c.change_set_id = $1 and c.change = 'removed'
                and not coalesce(snd.notices_opt_out, false)
-               and not exists (select 1 from current_versions cr
-                               join roll_voters v on v.roll_version = cr.import_id and v.nin = c.nin
-                               where cr.kind = 'roll')
+               and not exists (select 1 from roll_voters v
+                               join roll_slices sl on sl.commune_code = v.commune_code and sl.import_id = v.roll_version
+                               where v.nin = c.nin)
              order by s.channel",
             byte_order!(),
             ", s.sender",
@@ -635,8 +679,8 @@ impl ChangeStore for Backend {
                  select c.nin from change_set_voters c where c.change_set_id = $1 and c.change = 'moved'
                  union
                  select v.nin from change_set_places p
-                 join current_versions cr on cr.kind = 'roll'
-                 join roll_voters v on v.roll_version = cr.import_id and v.commune_code = p.commune_code
+                 join roll_slices sl on sl.commune_code = p.commune_code
+                 join roll_voters v on v.roll_version = sl.import_id and v.commune_code = p.commune_code
                       and v.centre_code = p.centre_code and (p.station is null or v.station = p.station)
                  where p.change_set_id = $1 and p.change in ($2, $3, $4, $5)
              )
@@ -648,8 +692,8 @@ impl ChangeStore for Backend {
              from affected a
              join subscriptions s on s.nin = a.nin
              left join senders snd on snd.channel = s.channel and snd.sender = s.sender
-             join current_versions cr on cr.kind = 'roll'
-             join roll_voters v on v.roll_version = cr.import_id and v.nin = a.nin
+             join roll_voters v on v.nin = a.nin
+             join roll_slices sl on sl.commune_code = v.commune_code and sl.import_id = v.roll_version
              join current_versions cm on cm.kind = 'map'
              join map_communes m on m.map_version = cm.import_id and m.code = v.commune_code
              join map_centres c on c.map_version = cm.import_id and c.commune_code = v.commune_code and c.code = v.centre_code

@@ -9,7 +9,7 @@ use sqlx::Row;
 use tokio::sync::mpsc;
 
 use super::changes::{discard_version, number_version, pending_for};
-use super::{Backend, Connection, DbRow, Integer, communes_column, corrupt};
+use super::{Backend, Connection, DbRow, Integer, change_set_communes, communes_column, corrupt};
 use crate::domain::{
     Bilingual, BirthDate, Centre, CentreCode, Commune, CommuneCode, Coordinates, ElectoralMap,
     NationalId, PollingPlace, Station, StationKind, StationNumber, StationRef, Timestamp,
@@ -29,9 +29,16 @@ impl Backend {
         )
     }
 
-    /// Keeps the current and the previous version of a kind; older ones go. The current
-    /// version is never removed, even if imports committed out of id order.
+    /// Removes what no one reads any more. For the map: keeps the current and the previous
+    /// version (and pending ones); older ones go, the current one never, even if imports
+    /// committed out of id order. For the roll: an import's rows of a commune are kept while
+    /// they are the commune's slice or a pending change set of the commune needs them; the
+    /// others (a commune re-imported since, a national file's communes that did not change)
+    /// go, in chunks so that SQLite's single write lock is never held for long.
     pub(crate) async fn prune_versions(&self, kind: ImportKind) -> Result<()> {
+        if kind == ImportKind::Roll {
+            return self.prune_roll().await;
+        }
         let keep: Vec<i64> = sqlx::query_scalar(
             "select id from imports where kind = $1 and status = 'accepted' order by id desc limit 2",
         )
@@ -41,37 +48,91 @@ impl Backend {
         let Some(&oldest_kept) = keep.last() else {
             return Ok(());
         };
-        let statements: &[&'static str] = match kind {
-            // A version whose change sets still await a decision is kept too: other
-            // communes' change sets of a national file may be approved later.
-            ImportKind::Roll => &[
-                "delete from roll_voters where roll_version < $1
-                 and roll_version is distinct from (select import_id from current_versions where kind = 'roll')
-                 and roll_version not in (select new_version from change_sets where kind = 'roll' and status = 'pending')",
-                "delete from roll_station_loads where roll_version < $1
-                 and roll_version is distinct from (select import_id from current_versions where kind = 'roll')
-                 and roll_version not in (select new_version from change_sets where kind = 'roll' and status = 'pending')",
-            ],
-            ImportKind::Map => &[
-                "delete from map_communes where map_version < $1
-                 and map_version is distinct from (select import_id from current_versions where kind = 'map')
-                 and map_version not in (select new_version from change_sets where kind = 'map' and status = 'pending')",
-                "delete from map_centres where map_version < $1
-                 and map_version is distinct from (select import_id from current_versions where kind = 'map')
-                 and map_version not in (select new_version from change_sets where kind = 'map' and status = 'pending')",
-                "delete from map_stations where map_version < $1
-                 and map_version is distinct from (select import_id from current_versions where kind = 'map')
-                 and map_version not in (select new_version from change_sets where kind = 'map' and status = 'pending')",
-            ],
-        };
         let mut tx = self.begin_write().await?;
-        for statement in statements {
-            sqlx::query(*statement)
+        for statement in [
+            "delete from map_communes where map_version < $1
+             and map_version is distinct from (select import_id from current_versions where kind = 'map')
+             and map_version not in (select new_version from change_sets where kind = 'map' and status = 'pending')",
+            "delete from map_centres where map_version < $1
+             and map_version is distinct from (select import_id from current_versions where kind = 'map')
+             and map_version not in (select new_version from change_sets where kind = 'map' and status = 'pending')",
+            "delete from map_stations where map_version < $1
+             and map_version is distinct from (select import_id from current_versions where kind = 'map')
+             and map_version not in (select new_version from change_sets where kind = 'map' and status = 'pending')",
+        ] {
+            sqlx::query(statement)
                 .bind(oldest_kept)
                 .execute(&mut *tx)
                 .await?;
         }
         tx.commit().await?;
+        Ok(())
+    }
+
+    /// The roll's part of `prune_versions`. Every (import, commune) that holds rows has its
+    /// station loads (tallied when the import is accepted), so the loads list the candidates
+    /// without reading the voters; an import still being written has none and is left alone.
+    async fn prune_roll(&self) -> Result<()> {
+        let mut needed = std::collections::HashSet::new();
+        for row in sqlx::query("select commune_code, import_id from roll_slices")
+            .fetch_all(&self.pool)
+            .await?
+        {
+            needed.insert((
+                row.try_get::<i64, _>("import_id")?,
+                row.try_get::<String, _>("commune_code")?,
+            ));
+        }
+        for row in sqlx::query(
+            "select new_version, communes from change_sets where kind = 'roll' and status = 'pending'",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        {
+            let version: i64 = row.try_get("new_version")?;
+            for commune in change_set_communes(&row)? {
+                needed.insert((version, commune));
+            }
+        }
+        let held = sqlx::query(
+            "select distinct roll_version, commune_code from roll_station_loads order by roll_version, commune_code",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        for row in held {
+            let pair = (
+                row.try_get::<i64, _>("roll_version")?,
+                row.try_get::<String, _>("commune_code")?,
+            );
+            if needed.contains(&pair) {
+                continue;
+            }
+            loop {
+                let mut tx = self.begin_write().await?;
+                let removed = sqlx::query(
+                    "delete from roll_voters where roll_version = $1 and commune_code = $2
+                     and nin in (select nin from roll_voters where roll_version = $1 and commune_code = $2 limit 20000)",
+                )
+                .bind(pair.0)
+                .bind(&pair.1)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if removed == 0 {
+                    sqlx::query(
+                        "delete from roll_station_loads where roll_version = $1 and commune_code = $2",
+                    )
+                    .bind(pair.0)
+                    .bind(&pair.1)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                if removed == 0 {
+                    break;
+                }
+            }
+        }
         Ok(())
     }
 
@@ -99,9 +160,9 @@ impl Backend {
         actor: &str,
         at: Timestamp,
     ) -> Result<()> {
-        // Serialises the switch of versions with map imports and other roll imports (they
-        // write `current_versions`), so the map check and the carry-over below see the latest
-        // committed versions.
+        // Serialises the switch of versions with map imports, other roll imports and
+        // approvals (they write `current_versions` and `roll_slices`), so the map check and
+        // the comparison below see the latest committed versions.
         Self::lock_current_versions(conn).await?;
         if let Some((id, commune)) = pending_for(conn, ImportKind::Roll, replaced_communes).await? {
             return Err(StoreError::ChangeSetPending {
@@ -116,32 +177,9 @@ impl Backend {
         if current_map != Some(map_version) {
             return Err(StoreError::MapChanged);
         }
-        // Communes the file does not cover keep their voters. A NIN the file assigns anew (a
-        // voter who moved commune) keeps the file's row: the carried copy is skipped.
-        let carried = Self::carry_over(conn, version, replaced_communes).await?;
-        tally_station_loads(conn, version).await?;
-        let counts = if carried == 0 {
-            counts
-        } else {
-            let row = sqlx::query(
-                "select count(*) as voters, count(distinct commune_code) as communes,
-                        count(distinct commune_code || '/' || centre_code) as centres,
-                        count(distinct commune_code || '/' || centre_code || '/' || station) as stations
-                 from roll_voters where roll_version = $1",
-            )
-            .bind(version)
-            .fetch_one(&mut *conn)
-            .await?;
-            let get = |name: &str| -> Result<u64> {
-                u64::try_from(row.try_get::<i64, _>(name)?).map_err(corrupt)
-            };
-            ImportCounts {
-                communes: get("communes")?,
-                centres: get("centres")?,
-                stations: get("stations")?,
-                voters: get("voters")?,
-            }
-        };
+        // The version holds the file's voters only: communes the file does not cover keep
+        // their slices, so nothing is copied.
+        tally_station_loads(conn, version, None).await?;
         sqlx::query(
             "update imports set status = 'accepted', map_version = $1, communes = $2, centres = $3, stations = $4, voters = $5
              where id = $6",
@@ -159,7 +197,17 @@ impl Backend {
                 .fetch_optional(&mut *conn)
                 .await?;
         match base {
-            None => make_current(conn, ImportKind::Roll, version).await,
+            None => {
+                // The first roll: every commune it holds answers from it.
+                sqlx::query(
+                    "insert into roll_slices (commune_code, import_id)
+                     select distinct commune_code, roll_version from roll_station_loads where roll_version = $1",
+                )
+                .bind(version)
+                .execute(&mut *conn)
+                .await?;
+                make_current(conn, ImportKind::Roll, version).await
+            }
             Some(base) => {
                 sqlx::query("update imports set status = 'pending' where id = $1")
                     .bind(version)
@@ -178,7 +226,7 @@ impl Backend {
                     replaced_communes,
                 )
                 .await?;
-                diff_rolls(conn, first, base, version).await?;
+                diff_rolls(conn, first, version, replaced_communes).await?;
                 let mut changed: Vec<String> = sqlx::query_scalar(
                     "select new_commune from change_set_voters where change_set_id = $1 and new_commune is not null
                      union
@@ -252,20 +300,26 @@ impl Backend {
     }
 }
 
-/// Counts a roll version's voters and men per station into `roll_station_loads`, once its
-/// rows are complete, in the transaction that writes them: the only scan of the version
-/// for its loads (readers take the few thousand rows of the table).
-pub(super) async fn tally_station_loads(conn: &mut Connection, version: i64) -> Result<()> {
+/// Counts a roll version's voters and men per station into `roll_station_loads` (of one
+/// commune, or of all), once its rows are complete, in the transaction that writes them: the
+/// only scan of the version for its loads (readers take the few thousand rows of the table).
+pub(super) async fn tally_station_loads(
+    conn: &mut Connection,
+    version: i64,
+    commune: Option<&str>,
+) -> Result<()> {
     for statement in [
-        "delete from roll_station_loads where roll_version = $1",
+        "delete from roll_station_loads where roll_version = $1
+         and (cast($2 as text) is null or commune_code = $2)",
         "insert into roll_station_loads (roll_version, commune_code, centre_code, station, voters, men)
          select roll_version, commune_code, centre_code, station, count(*),
                 sum(case when sex = 'M' then 1 else 0 end)
-         from roll_voters where roll_version = $1
+         from roll_voters where roll_version = $1 and (cast($2 as text) is null or commune_code = $2)
          group by roll_version, commune_code, centre_code, station",
     ] {
         sqlx::query(statement)
             .bind(version)
+            .bind(commune)
             .execute(&mut *conn)
             .await?;
     }
@@ -321,35 +375,48 @@ async fn insert_change_set(
     .await?)
 }
 
-/// Lists the voters added, removed and moved between two roll versions, and summarises the
-/// flows between stations (a station split shows as one station sending voters to another
-/// while keeping some).
-async fn diff_rolls(conn: &mut Connection, change_set: i64, base: i64, new: i64) -> Result<()> {
+/// Lists the voters the new version adds, removes and moves against the current roll (each
+/// voter's row in its commune's slice), and summarises the flows between stations (a station
+/// split shows as one station sending voters to another while keeping some). Removed are the
+/// current voters of the file's communes that the file does not hold.
+async fn diff_rolls(
+    conn: &mut Connection,
+    change_set: i64,
+    new: i64,
+    replaced_communes: &[CommuneCode],
+) -> Result<()> {
     sqlx::query(
         "insert into change_set_voters (change_set_id, nin, change, old_commune, old_centre, old_station, new_commune, new_centre, new_station)
          select $1, n.nin, case when o.nin is null then 'added' else 'moved' end,
                 o.commune_code, o.centre_code, o.station, n.commune_code, n.centre_code, n.station
-         from roll_voters n left join roll_voters o on o.roll_version = $2 and o.nin = n.nin
-         where n.roll_version = $3
+         from roll_voters n
+         left join roll_voters o on o.nin = n.nin and o.roll_version <> n.roll_version
+              and exists (select 1 from roll_slices sl
+                          where sl.commune_code = o.commune_code and sl.import_id = o.roll_version)
+         where n.roll_version = $2
            and (o.nin is null or o.commune_code <> n.commune_code or o.centre_code <> n.centre_code or o.station <> n.station)",
     )
     .bind(change_set)
-    .bind(base)
     .bind(new)
     .execute(&mut *conn)
     .await?;
-    sqlx::query(
-        "insert into change_set_voters (change_set_id, nin, change, old_commune, old_centre, old_station)
-         select $1, o.nin, 'removed', o.commune_code, o.centre_code, o.station
-         from roll_voters o
-         where o.roll_version = $2
-           and not exists (select 1 from roll_voters n where n.roll_version = $3 and n.nin = o.nin)",
-    )
-    .bind(change_set)
-    .bind(base)
-    .bind(new)
-    .execute(&mut *conn)
-    .await?;
+    // One commune at a time, each read through its slice (no list parameter, which the
+    // dialects pass differently).
+    for commune in replaced_communes {
+        sqlx::query(
+            "insert into change_set_voters (change_set_id, nin, change, old_commune, old_centre, old_station)
+             select $1, o.nin, 'removed', o.commune_code, o.centre_code, o.station
+             from roll_slices sl
+             join roll_voters o on o.roll_version = sl.import_id and o.commune_code = sl.commune_code
+             where sl.commune_code = $3
+               and not exists (select 1 from roll_voters n where n.roll_version = $2 and n.nin = o.nin)",
+        )
+        .bind(change_set)
+        .bind(new)
+        .bind(commune.as_str())
+        .execute(&mut *conn)
+        .await?;
+    }
     Ok(())
 }
 
@@ -582,10 +649,33 @@ impl RollStore for Backend {
     }
 
     async fn current_import(&self, kind: ImportKind) -> Result<Option<ImportRecord>> {
-        match self.current_version(kind).await? {
-            Some(id) => Ok(Some(self.import_record(id).await?)),
-            None => Ok(None),
+        let Some(id) = self.current_version(kind).await? else {
+            return Ok(None);
+        };
+        let mut record = self.import_record(id).await?;
+        if kind == ImportKind::Roll {
+            // The roll answered from is every commune's slice, not this import alone: its
+            // counts come from the slices' station loads (a few thousand rows).
+            let row = sqlx::query(
+                "select cast(coalesce(sum(l.voters), 0) as bigint) as voters, count(distinct l.commune_code) as communes,
+                        count(distinct l.commune_code || '/' || l.centre_code) as centres,
+                        count(*) as stations
+                 from roll_slices sl
+                 join roll_station_loads l on l.roll_version = sl.import_id and l.commune_code = sl.commune_code",
+            )
+            .fetch_one(&self.pool)
+            .await?;
+            let get = |name: &str| -> Result<u64> {
+                u64::try_from(row.try_get::<i64, _>(name)?).map_err(corrupt)
+            };
+            record.counts = ImportCounts {
+                communes: get("communes")?,
+                centres: get("centres")?,
+                stations: get("stations")?,
+                voters: get("voters")?,
+            };
         }
+        Ok(Some(record))
     }
 
     async fn imports(&self, limit: u32) -> Result<Vec<ImportRecord>> {
@@ -603,14 +693,11 @@ impl RollStore for Backend {
     }
 
     async fn station_loads(&self) -> Result<Vec<StationLoad>> {
-        let Some(version) = self.current_version(ImportKind::Roll).await? else {
-            return Ok(Vec::new());
-        };
         sqlx::query(
-            "select commune_code, centre_code, station, voters, men
-             from roll_station_loads where roll_version = $1",
+            "select l.commune_code, l.centre_code, l.station, l.voters, l.men
+             from roll_slices sl
+             join roll_station_loads l on l.roll_version = sl.import_id and l.commune_code = sl.commune_code",
         )
-        .bind(version)
         .fetch_all(&self.pool)
         .await?
         .iter()
@@ -743,15 +830,16 @@ impl RollStore for Backend {
                     m.name_ar as commune_ar, m.name_fr as commune_fr,
                     c.name_ar as centre_ar, c.name_fr as centre_fr, c.address_ar, c.address_fr,
                     c.latitude, c.longitude, s.kind
-             from current_versions cr
-             join roll_voters v on v.roll_version = cr.import_id and v.nin = $1
+             from roll_voters v
+             join roll_slices sl on sl.commune_code = v.commune_code and sl.import_id = v.roll_version
              join current_versions cm on cm.kind = 'map'
              join map_communes m on m.map_version = cm.import_id and m.code = v.commune_code
              join map_centres c on c.map_version = cm.import_id and c.commune_code = v.commune_code
                   and c.code = v.centre_code
              join map_stations s on s.map_version = cm.import_id and s.commune_code = v.commune_code
                   and s.centre_code = v.centre_code and s.number = v.station
-             where cr.kind = 'roll'"
+             where v.nin = $1
+             order by v.roll_version desc limit 1"
         ))
         .bind(nin.as_str())
         .fetch_optional(&self.pool)

@@ -93,11 +93,11 @@ impl NoticeStore for SqliteStore {
     async fn audience_members(&self, audience: &Audience) -> Result<Vec<AudienceMember>> {
         sqlx::query(
             "select distinct s.channel, s.sender, coalesce(snd.locale, 'ar') as locale
-             from current_versions cr
-             join roll_voters v on v.roll_version = cr.import_id
+             from roll_slices sl
+             join roll_voters v on v.roll_version = sl.import_id and v.commune_code = sl.commune_code
              join subscriptions s on s.nin = v.nin
              left join senders snd on snd.channel = s.channel and snd.sender = s.sender
-             where cr.kind = 'roll' and v.commune_code = ?1
+             where sl.commune_code = ?1
                and (?2 is null or v.centre_code = ?2) and (?3 is null or v.station = ?3)
                and coalesce(snd.notices_opt_out, 0) = 0
              order by s.channel, s.sender",

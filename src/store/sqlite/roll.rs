@@ -7,7 +7,7 @@ use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 use tokio::sync::mpsc;
 
 use super::SqliteStore;
-use crate::domain::{CommuneCode, ElectoralMap, NationalId, Voter};
+use crate::domain::{ElectoralMap, NationalId, Voter};
 use crate::store::{NewImport, PlaceChange, Result, RollBatch, StoreError};
 
 /// Rows per insert statement: 9 parameters each stays far below SQLite's variable limit.
@@ -230,28 +230,5 @@ impl SqliteStore {
             .await?;
         }
         Ok(())
-    }
-
-    /// Copies into the new roll version the current voters of the communes the file does not
-    /// cover, skipping a NIN the file holds; returns how many were copied. The replaced
-    /// communes travel as a JSON array, SQLite having no array parameters.
-    pub(super) async fn carry_over(
-        conn: &mut SqliteConnection,
-        version: i64,
-        replaced_communes: &[CommuneCode],
-    ) -> Result<u64> {
-        let replaced: Vec<&str> = replaced_communes.iter().map(CommuneCode::as_str).collect();
-        Ok(sqlx::query(
-            "insert into roll_voters (roll_version, nin, birth_date, sex, commune_code, centre_code, station)
-             select $1, v.nin, v.birth_date, v.sex, v.commune_code, v.centre_code, v.station
-             from current_versions cr join roll_voters v on v.roll_version = cr.import_id
-             where cr.kind = 'roll' and v.commune_code not in (select value from json_each($2))
-             on conflict (roll_version, nin) do nothing",
-        )
-        .bind(version)
-        .bind(serde_json::to_string(&replaced).unwrap_or_else(|_| "[]".to_owned()))
-        .execute(conn)
-        .await?
-        .rows_affected())
     }
 }
