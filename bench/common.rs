@@ -48,14 +48,25 @@ pub fn birth_date(i: u64) -> (u64, u64, u64) {
 /// Writes `map.csv` and `roll.csv` for `voters` voters into `dir`, streaming both so that a
 /// national-size roll never sits in memory.
 pub fn write_files(dir: &Path, voters: u64) -> (PathBuf, PathBuf) {
+    write_files_in_communes(dir, voters, 50)
+}
+
+/// As [`write_files`], with communes of `centres_per_commune` centres (4 make communes of
+/// 16,000 voters, the national mean: 24,000,000 voters in 1,500 communes).
+pub fn write_files_in_communes(
+    dir: &Path,
+    voters: u64,
+    centres_per_commune: u64,
+) -> (PathBuf, PathBuf) {
     let stations = voters.div_ceil(VOTERS_PER_STATION);
     let centres = stations.div_ceil(STATIONS_PER_CENTRE);
     let map_path = dir.join("map.csv");
     let mut map = std::io::BufWriter::new(std::fs::File::create(&map_path).expect("map.csv"));
     writeln!(map, "commune_code,commune_ar,commune_fr,centre_code,centre_ar,centre_fr,address_ar,address_fr,latitude,longitude,station,kind").expect("write");
     for centre in 0..centres {
-        // Communes of 50 centres: 24 million voters make 1,200 communes, close to Algeria's 1,541.
-        let commune = centre / 50;
+        // Communes of 50 centres (200,000 voters, the size of the largest) by default: 24
+        // million voters make 120 communes.
+        let commune = centre / centres_per_commune;
         for station in 1..=STATIONS_PER_CENTRE {
             writeln!(map, "{commune:04},بلدية {commune},Commune {commune},C{centre:05},مدرسة رقم {centre},Ecole {centre},شارع {centre},Rue {centre},36.7,3.05,{station},mixed").expect("write");
         }
@@ -73,7 +84,7 @@ pub fn write_files(dir: &Path, voters: u64) -> (PathBuf, PathBuf) {
             roll,
             "{},{y}-{m:02}-{d:02},{sex},{:04},C{centre:05},{}",
             nin(i),
-            centre / 50,
+            centre / centres_per_commune,
             station % STATIONS_PER_CENTRE + 1
         )
         .expect("write");
