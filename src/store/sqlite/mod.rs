@@ -178,20 +178,6 @@ impl SqliteStore {
         self.writer.write_atomic(job).await
     }
 
-    /// A write of one query text that opens the savepoint `job` and releases it at its end
-    /// (see `writer.rs`).
-    pub(super) async fn write_in_own_savepoint<T, F>(&self, job: F) -> Result<T>
-    where
-        T: Send + 'static,
-        F: for<'c> FnOnce(
-                &'c mut sqlx::SqliteConnection,
-            ) -> futures_util::future::BoxFuture<'c, Result<T>>
-            + Send
-            + 'static,
-    {
-        self.writer.write_in_own_savepoint(job).await
-    }
-
     /// Starts a transaction whose reads all see one snapshot: in WAL mode a deferred
     /// transaction's first read fixes the snapshot the later ones see.
     pub(super) async fn begin_snapshot(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
