@@ -404,3 +404,44 @@ fn commit_direct(connection: &rusqlite::Connection, jobs: Vec<DirectRun>) {
 async fn unrun() -> Ran {
     (false, Box::new(|_| {}))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::SqliteStore;
+
+    /// One message id, recorded through a direct job; `then` runs after the insert, in the
+    /// same job.
+    async fn record(store: &SqliteStore, id: &'static str, then: &'static str) -> bool {
+        store
+            .writer
+            .write_direct(move |connection| {
+                connection
+                    .execute_batch(&format!(
+                        "insert into inbound_seen (source, message_id, received_at)
+                         values ('test', '{id}', 1); {then}"
+                    ))
+                    .map_err(|e| crate::store::StoreError::Batch(e.to_string()))
+            })
+            .await
+            .is_ok()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failing_direct_job_is_undone_and_the_jobs_beside_it_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("w.db").display());
+        let store = SqliteStore::connect(&url).await.unwrap();
+        let (first, failing, last) = tokio::join!(
+            record(&store, "first", ""),
+            record(&store, "failing", "insert into no_such_table values (1);"),
+            record(&store, "last", ""),
+        );
+        assert_eq!((first, failing, last), (true, false, true));
+        let ids: Vec<String> =
+            sqlx::query_scalar("select message_id from inbound_seen order by message_id")
+                .fetch_all(&store.pool)
+                .await
+                .unwrap();
+        assert_eq!(ids, ["first", "last"]);
+    }
+}
