@@ -188,7 +188,7 @@ pub fn parse(text: &str) -> Intent {
 pub fn parse_on(text: &str, today: NaiveDate) -> Intent {
     let keyword = fold_keyword(text);
     let folded = &*FOLDED;
-    let is = |list: &[String]| list.iter().any(|k| *k == keyword);
+    let is = |list: &[String]| list.contains(&keyword);
     if let Some(words) = agent_request(text) {
         return Intent::AskAgent(words);
     }
