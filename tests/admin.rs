@@ -702,7 +702,7 @@ async fn metrics_count_requests_lookups_and_the_pool_and_can_move_to_their_own_l
             .body
             .contains("maktab_lookups_total{channel=\"sms\",outcome=\"found\"} 1")
     );
-    assert!(metrics.body.contains("maktab_db_pool_max_connections 8"));
+    assert!(metrics.body.contains("maktab_db_pool_max_connections 4"));
     app.stop().await;
 
     let config = Config {

@@ -20,6 +20,7 @@ impl Conversation {
         &self,
         inbound: &Inbound,
         intent: &Intent,
+        open_ticket: bool,
         state: &mut SenderState,
         locale: Locale,
         now: Timestamp,
@@ -27,10 +28,15 @@ impl Conversation {
         let Some(desk) = &self.duty else {
             return Ok(None);
         };
-        let open = desk
-            .store()
-            .open_ticket_of(inbound.channel, &inbound.sender)
-            .await?;
+        // `open_ticket` was read with the sender's state: most messages come from senders
+        // with no ticket, and cost no read here.
+        let open = if open_ticket {
+            desk.store()
+                .open_ticket_of(inbound.channel, &inbound.sender)
+                .await?
+        } else {
+            None
+        };
         match (intent, open) {
             (Intent::AskAgent(words), Some(ticket)) => {
                 if !words.is_empty() {

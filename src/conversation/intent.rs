@@ -8,6 +8,8 @@
 //! `250444`, `1944-04-25`, `25 avril 1944`) or a year. What is left over is a malformed NIN
 //! attempt, reported with its own length, while a well-formed date beside it is kept.
 
+use std::sync::LazyLock;
+
 use chrono::NaiveDate;
 
 use crate::domain::{
@@ -185,39 +187,40 @@ pub fn parse(text: &str) -> Intent {
 /// Reads a message as of `today`.
 pub fn parse_on(text: &str, today: NaiveDate) -> Intent {
     let keyword = fold_keyword(text);
-    let is = |list: &[&str]| list.iter().any(|k| fold_keyword(k) == keyword);
+    let folded = &*FOLDED;
+    let is = |list: &[String]| list.contains(&keyword);
     if let Some(words) = agent_request(text) {
         return Intent::AskAgent(words);
     }
-    if is(END_AGENT) {
+    if is(&folded.end_agent) {
         return Intent::EndAgent;
     }
-    if is(HELP) {
+    if is(&folded.help) {
         return Intent::Help;
     }
-    if is(STOP) {
+    if is(&folded.stop) {
         return Intent::StopNotices;
     }
-    if is(START) {
+    if is(&folded.start) {
         return Intent::StartNotices;
     }
     // Before the keywords: `/report` is the clerks' command, not the citizen's REPORT.
     if let Some(intent) = clerk_command(text) {
         return intent;
     }
-    if is(REPORT) {
+    if is(&folded.report) {
         return Intent::Report;
     }
-    if is(YES) {
+    if is(&folded.yes) {
         return Intent::Yes;
     }
-    if is(NO) {
+    if is(&folded.no) {
         return Intent::No;
     }
-    if is(ARABIC) {
+    if is(&folded.arabic) {
         return Intent::ChooseLanguage(Locale::Ar);
     }
-    if is(FRENCH) {
+    if is(&folded.french) {
         return Intent::ChooseLanguage(Locale::Fr);
     }
     let numbers = find_numbers(text, today);
@@ -238,17 +241,15 @@ fn agent_request(text: &str) -> Option<String> {
     }
     let words: Vec<&str> = text.split_whitespace().collect();
     let rest = |from: usize| words.get(from..).unwrap_or_default().join(" ");
+    let folded = &*FOLDED;
     if words.len() >= 2 {
         let two = fold_keyword(&format!("{} {}", words[0], words[1]));
-        if AGENT_PHRASES.iter().any(|p| fold_keyword(p) == two) {
+        if folded.agent_phrases.contains(&two) {
             return Some(rest(2));
         }
     }
     let first = fold_keyword(words.first()?);
-    AGENT
-        .iter()
-        .any(|k| fold_keyword(k) == first)
-        .then(|| rest(1))
+    folded.agent.contains(&first).then(|| rest(1))
 }
 
 /// Whether a message is a keyword spelled alike in both languages (`STOP`, `OK`, `/help`),
@@ -272,6 +273,50 @@ fn clerk_command(text: &str) -> Option<Intent> {
     }
 }
 
+/// The keyword lists as [`fold_keyword`] leaves them, folded once: every message is compared
+/// with all of them, and folding each keyword again for every message was the largest cost
+/// of Maktab's own code on a lookup (see `bench/README.md`, `sms_webhook`).
+struct FoldedKeywords {
+    end_agent: Vec<String>,
+    help: Vec<String>,
+    stop: Vec<String>,
+    start: Vec<String>,
+    report: Vec<String>,
+    yes: Vec<String>,
+    no: Vec<String>,
+    arabic: Vec<String>,
+    french: Vec<String>,
+    agent: Vec<String>,
+    agent_phrases: Vec<String>,
+}
+
+/// Immutable once built: a cache of constants, not state.
+static FOLDED: LazyLock<FoldedKeywords> = LazyLock::new(|| {
+    let fold = |list: &[&str]| list.iter().map(|k| fold_keyword(k)).collect();
+    FoldedKeywords {
+        end_agent: fold(END_AGENT),
+        help: fold(HELP),
+        stop: fold(STOP),
+        start: fold(START),
+        report: fold(REPORT),
+        yes: fold(YES),
+        no: fold(NO),
+        arabic: fold(ARABIC),
+        french: fold(FRENCH),
+        agent: fold(AGENT),
+        agent_phrases: fold(AGENT_PHRASES),
+    }
+});
+
+/// Each courtesy word as [`fold_keyword`] looks for it: alone between spaces, and before a
+/// comma.
+static POLITE_WORDS: LazyLock<Vec<(String, String)>> = LazyLock::new(|| {
+    POLITE
+        .iter()
+        .map(|polite| (format!(" {polite} "), format!(" {polite}, ")))
+        .collect()
+});
+
 /// Lower case, without accents, Arabic diacritics or tatweel, without surrounding
 /// punctuation and without courtesy words, so that "Français !", "francais" and "FRANCAIS
 /// svp" are the same keyword.
@@ -289,10 +334,15 @@ fn fold_keyword(text: &str) -> String {
             // "aidez-moi": the courtesy word is hyphenated to the keyword.
             .replace('-', " ")
     );
-    for polite in POLITE {
-        // Whole words only: "moi" goes, "moins" stays.
-        folded = folded.replace(&format!(" {polite} "), " ");
-        folded = folded.replace(&format!(" {polite}, "), " ");
+    for (alone, before_comma) in &*POLITE_WORDS {
+        // Whole words only: "moi" goes, "moins" stays. Most messages hold none, so the
+        // text is searched before it is copied.
+        if folded.contains(alone.as_str()) {
+            folded = folded.replace(alone.as_str(), " ");
+        }
+        if folded.contains(before_comma.as_str()) {
+            folded = folded.replace(before_comma.as_str(), " ");
+        }
     }
     let words: Vec<&str> = folded.split_whitespace().collect();
     let joined = trim(&words.join(" "));

@@ -313,9 +313,10 @@ impl Conversation {
         locale_hint: Option<Locale>,
         now: Timestamp,
     ) -> Result<Handled, StoreError> {
-        let stored = self
+        // The sender's state and whether a person on duty is talking with them, in one read.
+        let (stored, open_ticket) = self
             .store
-            .sender_state(inbound.channel, &inbound.sender, now)
+            .sender_state_and_open_ticket(inbound.channel, &inbound.sender, now)
             .await?;
         let mut state = stored.clone();
         let intent = intent::parse_on(&inbound.text, date_of(now));
@@ -353,7 +354,7 @@ impl Conversation {
             .or(locale_now)
             .unwrap_or(Locale::Ar);
         if let Some(handled) = self
-            .duty_step(inbound, &intent, &mut state, locale, now)
+            .duty_step(inbound, &intent, open_ticket, &mut state, locale, now)
             .await?
         {
             if state != stored {

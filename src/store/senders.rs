@@ -72,6 +72,16 @@ pub trait SenderStore: Send + Sync {
         now: Timestamp,
     ) -> Result<SenderState>;
 
+    /// What is remembered of a sender, and whether they have a ticket open at the duty desk:
+    /// the two things the conversation reads before every message, read in one statement
+    /// (one trip to the database instead of two).
+    async fn sender_state_and_open_ticket(
+        &self,
+        channel: Channel,
+        sender: &str,
+        now: Timestamp,
+    ) -> Result<(SenderState, bool)>;
+
     /// Replaces what is remembered of a sender.
     async fn save_sender_state(
         &self,

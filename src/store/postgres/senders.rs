@@ -11,7 +11,9 @@
 
 use sqlx::Row;
 
+use super::shared::senders::FIRST_DELIVERY;
 use super::{PostgresStore, corrupt};
+use crate::domain::Timestamp;
 use crate::store::{Admitted, FoundLookup, LookupAdmission, Result};
 
 const ADMIT: &str = "with sender as (
@@ -33,6 +35,22 @@ const FOUND: &str = "with released as (
      insert into subscriptions (channel, sender, nin, created_at)
      select $3, $4, $5, $6 where $7
      on conflict (channel, sender, nin) do nothing";
+
+/// The message id, one statement on a pooled connection.
+pub(super) async fn first_delivery(
+    store: &PostgresStore,
+    source: &str,
+    message_id: &str,
+    now: Timestamp,
+) -> Result<bool> {
+    let inserted = sqlx::query(FIRST_DELIVERY)
+        .bind(source)
+        .bind(message_id)
+        .bind(now)
+        .execute(&store.pool)
+        .await?;
+    Ok(inserted.rows_affected() == 1)
+}
 
 pub(super) async fn admit_lookup(
     store: &PostgresStore,

@@ -17,12 +17,18 @@ const INCREMENT: &str = "insert into rate_counters (key, window_start, count) va
      on conflict (key, window_start) do update set count = rate_counters.count + 1
      returning count";
 
-const RELEASE: &str = "update rate_counters set count = count - 1
+pub(crate) const RELEASE: &str = "update rate_counters set count = count - 1
      where key = $1 and window_start = $2 and count > 0";
 
-const SUBSCRIBE: &str =
+pub(crate) const SUBSCRIBE: &str =
     "insert into subscriptions (channel, sender, nin, created_at) values ($1, $2, $3, $4)
      on conflict (channel, sender, nin) do nothing";
+
+/// Records an inbound message id once: two instances receiving the same retried webhook race
+/// on the primary key, and exactly one insert succeeds (the other affects zero rows).
+pub(crate) const FIRST_DELIVERY: &str =
+    "insert into inbound_seen (source, message_id, received_at) values ($1, $2, $3)
+     on conflict (source, message_id) do nothing";
 
 /// Adds one to a fixed-window counter, returning the new count.
 async fn increment(connection: &mut Connection, key: &str, window_start: Timestamp) -> Result<u64> {
@@ -62,6 +68,28 @@ async fn subscribe(
     Ok(())
 }
 
+/// A sender's row as [`SenderState`]; an expired dialogue is left out.
+fn state_from_row(row: &super::DbRow, now: Timestamp) -> Result<SenderState> {
+    let locale = row
+        .try_get::<Option<&str>, _>("locale")?
+        .map(Locale::from_str)
+        .transpose()
+        .map_err(corrupt)?;
+    let expires_at: Option<Timestamp> = row.try_get("dialogue_expires_at")?;
+    let dialogue = match (row.try_get::<Option<&str>, _>("dialogue")?, expires_at) {
+        (Some(dialogue), Some(expires_at)) if expires_at > now => {
+            Some((dialogue.to_owned(), expires_at))
+        }
+        _ => None,
+    };
+    Ok(SenderState {
+        locale,
+        locale_explicit: row.try_get("locale_explicit")?,
+        dialogue,
+        notices_opt_out: row.try_get("notices_opt_out")?,
+    })
+}
+
 #[async_trait]
 impl SenderStore for Backend {
     async fn sender_state(
@@ -78,27 +106,37 @@ impl SenderStore for Backend {
         .bind(sender)
         .fetch_optional(&self.pool)
         .await?;
-        let Some(row) = row else {
-            return Ok(SenderState::default());
+        row.map_or_else(
+            || Ok(SenderState::default()),
+            |row| state_from_row(&row, now),
+        )
+    }
+
+    async fn sender_state_and_open_ticket(
+        &self,
+        channel: Channel,
+        sender: &str,
+        now: Timestamp,
+    ) -> Result<(SenderState, bool)> {
+        // One row whether or not the sender is known: the flag is the outer row's.
+        let row = sqlx::query(
+            "select s.locale, s.locale_explicit, s.dialogue, s.dialogue_expires_at,
+                    s.notices_opt_out, s.sender is not null as known,
+                    exists (select 1 from tickets t
+                            where t.channel = $1 and t.sender = $2 and t.status = 'open') as open_ticket
+             from (select 1 as one) as here
+             left join senders s on s.channel = $1 and s.sender = $2",
+        )
+        .bind(channel.as_str())
+        .bind(sender)
+        .fetch_one(&self.pool)
+        .await?;
+        let state = if row.try_get("known")? {
+            state_from_row(&row, now)?
+        } else {
+            SenderState::default()
         };
-        let locale = row
-            .try_get::<Option<&str>, _>("locale")?
-            .map(Locale::from_str)
-            .transpose()
-            .map_err(corrupt)?;
-        let expires_at: Option<Timestamp> = row.try_get("dialogue_expires_at")?;
-        let dialogue = match (row.try_get::<Option<&str>, _>("dialogue")?, expires_at) {
-            (Some(dialogue), Some(expires_at)) if expires_at > now => {
-                Some((dialogue.to_owned(), expires_at))
-            }
-            _ => None,
-        };
-        Ok(SenderState {
-            locale,
-            locale_explicit: row.try_get("locale_explicit")?,
-            dialogue,
-            notices_opt_out: row.try_get("notices_opt_out")?,
-        })
+        Ok((state, row.try_get("open_ticket")?))
     }
 
     async fn save_sender_state(
@@ -174,24 +212,8 @@ impl SenderStore for Backend {
     }
 
     async fn first_delivery(&self, source: &str, message_id: &str, now: Timestamp) -> Result<bool> {
-        // Two instances receiving the same retried webhook race on the primary key: exactly
-        // one insert succeeds, the other sees zero rows affected.
-        let (source, message_id) = (source.to_owned(), message_id.to_owned());
-        self.write(move |connection| {
-            Box::pin(async move {
-                let inserted = sqlx::query(
-                    "insert into inbound_seen (source, message_id, received_at) values ($1, $2, $3)
-                     on conflict (source, message_id) do nothing",
-                )
-                .bind(&source)
-                .bind(&message_id)
-                .bind(now)
-                .execute(&mut *connection)
-                .await?;
-                Ok(inserted.rows_affected() == 1)
-            })
-        })
-        .await
+        // On every message's path, so each backend runs it its own fastest way.
+        super::super::senders::first_delivery(self, source, message_id, now).await
     }
 
     async fn prune_inbound_seen(&self, before: Timestamp) -> Result<u64> {

@@ -69,12 +69,19 @@ use sqlx::sqlite::{
 
 use super::{Result, corrupt};
 
+/// Connections of the read pool.
+const READERS: u32 = 4;
+
 /// Maktab's data in one SQLite file.
 #[derive(Clone)]
 pub struct SqliteStore {
-    /// Reads, and the writes that are not on a request's path (imports, the admin API, the
-    /// dispatcher).
+    /// Reads: point reads of requests, and the reads of everything else.
     pool: SqlitePool,
+    /// The writes that are not on a request's path (imports, the admin API, the
+    /// dispatcher), each a `begin immediate` transaction (see [`begin_write`]).
+    ///
+    /// [`begin_write`]: SqliteStore::begin_write
+    bulk: SqlitePool,
     /// The group commit: the small writes of requests, batched (see `writer.rs`).
     writer: writer::Writer,
 }
@@ -88,23 +95,34 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true)
-            // The roll's B-tree is written in NIN order, i.e. at random: a larger page cache and
-            // memory-mapped reads keep a large import from turning into millions of read
-            // system calls. mmap pages are shared by all connections.
             .pragma("cache_size", "-32768")
-            .pragma("mmap_size", "1073741824")
             .pragma("temp_store", "memory");
         // No test before acquire: with it every query first sends a ping to the connection's
         // thread, doubling the trips of a lookup's reads; a broken SQLite connection (a file
-        // gone) fails the query itself just as well.
+        // gone) fails the query itself just as well. Few readers: each is a thread of its
+        // own, and on a machine of a few cores more threads than cores only add switches
+        // between them (see bench/README.md, sms_webhook).
         let pool = SqlitePoolOptions::new()
-            .max_connections(8)
+            .max_connections(READERS)
             .test_before_acquire(false)
             .connect_with(options.clone())
             .await?;
+        // The roll's B-tree is written in NIN order, i.e. at random: memory-mapped reads keep
+        // a large import from turning into millions of read system calls. Only the bulk
+        // writes get it: a read transaction on a connection with `mmap_size` remaps the
+        // file each time it has grown, which a serving instance's file does with every
+        // message it records, and the remap (`munmap`, `mmap` and the TLB shootdowns of every
+        // thread) cost more than the point read it served. One writer at a time holds
+        // SQLite's lock anyway; two connections let a second write wait its turn in the busy
+        // handler rather than for the pool.
+        let bulk = SqlitePoolOptions::new()
+            .max_connections(2)
+            .test_before_acquire(false)
+            .connect_with(options.clone().pragma("mmap_size", "1073741824"))
+            .await?;
         sqlx::migrate!("migrations/sqlite").run(&pool).await?;
         let writer = writer::Writer::start(&options).await?;
-        let store = Self { pool, writer };
+        let store = Self { pool, bulk, writer };
         admin::seal_audit_log(&store).await?;
         store.remove_abandoned_imports().await?;
         Ok(store)
@@ -128,7 +146,7 @@ impl SqliteStore {
     /// with "database is locked" at once, without waiting out the busy timeout, when another
     /// connection wrote in between; taking the lock up front makes it wait its turn instead.
     pub(super) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
-        Ok(self.pool.begin_with("begin immediate").await?)
+        Ok(self.bulk.begin_with("begin immediate").await?)
     }
 
     /// Runs a request's write of one statement in the group commit, answering once the
@@ -158,20 +176,6 @@ impl SqliteStore {
             + 'static,
     {
         self.writer.write_atomic(job).await
-    }
-
-    /// A write of one query text that opens the savepoint `job` and releases it at its end
-    /// (see `writer.rs`).
-    pub(super) async fn write_in_own_savepoint<T, F>(&self, job: F) -> Result<T>
-    where
-        T: Send + 'static,
-        F: for<'c> FnOnce(
-                &'c mut sqlx::SqliteConnection,
-            ) -> futures_util::future::BoxFuture<'c, Result<T>>
-            + Send
-            + 'static,
-    {
-        self.writer.write_in_own_savepoint(job).await
     }
 
     /// Starts a transaction whose reads all see one snapshot: in WAL mode a deferred

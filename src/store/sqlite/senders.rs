@@ -1,5 +1,6 @@
-//! A lookup's two writes on SQLite, each one job of the group commit (`writer.rs`), so that
-//! a lookup waits for two commits however many statements it writes.
+//! The writes on every lookup's path, on SQLite: the message id, the lookup's admission and
+//! the found lookup's write, each one direct job of the group commit (`writer.rs`), so that a
+//! lookup waits for three commits and each batch of them is one trip to the writer's thread.
 //!
 //! The admission is one statement: both counters in one multi-row upsert, the NIN's row
 //! only if the sender's count before it was under the limit. That condition reads the
@@ -8,12 +9,16 @@
 //! one statement at a time, on the only connection writing requests' counters). PostgreSQL,
 //! with writers on many connections, chains the two upserts in a CTE instead
 //! (`postgres/senders.rs`), where the NIN's upsert reads what the sender's returned.
+//!
+//! The statements bind their parameters by name (`$1` is the parameter named `$1`), as
+//! sqlx does with the same text.
 
-use sqlx::Row;
+use rusqlite::named_params;
 
+use super::shared::senders::{FIRST_DELIVERY, RELEASE, SUBSCRIBE};
 use super::{SqliteStore, corrupt};
-use crate::domain::{Channel, Timestamp};
-use crate::store::{Admitted, FoundLookup, LookupAdmission, Result};
+use crate::domain::Timestamp;
+use crate::store::{Admitted, FoundLookup, LookupAdmission, Result, StoreError};
 
 const ADMIT: &str = "insert into rate_counters (key, window_start, count)
      select $1, $2, 1
@@ -23,6 +28,34 @@ const ADMIT: &str = "insert into rate_counters (key, window_start, count)
      on conflict (key, window_start) do update set count = rate_counters.count + 1
      returning key, count";
 
+/// A statement of a direct job failed; the job's savepoint undoes what it wrote.
+fn failed(error: rusqlite::Error) -> StoreError {
+    StoreError::Batch(error.to_string())
+}
+
+pub(super) async fn first_delivery(
+    store: &SqliteStore,
+    source: &str,
+    message_id: &str,
+    now: Timestamp,
+) -> Result<bool> {
+    let (source, message_id) = (source.to_owned(), message_id.to_owned());
+    store
+        .writer
+        .write_direct(move |connection| {
+            let inserted = connection
+                .prepare_cached(FIRST_DELIVERY)
+                .and_then(|mut statement| {
+                    statement.execute(named_params! {
+                        "$1": source, "$2": message_id, "$3": now,
+                    })
+                })
+                .map_err(failed)?;
+            Ok(inserted == 1)
+        })
+        .await
+}
+
 pub(super) async fn admit_lookup(
     store: &SqliteStore,
     admission: &LookupAdmission<'_>,
@@ -31,96 +64,61 @@ pub(super) async fn admit_lookup(
     let (nin_key, day) = (admission.nin_key.to_owned(), admission.day);
     let limit = i64::try_from(admission.max_per_sender).unwrap_or(i64::MAX);
     store
-        .write(move |connection| {
-            Box::pin(async move {
-                let rows = sqlx::query(ADMIT)
-                    .bind(&sender_key)
-                    .bind(hour)
-                    .bind(&nin_key)
-                    .bind(day)
-                    .bind(limit)
-                    .fetch_all(&mut *connection)
-                    .await?;
-                let (mut sender_count, mut nin_count) = (None, None);
-                for row in &rows {
-                    let key: &str = row.try_get("key")?;
-                    let count = u64::try_from(row.try_get::<i64, _>("count")?).map_err(corrupt)?;
-                    if key == sender_key {
-                        sender_count = Some(count);
-                    } else {
-                        nin_count = Some(count);
-                    }
-                }
-                Ok(Admitted {
-                    sender_count: sender_count
-                        .ok_or_else(|| corrupt("the sender's counter was not returned"))?,
-                    nin_count,
+        .writer
+        .write_direct(move |connection| {
+            let mut statement = connection.prepare_cached(ADMIT).map_err(failed)?;
+            let mut rows = statement
+                .query(named_params! {
+                    "$1": sender_key, "$2": hour, "$3": nin_key, "$4": day, "$5": limit,
                 })
+                .map_err(failed)?;
+            let (mut sender_count, mut nin_count) = (None, None);
+            while let Some(row) = rows.next().map_err(failed)? {
+                let key: String = row.get(0).map_err(failed)?;
+                let count =
+                    u64::try_from(row.get::<_, i64>(1).map_err(failed)?).map_err(corrupt)?;
+                if key == sender_key {
+                    sender_count = Some(count);
+                } else {
+                    nin_count = Some(count);
+                }
+            }
+            Ok(Admitted {
+                sender_count: sender_count
+                    .ok_or_else(|| corrupt("the sender's counter was not returned"))?,
+                nin_count,
             })
         })
         .await
 }
 
 /// The found lookup's two statements (`SenderStore::release_counter`'s and
-/// `add_subscription`'s, the subscription only when `$7`) as one query text inside its own savepoint: sqlx runs a
-/// text of several statements in one trip to the connection's thread, binding `$N` in each
-/// to the N-th argument.
-const FOUND: &str = "savepoint job;
-     update rate_counters set count = count - 1
-     where key = $1 and window_start = $2 and count > 0;
-     insert into subscriptions (channel, sender, nin, created_at)
-     select $3, $4, $5, $6 where $7
-     on conflict (channel, sender, nin) do nothing;
-     release job";
-
-/// A [`FoundLookup`] the writer can own.
-struct OwnedFound {
-    nin_key: String,
-    day: Timestamp,
-    subscription: Option<(Channel, String, String)>,
-    now: Timestamp,
-}
-
-#[allow(
-    dead_code,
-    reason = "SQLite runs the steps; PostgreSQL has one statement for them"
-)]
-impl OwnedFound {
-    fn of(found: &FoundLookup<'_>) -> Self {
-        Self {
-            nin_key: found.nin_key.to_owned(),
-            day: found.day,
-            subscription: found.subscription.map(|(channel, sender, nin)| {
-                (channel, sender.to_owned(), nin.as_str().to_owned())
-            }),
-            now: found.now,
-        }
-    }
-}
-
+/// `add_subscription`'s), in the job's savepoint.
 pub(super) async fn record_found(store: &SqliteStore, found: &FoundLookup<'_>) -> Result<()> {
-    let found = OwnedFound::of(found);
+    let (nin_key, day, now) = (found.nin_key.to_owned(), found.day, found.now);
+    let subscription = found.subscription.map(|(channel, sender, nin)| {
+        (channel.as_str(), sender.to_owned(), nin.as_str().to_owned())
+    });
     store
-        .write_in_own_savepoint(move |connection| {
-            Box::pin(async move {
-                let (channel, sender, nin) = match &found.subscription {
-                    Some((channel, sender, nin)) => {
-                        (channel.as_str(), sender.as_str(), nin.as_str())
-                    }
-                    None => ("", "", ""),
-                };
-                sqlx::query(FOUND)
-                    .bind(&found.nin_key)
-                    .bind(found.day)
-                    .bind(channel)
-                    .bind(sender)
-                    .bind(nin)
-                    .bind(found.now)
-                    .bind(found.subscription.is_some())
-                    .execute(&mut *connection)
-                    .await?;
-                Ok(())
-            })
+        .writer
+        .write_direct(move |connection| {
+            connection
+                .prepare_cached(RELEASE)
+                .and_then(|mut statement| {
+                    statement.execute(named_params! {"$1": nin_key, "$2": day})
+                })
+                .map_err(failed)?;
+            if let Some((channel, sender, nin)) = subscription {
+                connection
+                    .prepare_cached(SUBSCRIBE)
+                    .and_then(|mut statement| {
+                        statement.execute(named_params! {
+                            "$1": channel, "$2": sender, "$3": nin, "$4": now,
+                        })
+                    })
+                    .map_err(failed)?;
+            }
+            Ok(())
         })
         .await
 }

@@ -37,12 +37,31 @@
 //! once, with no added latency. A timer of a few milliseconds would only add that delay to
 //! every write at low load without making batches larger at high load.
 //!
+//! # Two connections, one writer
+//!
+//! The writer holds two connections to the file and uses one at a time, so they never wait
+//! for each other's lock. sqlx runs each of its connections on a thread of its own and every
+//! statement is a round trip to that thread (a wake-up there and one back), so a batch of N
+//! jobs on it costs N + 2 trips, one after another. The writes on every lookup's path (the
+//! message id, the lookup's counters, the found lookup's write) are [`Writer::write_direct`]
+//! jobs instead: plain functions over a [`rusqlite::Connection`] (the same SQLite library,
+//! `libsqlite3-sys`, that sqlx links) owned by one thread of the writer's, which runs a whole
+//! batch of them, `begin immediate` to `commit`, in one trip. The other jobs (the outbox,
+//! Telegram's inbox, sender state) are written once for both backends over sqlx and keep the
+//! sqlx connection; the writer runs the direct jobs it took first, then those, each group in
+//! its own transaction. Jobs that were queued together have no order among themselves (each
+//! caller waits for its answer before it writes again), so running them in two groups
+//! changes nothing a caller can see, and the reasons below hold for each group.
+//!
 //! Reads never go through the writer: they use the store's pool, and in WAL mode a reader
 //! is never blocked by the writer. Writes that are not on a request's path (imports, the
 //! admin API, the dispatcher) still use the pool and `begin immediate`; they take turns
 //! with the writer's transactions through SQLite's lock.
 
+use std::time::Duration;
+
 use futures_util::future::BoxFuture;
+use rusqlite::OpenFlags;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 use sqlx::{ConnectOptions as _, Executor as _};
 use tokio::sync::{mpsc, oneshot};
@@ -67,10 +86,22 @@ type Finish = Box<dyn FnOnce(Option<&str>) + Send>;
 /// A job's statements, run on the writer's connection.
 type Run = Box<dyn for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Ran> + Send>;
 
+/// A direct job's statements, run on the writer's own SQLite connection, on its thread.
+type DirectRun = Box<dyn FnOnce(&rusqlite::Connection) -> Ran + Send>;
+
 /// A write: statements run on the writer's connection inside the batch's transaction.
 struct Job {
     run: Run,
     guard: Guard,
+}
+
+/// What requests queue for the writer.
+enum Queued {
+    /// A job over sqlx's connection.
+    Sqlx(Job),
+    /// A job over the writer's own connection, always inside a savepoint of its own (which
+    /// costs nothing here: the statements run on the thread that holds the connection).
+    Direct(DirectRun),
 }
 
 /// How a job's statements commit or fail together.
@@ -80,26 +111,46 @@ enum Guard {
     Statement,
     /// Several statements: the writer opens the savepoint `job` before and releases it after.
     Savepoint,
-    /// Several statements sent as one query text that opens the savepoint `job` itself and
-    /// releases it at its end (one trip to the connection's thread instead of three); on
-    /// failure the writer rolls back to it.
-    OwnSavepoint,
 }
 
 /// The handle requests submit their writes through. Cloning shares the one writer; when the
 /// last handle is dropped the writer finishes the queued jobs and closes its connection.
 #[derive(Clone)]
 pub struct Writer {
-    jobs: mpsc::Sender<Job>,
+    jobs: mpsc::Sender<Queued>,
 }
 
 impl Writer {
-    /// Opens the write connection and starts the writer task on the current runtime.
+    /// Opens the write connections and starts the writer task on the current runtime, and
+    /// the thread of its own connection.
     pub async fn start(options: &SqliteConnectOptions) -> Result<Self> {
         let connection = options.connect().await?;
+        let direct = open_direct(options)?;
+        let (batches, direct_batches) = std::sync::mpsc::channel::<DirectBatch>();
+        std::thread::Builder::new()
+            .name("maktab-writer".to_owned())
+            .spawn(move || run_direct(&direct, &direct_batches))
+            .map_err(|e| StoreError::Batch(format!("cannot start the writer's thread: {e}")))?;
         let (jobs, queue) = mpsc::channel(QUEUE);
-        tokio::spawn(run(connection, queue));
+        tokio::spawn(run(connection, batches, queue));
         Ok(Self { jobs })
+    }
+
+    /// Runs `job` on the writer's own connection in the next batch of direct jobs and
+    /// returns its result once that batch committed. Its statements commit or fail together
+    /// (a savepoint); it must not begin or end transactions itself.
+    pub async fn write_direct<T, F>(&self, job: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&rusqlite::Connection) -> Result<T> + Send + 'static,
+    {
+        let (answer, answered) = oneshot::channel::<Result<T>>();
+        let run: DirectRun = Box::new(move |connection| {
+            let result = job(connection);
+            let ok = result.is_ok();
+            (ok, finisher(result, answer))
+        });
+        self.queue(Queued::Direct(run), answered).await
     }
 
     /// Runs `job`, one statement, in the next batch and returns its result once the batch
@@ -122,17 +173,6 @@ impl Writer {
         self.submit(job, Guard::Savepoint).await
     }
 
-    /// Runs `job`, one query text of several statements that begins with `savepoint job`
-    /// and ends with `release job`, in the next batch, as [`write`](Self::write); if it
-    /// fails, the writer rolls back to its savepoint.
-    pub async fn write_in_own_savepoint<T, F>(&self, job: F) -> Result<T>
-    where
-        T: Send + 'static,
-        F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<T>> + Send + 'static,
-    {
-        self.submit(job, Guard::OwnSavepoint).await
-    }
-
     async fn submit<T, F>(&self, job: F, guard: Guard) -> Result<T>
     where
         T: Send + 'static,
@@ -143,21 +183,15 @@ impl Writer {
             Box::pin(async move {
                 let result = job(connection).await;
                 let ok = result.is_ok();
-                let finish: Finish = Box::new(move |commit_error| {
-                    let result = match (result, commit_error) {
-                        (Ok(value), None) => Ok(value),
-                        (Ok(_), Some(error)) => Err(StoreError::Batch(error.to_owned())),
-                        (Err(error), _) => Err(error),
-                    };
-                    // The caller may have gone (its request was cancelled): nothing to
-                    // answer then.
-                    let _ = answer.send(result);
-                });
-                (ok, finish)
+                (ok, finisher(result, answer))
             })
         });
+        self.queue(Queued::Sqlx(Job { run, guard }), answered).await
+    }
+
+    async fn queue<T>(&self, job: Queued, answered: oneshot::Receiver<Result<T>>) -> Result<T> {
         self.jobs
-            .send(Job { run, guard })
+            .send(job)
             .await
             .map_err(|_| StoreError::Batch("the SQLite writer has stopped".to_owned()))?;
         // A job dropped unrun (its batch could not begin, or lost its transaction before the
@@ -168,10 +202,49 @@ impl Writer {
     }
 }
 
+/// Answers a job's caller with its result, or with the commit's error if the batch did not
+/// commit.
+fn finisher<T: Send + 'static>(result: Result<T>, answer: oneshot::Sender<Result<T>>) -> Finish {
+    Box::new(move |commit_error| {
+        let result = match (result, commit_error) {
+            (Ok(value), None) => Ok(value),
+            (Ok(_), Some(error)) => Err(StoreError::Batch(error.to_owned())),
+            (Err(error), _) => Err(error),
+        };
+        // The caller may have gone (its request was cancelled): nothing to answer then.
+        let _ = answer.send(result);
+    })
+}
+
+/// Direct jobs for the writer's thread, and what tells the writer task they are done.
+type DirectBatch = (Vec<DirectRun>, oneshot::Sender<()>);
+
 /// The writer task: batches until every handle is gone.
-async fn run(mut connection: SqliteConnection, mut queue: mpsc::Receiver<Job>) {
+async fn run(
+    mut connection: SqliteConnection,
+    direct: std::sync::mpsc::Sender<DirectBatch>,
+    mut queue: mpsc::Receiver<Queued>,
+) {
+    let mut taken = Vec::with_capacity(MAX_BATCH);
     let mut batch = Vec::with_capacity(MAX_BATCH);
-    while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
+    while queue.recv_many(&mut taken, MAX_BATCH).await > 0 {
+        let mut directs = Vec::new();
+        for job in taken.drain(..) {
+            match job {
+                Queued::Sqlx(job) => batch.push(job),
+                Queued::Direct(job) => directs.push(job),
+            }
+        }
+        if !directs.is_empty() {
+            // The writer waits for the direct batch's commit before it writes on the other
+            // connection: one write transaction at a time, so neither waits in SQLite's busy
+            // handler for the other. If the thread is gone its jobs are dropped unrun, and
+            // their callers get an error.
+            let (done, finished) = oneshot::channel();
+            if direct.send((directs, done)).is_ok() {
+                let _ = finished.await;
+            }
+        }
         while !batch.is_empty() {
             let ran = commit_batch(&mut connection, &mut batch).await;
             batch.drain(..ran);
@@ -210,10 +283,10 @@ async fn commit_batch(connection: &mut SqliteConnection, batch: &mut [Job]) -> u
         let (ok, finish) = run(&mut *connection).await;
         finishes.push(finish);
         let end = match (job.guard, ok) {
-            (Guard::Statement, true) | (Guard::OwnSavepoint, true) => None,
+            (Guard::Statement, true) => None,
             (Guard::Statement, false) => break,
             (Guard::Savepoint, true) => Some("release job"),
-            (Guard::Savepoint | Guard::OwnSavepoint, false) => Some("rollback to job; release job"),
+            (Guard::Savepoint, false) => Some("rollback to job; release job"),
         };
         // If the savepoint cannot be ended (a job whose text failed before opening it, or a
         // transaction SQLite rolled back), the transaction cannot be trusted: it ends here.
@@ -245,7 +318,130 @@ async fn commit_batch(connection: &mut SqliteConnection, batch: &mut [Job]) -> u
     taken
 }
 
+/// Opens the writer's own connection to the file sqlx opened, with the settings that matter
+/// to a writer (the journal mode is the file's and already set).
+fn open_direct(options: &SqliteConnectOptions) -> Result<rusqlite::Connection> {
+    let direct = |e: rusqlite::Error| StoreError::Batch(format!("the writer's connection: {e}"));
+    let filename = options.get_filename();
+    // sqlx names an in-memory database `file:sqlx-in-memory-N` and opens it as a URI in
+    // shared-cache mode, so that its connections share it; this one joins them the same way.
+    let in_memory = filename.to_string_lossy().starts_with("file:");
+    let connection = if in_memory {
+        rusqlite::Connection::open_with_flags(
+            filename,
+            OpenFlags::default()
+                | OpenFlags::SQLITE_OPEN_MEMORY
+                | OpenFlags::SQLITE_OPEN_SHARED_CACHE,
+        )
+    } else {
+        rusqlite::Connection::open(filename)
+    }
+    .map_err(direct)?;
+    connection
+        .busy_timeout(Duration::from_secs(10))
+        .map_err(direct)?;
+    connection
+        .execute_batch("pragma synchronous = normal; pragma foreign_keys = on;")
+        .map_err(direct)?;
+    Ok(connection)
+}
+
+/// The writer's thread: runs each batch of direct jobs it is sent until the writer task is
+/// gone.
+fn run_direct(connection: &rusqlite::Connection, batches: &std::sync::mpsc::Receiver<DirectBatch>) {
+    while let Ok((jobs, done)) = batches.recv() {
+        commit_direct(connection, jobs);
+        let _ = done.send(());
+    }
+}
+
+/// [`commit_batch`] for direct jobs: each in its own savepoint, all in one transaction,
+/// answered after its commit. If the transaction breaks (a savepoint cannot be opened or
+/// ended: SQLite rolled it back), the jobs not yet run are dropped, which answers their
+/// callers with an error, and the commit of the others fails and tells them so.
+fn commit_direct(connection: &rusqlite::Connection, jobs: Vec<DirectRun>) {
+    if let Err(error) = connection.execute_batch("begin immediate") {
+        let error = error.to_string();
+        tracing::error!(%error, jobs = jobs.len(), "group commit: cannot begin");
+        return;
+    }
+    let mut finishes: Vec<Finish> = Vec::with_capacity(jobs.len());
+    let mut broken = None;
+    for job in jobs {
+        if let Err(error) = connection.execute_batch("savepoint job") {
+            broken = Some(error.to_string());
+            break;
+        }
+        let (ok, finish) = job(connection);
+        finishes.push(finish);
+        let end = if ok {
+            "release job"
+        } else {
+            "rollback to job; release job"
+        };
+        if let Err(error) = connection.execute_batch(end) {
+            broken = Some(error.to_string());
+            break;
+        }
+    }
+    let outcome = match broken {
+        None => connection
+            .execute_batch("commit")
+            .map_err(|e| e.to_string()),
+        Some(error) => Err(error),
+    };
+    if let Err(error) = &outcome {
+        tracing::error!(%error, jobs = finishes.len(), "group commit: batch rolled back");
+        let _ = connection.execute_batch("rollback");
+    }
+    let commit_error = outcome.err();
+    for finish in finishes {
+        finish(commit_error.as_deref());
+    }
+}
+
 /// What stands in for a job already taken out to run (never run itself).
 async fn unrun() -> Ran {
     (false, Box::new(|_| {}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::SqliteStore;
+
+    /// One message id, recorded through a direct job; `then` runs after the insert, in the
+    /// same job.
+    async fn record(store: &SqliteStore, id: &'static str, then: &'static str) -> bool {
+        store
+            .writer
+            .write_direct(move |connection| {
+                connection
+                    .execute_batch(&format!(
+                        "insert into inbound_seen (source, message_id, received_at)
+                         values ('test', '{id}', 1); {then}"
+                    ))
+                    .map_err(|e| crate::store::StoreError::Batch(e.to_string()))
+            })
+            .await
+            .is_ok()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failing_direct_job_is_undone_and_the_jobs_beside_it_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("w.db").display());
+        let store = SqliteStore::connect(&url).await.unwrap();
+        let (first, failing, last) = tokio::join!(
+            record(&store, "first", ""),
+            record(&store, "failing", "insert into no_such_table values (1);"),
+            record(&store, "last", ""),
+        );
+        assert_eq!((first, failing, last), (true, false, true));
+        let ids: Vec<String> =
+            sqlx::query_scalar("select message_id from inbound_seen order by message_id")
+                .fetch_all(&store.pool)
+                .await
+                .unwrap();
+        assert_eq!(ids, ["first", "last"]);
+    }
 }
