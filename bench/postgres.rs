@@ -12,7 +12,6 @@
 //! `MAKTAB_BENCH_LOOKUPS` the conversation-core lookups per database (default 20,000),
 //! `MAKTAB_BENCH_SECONDS` the HTTP measuring time per database (default 10) and
 //! `MAKTAB_BENCH_CONCURRENCY` its connections (default 16).
-use std::io::Write as _;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
