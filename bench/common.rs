@@ -7,6 +7,8 @@
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 pub const STATIONS_PER_CENTRE: u64 = 10;
 pub const VOTERS_PER_STATION: u64 = 400;
@@ -30,6 +32,145 @@ pub fn peak_rss(pid: &str) -> String {
                 .map(|v| v.trim().to_owned())
         })
         .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// One status line of a process (`"self"` or a process id) in kilobytes: `VmHWM` (peak
+/// resident memory), `VmRSS` (resident now).
+pub fn status_kb(pid: &str, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let value = status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))?;
+    value.trim().trim_end_matches("kB").trim().parse().ok()
+}
+
+/// Resets this process's `VmHWM` to its current resident size (Linux: `5` written to
+/// `/proc/self/clear_refs`), so that the next reading is the peak of what runs in between
+/// rather than of everything before. Returns whether the kernel accepted it.
+pub fn reset_peak_rss() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
+/// Samples this process's `RssAnon` (heap and stacks, what the process itself allocated) in a
+/// thread of its own every 20 ms, until stopped; the peak is what `VmHWM` would say without
+/// file pages mapped into memory (SQLite's `mmap_size` makes pages of the database file count
+/// as resident, though the kernel may drop them at any time).
+pub struct AnonSampler {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<Option<u64>>,
+}
+
+impl AnonSampler {
+    pub fn start() -> Self {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = std::sync::Arc::clone(&stop);
+        let thread = std::thread::spawn(move || {
+            let mut peak = None;
+            loop {
+                peak = peak.max(status_kb("self", "RssAnon"));
+                if flag.load(std::sync::atomic::Ordering::Relaxed) {
+                    return peak;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        });
+        Self { stop, thread }
+    }
+
+    /// The peak `RssAnon` seen, in kB.
+    pub fn stop(self) -> Option<u64> {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.thread.join().ok().flatten()
+    }
+}
+
+/// Rows per second.
+pub fn per_second(count: u64, elapsed: Duration) -> f64 {
+    count as f64 / elapsed.as_secs_f64().max(1e-9)
+}
+
+/// The import options every benchmark uses: the whole country, the 500-per-station rule, read
+/// as `read` says (CSV detected from the header by default).
+pub fn import_options(read: maktab::roll::reader::ReadOptions) -> maktab::roll::ImportOptions {
+    maktab::roll::ImportOptions {
+        allowed_communes: None,
+        dry_run: false,
+        max_voters_per_station: 500,
+        source: "bench".to_owned(),
+        actor: "bench".to_owned(),
+        read,
+        keep_every_error: false,
+    }
+}
+
+/// Runs a command with a script on its standard input and times it; `Err` says why there is
+/// no figure (the command is missing, or it failed and what it printed).
+pub fn timed_script(command: &mut Command, script: &str) -> Result<Duration, String> {
+    let program = command.get_program().to_string_lossy().into_owned();
+    let started = Instant::now();
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|error| format!("{program} not run ({error})"))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(script.as_bytes())
+            .map_err(|error| format!("{program}: {error}"))?;
+    }
+    let output = child
+        .wait_with_output()
+        .map_err(|error| format!("{program}: {error}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "{program} failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
+    }
+    Ok(started.elapsed())
+}
+
+/// The reference for SQLite: the sqlite3 command line's `.import` of the roll CSV into an
+/// equivalent table (same columns, the NIN as `WITHOUT ROWID` primary key) in a new database
+/// file `db`, which is removed afterwards. Needs the `sqlite3` command
+/// (`apt-get install sqlite3`).
+pub fn sqlite3_import(db: &Path, roll: &Path) -> Result<Duration, String> {
+    let elapsed = timed_script(
+        Command::new("sqlite3").arg(db),
+        &format!(
+            "pragma journal_mode = wal;\n\
+             create table roll_voters (nin text not null primary key, birth_date text not null, sex text, \
+             commune_code text not null, centre_code text not null, station integer not null) without rowid;\n\
+             .import --csv --skip 1 {} roll_voters\n",
+            roll.display()
+        ),
+    );
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+    elapsed
+}
+
+/// The reference for PostgreSQL: `psql \copy` of the roll CSV into an equivalent table of the
+/// database `url` (the NIN as primary key, a date column), dropped afterwards. Needs `psql`.
+pub fn psql_copy(url: &str, roll: &Path) -> Result<Duration, String> {
+    let psql = || {
+        let mut command = Command::new("psql");
+        command.args(["-q", "-v", "ON_ERROR_STOP=1"]).arg(url);
+        command
+    };
+    let elapsed = timed_script(
+        &mut psql(),
+        &format!(
+            "create table reference_voters (nin text primary key, birth_date date not null, sex text, \
+             commune_code text not null, centre_code text not null, station integer not null);\n\
+             \\copy reference_voters from '{}' with (format csv, header true)\n",
+            roll.display()
+        ),
+    );
+    let _ = timed_script(&mut psql(), "drop table if exists reference_voters;\n");
+    elapsed
 }
 
 /// The i-th voter's NIN: spread over the whole 18-digit space, as real NINs are not sequential.
@@ -129,15 +270,7 @@ pub async fn import_generated(
     roll_path: &Path,
     voters: u64,
 ) {
-    let options = maktab::roll::ImportOptions {
-        allowed_communes: None,
-        dry_run: false,
-        max_voters_per_station: 500,
-        source: "bench".to_owned(),
-        actor: "bench".to_owned(),
-        read: Default::default(),
-        keep_every_error: false,
-    };
+    let options = import_options(Default::default());
     let map = std::fs::File::open(map_path).expect("open map");
     maktab::roll::import_map(store.as_ref(), map, &options)
         .await

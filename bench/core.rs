@@ -6,8 +6,6 @@
 //! size (default 1,000,000); `MAKTAB_BENCH_LOOKUPS` the number of lookups (default 20,000).
 //! The reference needs the `sqlite3` command (`apt-get install sqlite3`).
 
-use std::path::Path;
-use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -15,49 +13,13 @@ use maktab::conversation::stats::LookupRecorder;
 use maktab::conversation::{Conversation, ConversationSettings, Inbound, LookupOutcome};
 use maktab::domain::Channel;
 use maktab::i18n::Catalog;
-use maktab::roll::{self, ImportOptions};
+use maktab::roll;
 use maktab::store;
 
 mod common;
-use common::{birth_date, env_number, nin, write_files};
-
-fn sqlite3_reference(dir: &Path, roll: &Path) -> Option<Duration> {
-    let db = dir.join("reference.db");
-    let script = format!(
-        "pragma journal_mode = wal;\n\
-         create table roll_voters (nin text not null primary key, birth_date text not null, sex text, \
-         commune_code text not null, centre_code text not null, station integer not null) without rowid;\n\
-         .import --csv --skip 1 {} roll_voters\n",
-        roll.display()
-    );
-    let started = Instant::now();
-    let mut child = Command::new("sqlite3")
-        .arg(&db)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .ok()?;
-    {
-        use std::io::Write as _;
-        let mut stdin = child.stdin.take()?;
-        stdin.write_all(script.as_bytes()).ok()?;
-    }
-    let output = child.wait_with_output().ok()?;
-    let elapsed = started.elapsed();
-    if !output.status.success() {
-        eprintln!(
-            "sqlite3 failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        return None;
-    }
-    Some(elapsed)
-}
-
-fn per_second(count: u64, elapsed: Duration) -> f64 {
-    count as f64 / elapsed.as_secs_f64()
-}
+use common::{
+    birth_date, env_number, import_options, nin, per_second, sqlite3_import, write_files,
+};
 
 #[tokio::main]
 async fn main() {
@@ -71,15 +33,7 @@ async fn main() {
 
     let url = format!("sqlite://{}", dir.path().join("maktab.db").display());
     let store = store::connect(&url).await.expect("open database");
-    let options = ImportOptions {
-        allowed_communes: None,
-        dry_run: false,
-        max_voters_per_station: 500,
-        source: "bench".to_owned(),
-        actor: "bench".to_owned(),
-        read: Default::default(),
-        keep_every_error: false,
-    };
+    let options = import_options(Default::default());
     let map = std::fs::File::open(&map_path).expect("open map");
     roll::import_map(store.as_ref(), map, &options)
         .await
@@ -98,8 +52,8 @@ async fn main() {
         import.as_secs_f64(),
         import_rate
     );
-    match sqlite3_reference(dir.path(), &roll_path) {
-        Some(reference) => {
+    match sqlite3_import(&dir.path().join("reference.db"), &roll_path) {
+        Ok(reference) => {
             let reference_rate = per_second(voters, reference);
             println!(
                 "sqlite3 .import (same CSV, equivalent indexed table): {:.2} s, {:.0} rows/s",
@@ -111,7 +65,7 @@ async fn main() {
                 import_rate / reference_rate
             );
         }
-        None => println!("sqlite3 .import: skipped (install the sqlite3 command)"),
+        Err(why) => println!("sqlite3 .import: skipped ({why}; apt-get install sqlite3)"),
     }
 
     let catalog = Arc::new(Catalog::load().expect("catalogues"));

@@ -1,41 +1,152 @@
-//! Import benchmark: peak memory (`VmHWM`) and rows per second of a roll import through the
-//! one reader (CSV), and of an `.xlsx` roll (written here with `rust_xlsxwriter`).
+//! Import benchmark, one run on one generated roll CSV: Maktab's roll import into SQLite
+//! through the one reader (time, rows per second, peak resident memory), the sqlite3 command
+//! line's `.import` of the same file, and, when `MAKTAB_BENCH_POSTGRES_URL` names a server,
+//! Maktab's import into PostgreSQL and `psql \copy` of the same file, each with the ratio
+//! Maktab / reference; then an `.xlsx` roll (written here with `rust_xlsxwriter`).
 //!
 //! Run with `cargo bench --bench import` (release build). `MAKTAB_BENCH_VOTERS` sets the CSV
-//! roll's size (default 1,000,000; the national figure is 24,000,000: it needs some 4 GB of
-//! disk and several minutes, so run it once); `MAKTAB_BENCH_XLSX_ROWS` the workbook's
-//! (default 100,000). The peak is the whole process's, read after the CSV import, before the
-//! workbook is built.
+//! roll's size (default 1,000,000; the national figure is 24,000,000: some 1 GiB of CSV, a few
+//! GiB of databases and half an hour), `MAKTAB_BENCH_XLSX_ROWS` the workbook's (default
+//! 100,000). The references need the `sqlite3` and `psql` commands; a missing one is reported
+//! and its line skipped.
+//!
+//! Peak memory: before each of Maktab's imports this process's `VmHWM` is reset to its
+//! resident size (`5` into `/proc/self/clear_refs`), so each figure is the peak of that
+//! import alone (it cannot fall below what the process held when the import began, which is
+//! printed beside it). `VmHWM` counts pages of files mapped into memory: SQLite maps up to
+//! 1 GiB of its database (`mmap_size`), pages the kernel can drop at any time, so the peak of
+//! anonymous memory (`RssAnon`, what the importer itself allocated, sampled every 20 ms) is
+//! printed beside it. The references run in their own processes and do not count here.
 
 use std::io::BufRead as _;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use maktab::roll::reader::ReadOptions;
 use maktab::roll::{self, ImportOptions};
-use maktab::store;
+use maktab::store::{self, Store};
 
 mod common;
-use common::{env_number, peak_rss, write_files};
+use common::{
+    AnonSampler, env_number, import_options, per_second, pg_admin, psql_copy, reset_peak_rss,
+    sqlite3_import, status_kb, with_database, write_files,
+};
 
-fn per_second(rows: u64, elapsed: Duration) -> f64 {
-    rows as f64 / elapsed.as_secs_f64().max(1e-9)
+/// One line of the closing table.
+struct Figure {
+    what: String,
+    rows: u64,
+    elapsed: Duration,
+    /// Peak resident memory of the import (`VmHWM`) and peak anonymous memory (`RssAnon`,
+    /// sampled), in kB.
+    memory: Option<(Option<u64>, Option<u64>)>,
+    note: String,
 }
 
-fn options(read: ReadOptions) -> ImportOptions {
-    ImportOptions {
-        allowed_communes: None,
-        dry_run: false,
-        max_voters_per_station: 500,
-        source: "bench".to_owned(),
-        actor: "bench".to_owned(),
-        read,
-        keep_every_error: false,
+impl Figure {
+    fn rate(&self) -> f64 {
+        per_second(self.rows, self.elapsed)
+    }
+}
+
+fn mib(kb: Option<u64>) -> String {
+    kb.map_or_else(
+        || "unknown".to_owned(),
+        |kb| format!("{:.1} MiB", kb as f64 / 1024.0),
+    )
+}
+
+/// Imports the map (CSV) untimed, then the roll, read as `options` says, timed, with its own
+/// peak resident memory.
+async fn maktab_import(
+    store: &Arc<dyn Store>,
+    map: &Path,
+    roll_file: &Path,
+    rows: u64,
+    options: &ImportOptions,
+    what: &str,
+) -> Figure {
+    roll::import_map(
+        store.as_ref(),
+        std::fs::File::open(map).expect("open map"),
+        &import_options(ReadOptions::default()),
+    )
+    .await
+    .expect("map imports");
+    let reset = reset_peak_rss();
+    let resident = status_kb("self", "VmRSS");
+    let sampler = AnonSampler::start();
+    let started = Instant::now();
+    let outcome = roll::import_roll(
+        Arc::clone(store),
+        std::fs::File::open(roll_file).expect("open roll"),
+        options,
+    )
+    .await
+    .expect("roll imports");
+    let elapsed = started.elapsed();
+    let peak = status_kb("self", "VmHWM");
+    let anon = sampler.stop();
+    assert_eq!(outcome.report.counts.voters, rows);
+    let note = if reset {
+        format!(
+            "peak of this import alone (resident at its start: {})",
+            mib(resident)
+        )
+    } else {
+        "VmHWM could not be reset: peak of the process so far".to_owned()
+    };
+    let figure = Figure {
+        what: what.to_owned(),
+        rows,
+        elapsed,
+        memory: Some((peak, anon)),
+        note,
+    };
+    println!(
+        "{what}: {:.2} s, {:.0} rows/s, peak resident memory (VmHWM) {}, of which anonymous (RssAnon, sampled) {}",
+        elapsed.as_secs_f64(),
+        figure.rate(),
+        mib(peak),
+        mib(anon)
+    );
+    figure
+}
+
+/// A reference loader's line, or why it is skipped.
+fn reference(
+    what: &str,
+    rows: u64,
+    timed: Result<Duration, String>,
+    maktab: &Figure,
+) -> Option<Figure> {
+    match timed {
+        Ok(elapsed) => {
+            let rate = per_second(rows, elapsed);
+            let ratio = maktab.rate() / rate;
+            println!(
+                "{what}: {:.2} s, {rate:.0} rows/s; ratio {} / reference {ratio:.2}",
+                elapsed.as_secs_f64(),
+                maktab.what
+            );
+            Some(Figure {
+                what: what.to_owned(),
+                rows,
+                elapsed,
+                memory: None,
+                note: format!("ratio Maktab / this: **{ratio:.2}**"),
+            })
+        }
+        Err(why) => {
+            println!("{what}: skipped ({why})");
+            None
+        }
     }
 }
 
 /// Writes the roll CSV as a workbook: text cells for codes and NINs, numbers for stations.
-fn workbook(roll: &std::path::Path) -> Vec<u8> {
+fn workbook(roll: &Path) -> Vec<u8> {
     let mut workbook = rust_xlsxwriter::Workbook::new();
     let sheet = workbook.add_worksheet();
     let file = std::io::BufReader::new(std::fs::File::open(roll).expect("open roll"));
@@ -57,68 +168,130 @@ fn workbook(roll: &std::path::Path) -> Vec<u8> {
 async fn main() {
     let voters = env_number("MAKTAB_BENCH_VOTERS", 1_000_000);
     let xlsx_rows = env_number("MAKTAB_BENCH_XLSX_ROWS", 100_000);
+    let postgres = std::env::var("MAKTAB_BENCH_POSTGRES_URL").ok();
     println!("# Maktab import benchmark: {voters} voters as CSV, {xlsx_rows} as XLSX");
+    let run_started = Instant::now();
+    let mut figures = Vec::new();
+    let csv = import_options(ReadOptions::default());
 
     let dir = tempfile::tempdir().expect("temporary directory");
     let (map_path, roll_path) = write_files(dir.path(), voters);
     let bytes = std::fs::metadata(&roll_path).map(|m| m.len()).unwrap_or(0);
     println!("roll.csv: {:.1} MiB", bytes as f64 / 1_048_576.0);
-    let url = format!("sqlite://{}", dir.path().join("maktab.db").display());
-    let store = store::connect(&url).await.expect("open database");
-    let csv = options(ReadOptions::default());
-    roll::import_map(
-        store.as_ref(),
-        std::fs::File::open(&map_path).expect("map"),
+
+    // (a) and (b): SQLite, then the sqlite3 command line on the same file.
+    let db = dir.path().join("maktab.db");
+    let store = store::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .expect("open SQLite");
+    let sqlite = maktab_import(
+        &store,
+        &map_path,
+        &roll_path,
+        voters,
         &csv,
+        "Maktab CSV import into SQLite",
     )
-    .await
-    .expect("map imports");
-    let before = peak_rss("self");
-    let started = Instant::now();
-    let outcome = roll::import_roll(
-        Arc::clone(&store),
-        std::fs::File::open(&roll_path).expect("roll"),
-        &csv,
-    )
-    .await
-    .expect("roll imports");
-    let elapsed = started.elapsed();
-    assert_eq!(outcome.report.counts.voters, voters);
-    println!(
-        "CSV roll import: {:.2} s, {:.0} rows/s; peak resident memory (VmHWM) {} (before the roll: {before})",
-        elapsed.as_secs_f64(),
-        per_second(voters, elapsed),
-        peak_rss("self")
-    );
+    .await;
     drop(store);
+    // The database is not needed any more: at 24 million voters it holds gigabytes.
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+    let dot_import = reference(
+        "sqlite3 .import, same file, NIN primary key",
+        voters,
+        sqlite3_import(&dir.path().join("reference.db"), &roll_path),
+        &sqlite,
+    );
+    figures.push(sqlite);
+    figures.extend(dot_import);
+
+    // (c) and (d): PostgreSQL, in a database of its own, dropped at the end.
+    match &postgres {
+        Some(server) => {
+            let name = format!("maktab_bench_import_{}", std::process::id());
+            pg_admin(server, format!("create database {name}")).await;
+            let url = with_database(server, &name);
+            let store = store::connect(&url).await.expect("open PostgreSQL");
+            let maktab = maktab_import(
+                &store,
+                &map_path,
+                &roll_path,
+                voters,
+                &csv,
+                "Maktab CSV import into PostgreSQL",
+            )
+            .await;
+            drop(store);
+            let copy = reference(
+                "psql \\copy, same file, NIN primary key",
+                voters,
+                psql_copy(&url, &roll_path),
+                &maktab,
+            );
+            pg_admin(
+                server,
+                format!("drop database if exists {name} with (force)"),
+            )
+            .await;
+            figures.push(maktab);
+            figures.extend(copy);
+        }
+        None => println!("PostgreSQL: skipped (set MAKTAB_BENCH_POSTGRES_URL)"),
+    }
     drop(dir);
 
+    // (e) XLSX: the first rows of the same data set as a workbook.
     let dir = tempfile::tempdir().expect("temporary directory");
     let (map_path, roll_path) = write_files(dir.path(), xlsx_rows);
     let book = workbook(&roll_path);
+    let book_path = dir.path().join("roll.xlsx");
+    std::fs::write(&book_path, &book).expect("write roll.xlsx");
     println!("roll.xlsx: {:.1} MiB", book.len() as f64 / 1_048_576.0);
-    let url = format!("sqlite://{}", dir.path().join("maktab.db").display());
-    let store = store::connect(&url).await.expect("open database");
-    roll::import_map(
-        store.as_ref(),
-        std::fs::File::open(&map_path).expect("map"),
-        &csv,
-    )
+    drop(book);
+    let store = store::connect(&format!(
+        "sqlite://{}",
+        dir.path().join("maktab.db").display()
+    ))
     .await
-    .expect("map imports");
-    let xlsx = options(ReadOptions {
+    .expect("open SQLite");
+    let xlsx = import_options(ReadOptions {
         file_name: Some("roll.xlsx".to_owned()),
         ..ReadOptions::default()
     });
-    let started = Instant::now();
-    let outcome = roll::import_roll(Arc::clone(&store), std::io::Cursor::new(book), &xlsx)
-        .await
-        .expect("workbook imports");
-    let elapsed = started.elapsed();
-    assert_eq!(outcome.report.counts.voters, xlsx_rows);
-    println!(
-        "XLSX roll import: {:.2} s, {:.0} rows/s",
-        elapsed.as_secs_f64(),
-        per_second(xlsx_rows, elapsed)
+    figures.push(
+        maktab_import(
+            &store,
+            &map_path,
+            &book_path,
+            xlsx_rows,
+            &xlsx,
+            "Maktab XLSX import into SQLite",
+        )
+        .await,
     );
+    drop(store);
+
+    println!();
+    println!(
+        "| {voters} voters ({:.1} MiB CSV), {xlsx_rows} XLSX rows | rows | time | rows/s | peak resident (VmHWM) | peak anonymous (RssAnon) | note |",
+        bytes as f64 / 1_048_576.0
+    );
+    println!("|---|---|---|---|---|---|---|");
+    for figure in &figures {
+        let (peak, anon) = figure.memory.map_or_else(
+            || ("(own process)".to_owned(), String::new()),
+            |(peak, anon)| (mib(peak), mib(anon)),
+        );
+        println!(
+            "| {} | {} | {:.1} s | {:.0} | {peak} | {anon} | {} |",
+            figure.what,
+            figure.rows,
+            figure.elapsed.as_secs_f64(),
+            figure.rate(),
+            figure.note
+        );
+    }
+    println!("whole run: {:.0} s", run_started.elapsed().as_secs_f64());
 }

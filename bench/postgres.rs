@@ -12,7 +12,6 @@
 //! `MAKTAB_BENCH_LOOKUPS` the conversation-core lookups per database (default 20,000),
 //! `MAKTAB_BENCH_SECONDS` the HTTP measuring time per database (default 10) and
 //! `MAKTAB_BENCH_CONCURRENCY` its connections (default 16).
-use std::io::Write as _;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -21,13 +20,15 @@ use std::time::{Duration, Instant};
 use maktab::conversation::{Conversation, ConversationSettings, Inbound, LookupOutcome};
 use maktab::domain::Channel;
 use maktab::i18n::Catalog;
-use maktab::roll::{self, ImportOptions};
+use maktab::roll;
 use maktab::store::{self, Store};
-use sqlx::Connection;
 
 mod common;
 mod load;
-use common::{birth_date, env_number, nin, peak_rss, write_files};
+use common::{
+    birth_date, env_number, import_options, nin, peak_rss, per_second, pg_admin, psql_copy,
+    sqlite3_import, with_database, write_files,
+};
 use load::{found_reply, load, sms_lookup};
 
 /// Conversation-core lookups in flight at once.
@@ -36,56 +37,6 @@ const CONCURRENCY: u64 = 8;
 /// The generic SMS provider's webhook secret given to the served instance.
 const SECRET: &str = "bench-secret";
 
-/// Runs a command with a script on its standard input; `None` if it is missing or fails.
-fn timed_script(command: &mut Command, script: &str) -> Option<Duration> {
-    let started = Instant::now();
-    let mut child = command
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .ok()?;
-    child.stdin.take()?.write_all(script.as_bytes()).ok()?;
-    let output = child.wait_with_output().ok()?;
-    if !output.status.success() {
-        eprintln!(
-            "reference failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        return None;
-    }
-    Some(started.elapsed())
-}
-
-fn per_second(count: u64, elapsed: Duration) -> f64 {
-    count as f64 / elapsed.as_secs_f64()
-}
-
-fn with_database(server: &str, database: &str) -> String {
-    let (base, query) = server.split_once('?').unwrap_or((server, ""));
-    let authority = base.find("://").map_or(0, |i| i + 3);
-    let path = base[authority..]
-        .find('/')
-        .map_or(base.len(), |i| authority + i);
-    let query = if query.is_empty() {
-        String::new()
-    } else {
-        format!("?{query}")
-    };
-    format!("{}/{database}{query}", &base[..path])
-}
-
-async fn admin(server: &str, sql: String) {
-    let mut connection = sqlx::PgConnection::connect(server)
-        .await
-        .expect("connect to PostgreSQL");
-    sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-        .execute(&mut connection)
-        .await
-        .expect("administer the benchmark database");
-    let _ = connection.close().await;
-}
-
 async fn import(
     store: &Arc<dyn Store>,
     map: &Path,
@@ -93,15 +44,7 @@ async fn import(
     voters: u64,
     label: &str,
 ) -> f64 {
-    let options = ImportOptions {
-        allowed_communes: None,
-        dry_run: false,
-        max_voters_per_station: 500,
-        source: "bench".to_owned(),
-        actor: "bench".to_owned(),
-        read: Default::default(),
-        keep_every_error: false,
-    };
+    let options = import_options(Default::default());
     roll::import_map(
         store.as_ref(),
         std::fs::File::open(map).expect("map"),
@@ -291,26 +234,14 @@ async fn main() {
     );
 
     let name = format!("maktab_bench_{}", std::process::id());
-    admin(&server, format!("create database {name}")).await;
+    pg_admin(&server, format!("create database {name}")).await;
     let url = with_database(&server, &name);
 
     let postgres = store::connect(&url).await.expect("open PostgreSQL");
     let pg_rate = import(&postgres, &map_path, &roll_path, voters, "postgresql").await;
-    let reference = timed_script(
-        Command::new("psql")
-            .arg("-q")
-            .arg("-v")
-            .arg("ON_ERROR_STOP=1")
-            .arg(&url),
-        &format!(
-            "create table reference_voters (nin text primary key, birth_date date not null, sex text, \
-             commune_code text not null, centre_code text not null, station integer not null);\n\
-             \\copy reference_voters from '{}' with (format csv, header true)\n",
-            roll_path.display()
-        ),
-    );
+    let reference = psql_copy(&url, &roll_path);
     match reference {
-        Some(elapsed) => {
+        Ok(elapsed) => {
             let rate = per_second(voters, elapsed);
             println!(
                 "postgresql: psql \\copy (same CSV, indexed table) {:.1} s, {rate:.0} rows/s; maktab / copy {:.2}",
@@ -318,14 +249,12 @@ async fn main() {
                 pg_rate / rate
             );
         }
-        None => println!("postgresql: psql \\copy skipped (psql missing or failed)"),
+        Err(why) => println!("postgresql: psql \\copy skipped ({why})"),
     }
-    // The reference copy has been timed; its gigabytes are not needed for the lookups.
-    admin(&url, "drop table if exists reference_voters".to_owned()).await;
     lookups(&postgres, voters, count, "postgresql").await;
     http_lookups(&url, dir.path(), voters, "postgresql").await;
     drop(postgres);
-    admin(
+    pg_admin(
         &server,
         format!("drop database if exists {name} with (force)"),
     )
@@ -334,19 +263,9 @@ async fn main() {
     let sqlite_url = format!("sqlite://{}", dir.path().join("maktab.db").display());
     let sqlite = store::connect(&sqlite_url).await.expect("open SQLite");
     let sqlite_rate = import(&sqlite, &map_path, &roll_path, voters, "sqlite").await;
-    let reference_db = dir.path().join("reference.db");
-    let reference = timed_script(
-        Command::new("sqlite3").arg(&reference_db),
-        &format!(
-            "pragma journal_mode = wal;\n\
-             create table roll_voters (nin text not null primary key, birth_date text not null, sex text, \
-             commune_code text not null, centre_code text not null, station integer not null) without rowid;\n\
-             .import --csv --skip 1 {} roll_voters\n",
-            roll_path.display()
-        ),
-    );
+    let reference = sqlite3_import(&dir.path().join("reference.db"), &roll_path);
     match reference {
-        Some(elapsed) => {
+        Ok(elapsed) => {
             let rate = per_second(voters, elapsed);
             println!(
                 "sqlite: sqlite3 .import (same CSV, indexed table) {:.1} s, {rate:.0} rows/s; maktab / .import {:.2}",
@@ -354,9 +273,8 @@ async fn main() {
                 sqlite_rate / rate
             );
         }
-        None => println!("sqlite: sqlite3 .import skipped (sqlite3 missing or failed)"),
+        Err(why) => println!("sqlite: sqlite3 .import skipped ({why})"),
     }
-    let _ = std::fs::remove_file(&reference_db);
     lookups(&sqlite, voters, count, "sqlite").await;
     http_lookups(&sqlite_url, dir.path(), voters, "sqlite").await;
     drop(sqlite);
