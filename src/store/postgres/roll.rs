@@ -19,7 +19,7 @@ use sqlx::PgConnection;
 use tokio::sync::mpsc;
 
 use super::PostgresStore;
-use crate::domain::{ElectoralMap, Voter};
+use crate::domain::{CommuneCode, ElectoralMap, Voter};
 use crate::store::{ImportCounts, NewImport, PlaceChange, Result, RollBatch, StoreError};
 
 /// The import's staging table: the columns of `roll_voters` but the version, no index, private
