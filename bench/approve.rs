@@ -44,8 +44,12 @@ fn revised_commune(roll: &Path, commune: &str, out: &Path) -> String {
         match taken {
             1..=50 if fields[5] == "1" => {
                 moved = fields[0].to_owned();
-                writeln!(writer, "{},{},{},{},{},2", fields[0], fields[1], fields[2], fields[3], fields[4])
-                    .expect("write");
+                writeln!(
+                    writer,
+                    "{},{},{},{},{},2",
+                    fields[0], fields[1], fields[2], fields[3], fields[4]
+                )
+                .expect("write");
             }
             51..=60 => {}
             _ => writeln!(writer, "{line}").expect("write"),
@@ -65,16 +69,28 @@ async fn whole_roll_copy(url: &str) -> f64 {
     let started = Instant::now();
     if url.starts_with("sqlite:") {
         let pool = sqlx::SqlitePool::connect(url).await.expect("connect");
-        sqlx::query(statements[0]).execute(&pool).await.expect("copy");
+        sqlx::query(statements[0])
+            .execute(&pool)
+            .await
+            .expect("copy");
         let elapsed = started.elapsed().as_secs_f64();
-        sqlx::query(statements[1]).execute(&pool).await.expect("drop");
+        sqlx::query(statements[1])
+            .execute(&pool)
+            .await
+            .expect("drop");
         pool.close().await;
         elapsed
     } else {
         let pool = sqlx::PgPool::connect(url).await.expect("connect");
-        sqlx::query(statements[0]).execute(&pool).await.expect("copy");
+        sqlx::query(statements[0])
+            .execute(&pool)
+            .await
+            .expect("copy");
         let elapsed = started.elapsed().as_secs_f64();
-        sqlx::query(statements[1]).execute(&pool).await.expect("drop");
+        sqlx::query(statements[1])
+            .execute(&pool)
+            .await
+            .expect("drop");
         pool.close().await;
         elapsed
     }
@@ -135,7 +151,11 @@ async fn run(name: &str, url: &str, dir: &Path, voters: u64, communes: u64) {
             .await
             .expect("find")
             .expect("the moved voter is on the roll");
-        assert_eq!(found.place.station.get(), 2, "the approval applies the move");
+        assert_eq!(
+            found.place.station.get(),
+            2,
+            "the approval applies the move"
+        );
         println!(
             "{name}: commune {code}: import {imported:.2} s, approval {:.1} ms",
             approved * 1000.0
@@ -167,7 +187,14 @@ async fn main() {
         let database = "maktab_bench_approve";
         pg_admin(&server, format!("drop database if exists {database}")).await;
         pg_admin(&server, format!("create database {database}")).await;
-        run("postgres", &with_database(&server, database), dir.path(), voters, communes).await;
+        run(
+            "postgres",
+            &with_database(&server, database),
+            dir.path(),
+            voters,
+            communes,
+        )
+        .await;
         pg_admin(&server, format!("drop database {database} with (force)")).await;
     }
 }

@@ -323,7 +323,9 @@ async fn apply_roll_slice(
         .bind(commune.as_str())
         .execute(&mut *conn)
         .await?;
-        super::roll::tally_station_loads(conn, *from_version, Some(from_commune)).await?;
+        let from_commune = CommuneCode::parse(from_commune).map_err(corrupt)?;
+        super::roll::tally_station_loads(conn, *from_version, std::slice::from_ref(&from_commune))
+            .await?;
     }
     sqlx::query(
         "insert into roll_slices (commune_code, import_id) values ($1, $2)
