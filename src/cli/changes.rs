@@ -48,8 +48,10 @@ pub(super) async fn run(config: &Config, command: ChangesCommand) -> anyhow::Res
                     .iter()
                     .map(CommuneCode::as_str)
                     .collect();
+                // The imports' ids, not version numbers: offices are told "version N" only
+                // for versions that became current, and a pending import has none yet.
                 println!(
-                    "#{:<4} {:<10} {:<5} v{} -> v{}  {}  by {}  [{}] {}",
+                    "#{:<4} {:<10} {:<5} import {} -> import {}  {}  by {}  [{}] {}",
                     change_set.id,
                     change_set.status.as_str(),
                     change_set.kind.as_str(),
