@@ -120,17 +120,36 @@ async fn log_in(client: &Client, base: &str, login: &str, password: &str) {
 }
 
 /// The text of an element, waiting for it to appear: after a click the next page may still be
-/// loading on a busy machine.
+/// loading on a busy machine, and an element found on the page being left goes stale under
+/// the reader, so a stale element is looked up again.
 async fn text(client: &Client, css: &str) -> String {
-    client
-        .wait()
-        .at_most(Duration::from_secs(30))
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|error| panic!("{css}: {error}"))
-        .text()
-        .await
-        .unwrap()
+    text_when(client, css, |_| true).await
+}
+
+/// The text of an element once it satisfies `done`, or the last text seen after 30 s: when
+/// the page being left has the same element (a status before and after a click), the first
+/// text found may still be the old page's.
+async fn text_when(client: &Client, css: &str, done: impl Fn(&str) -> bool) -> String {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let mut last = None;
+    loop {
+        let read = match client.find(Locator::Css(css)).await {
+            Ok(element) => element.text().await,
+            Err(error) => Err(error),
+        };
+        match read {
+            Ok(text) if done(&text) => return text,
+            Ok(text) => last = Some(text),
+            Err(error) if std::time::Instant::now() >= deadline => {
+                return last.unwrap_or_else(|| panic!("{css}: {error}"));
+            }
+            Err(_) => {}
+        }
+        if std::time::Instant::now() >= deadline {
+            return last.unwrap_or_default();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 async fn html_dir(client: &Client) -> (String, String) {
@@ -346,7 +365,10 @@ async fn an_office_works_through_every_page_in_both_languages() {
         .click()
         .await
         .unwrap();
-    assert_eq!(text(&second, "#change-status").await, "approved");
+    assert_eq!(
+        text_when(&second, "#change-status", |status| status == "approved").await,
+        "approved"
+    );
     shot(&second, "change-approved-ar").await;
 
     // A broadcast: compose, live segment count, preview, confirm, progress.
