@@ -1021,12 +1021,13 @@ fn new_import(options: &ImportOptions) -> NewImport {
     }
 }
 
-/// The NINs of a roll in file order, for finding duplicates in 12 bytes per voter (the key,
-/// then a 32-bit hash while sorting) instead of a map entry per voter: a national roll of
-/// 24,000,000 voters needs about 290 MB here, not 1 GiB. Sorting the hashes finds the few
-/// hashes seen twice (chance collisions included, some tens of thousands at 24 million); only
-/// NINs with such a hash are then compared exactly, in file order, so each repeat is reported
-/// with the line of the first.
+/// The NINs of a roll in file order, for finding duplicates in 8 bytes per voter (the key)
+/// instead of a map entry per voter: a national roll of 24,000,000 voters needs about 200 MB
+/// here, not 1 GiB. Sorting 32-bit hashes of the keys finds the few hashes seen twice (chance
+/// collisions included, some tens of thousands at 24 million), one sixteenth of the hash space
+/// at a time so the hashes being sorted take 6 MB rather than 96; only NINs with such a hash
+/// are then compared exactly, in file order, so each repeat is reported with the line of the
+/// first.
 #[derive(Default)]
 struct NinIndex {
     keys: Vec<u64>,
@@ -1062,13 +1063,24 @@ impl NinIndex {
 
     /// `(line, line of the first, key)` for every repeated NIN, in file order.
     fn duplicates(self) -> Vec<(u64, u64, u64)> {
-        let mut hashes: Vec<u32> = self.keys.iter().map(|&k| Self::hash(k)).collect();
-        hashes.sort_unstable();
-        let candidates: HashSet<u32> = hashes
-            .windows(2)
-            .filter(|pair| pair[0] == pair[1])
-            .map(|pair| pair[0])
-            .collect();
+        let mut candidates: HashSet<u32> = HashSet::new();
+        let mut hashes: Vec<u32> = Vec::new();
+        for part in 0..HASH_PARTS {
+            hashes.clear();
+            hashes.extend(
+                self.keys
+                    .iter()
+                    .map(|&k| Self::hash(k))
+                    .filter(|&h| h >> HASH_PART_SHIFT == part),
+            );
+            hashes.sort_unstable();
+            candidates.extend(
+                hashes
+                    .windows(2)
+                    .filter(|pair| pair[0] == pair[1])
+                    .map(|pair| pair[0]),
+            );
+        }
         drop(hashes);
         let mut first: HashMap<u64, usize> = HashMap::new();
         let mut repeats = Vec::new();
@@ -1086,6 +1098,10 @@ impl NinIndex {
         repeats
     }
 }
+
+/// The duplicate check sorts the hashes whose top 4 bits are `part`, for each of the 16 parts.
+const HASH_PARTS: u32 = 16;
+const HASH_PART_SHIFT: u32 = 28;
 
 /// What is known of one station while a roll is read.
 struct StationTally {
@@ -1479,6 +1495,32 @@ pub fn diff_maps(old: &ElectoralMap, new: &ElectoralMap) -> Vec<PlaceChange> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn repeated_nins_are_found_in_every_part_of_the_hash_space_with_both_lines() {
+        let mut seen = NinIndex::default();
+        // 200,000 keys (their hashes fill all 16 parts), line = ordinal + 2 (after the
+        // header); three repeats, and a gap in the lines (a blank line) before the last.
+        let key = |i: u64| i.wrapping_mul(0x2545_F491_4F6C_DD1D) % 1_000_000_000_000_000_000;
+        for i in 0..200_000 {
+            seen.push(key(i), i + 2);
+        }
+        seen.push(key(17), 200_002);
+        seen.push(key(150_000), 200_003);
+        seen.push(key(17), 200_010);
+        let parts: HashSet<u32> = (0..200_000)
+            .map(|i| NinIndex::hash(key(i)) >> HASH_PART_SHIFT)
+            .collect();
+        assert_eq!(parts.len(), HASH_PARTS as usize);
+        assert_eq!(
+            seen.duplicates(),
+            vec![
+                (200_002, 19, key(17)),
+                (200_003, 150_002, key(150_000)),
+                (200_010, 19, key(17)),
+            ]
+        );
+    }
 
     fn centre(ar: &str, fr: &str, address_ar: &str, address_fr: &str) -> Centre {
         Centre {

@@ -107,18 +107,20 @@ impl SqliteStore {
             .test_before_acquire(false)
             .connect_with(options.clone())
             .await?;
-        // The roll's B-tree is written in NIN order, i.e. at random: memory-mapped reads keep
-        // a large import from turning into millions of read system calls. Only the bulk
-        // writes get it: a read transaction on a connection with `mmap_size` remaps the
-        // file each time it has grown, which a serving instance's file does with every
-        // message it records, and the remap (`munmap`, `mmap` and the TLB shootdowns of every
-        // thread) cost more than the point read it served. One writer at a time holds
-        // SQLite's lock anyway; two connections let a second write wait its turn in the busy
-        // handler rather than for the pool.
+        // The bulk writes (imports, the admin API, the dispatcher) on connections of their
+        // own: one writer at a time holds SQLite's lock anyway; two connections let a second
+        // write wait its turn in the busy handler rather than for the pool. No `mmap_size`
+        // on any connection. On the serving ones a read transaction remaps the file each
+        // time it has grown, which a serving instance's file does with every message it
+        // records, and the remap (`munmap`, `mmap` and the TLB shootdowns of every thread)
+        // cost more than the point read it served. On the bulk ones a national import read
+        // its B-trees through the map, and every page it touched stayed in the process's
+        // resident memory: 1 GiB of the 400 MB an import may hold at 24,000,000 voters
+        // (bench/README.md, import), for a few per cent of its time.
         let bulk = SqlitePoolOptions::new()
             .max_connections(2)
             .test_before_acquire(false)
-            .connect_with(options.clone().pragma("mmap_size", "1073741824"))
+            .connect_with(options.clone())
             .await?;
         sqlx::migrate!("migrations/sqlite").run(&pool).await?;
         let writer = writer::Writer::start(&options).await?;
