@@ -212,6 +212,67 @@ async fn a_rejected_import_leaves_the_previous_roll_answerable_and_the_database_
 }
 
 #[tokio::test]
+async fn a_commune_larger_than_a_copy_transaction_is_copied_whole_and_answered_at_every_boundary() {
+    let db = TestDb::with_roll().await;
+    // 45,000 voters of one commune: SQLite copies them from staging in transactions of
+    // 20,000, each resuming after the last NIN copied. The file is in no NIN order.
+    let nin = |i: u64| 500_000_000_000_000_000u64 + (i * 7_919) % 45_000;
+    let rows: Vec<String> = (0..45_000u64)
+        .map(|i| format!("{:018},1980-01-01,F,1601,C02,{}", nin(i), 1 + i % 2))
+        .collect();
+    let rows: Vec<&str> = rows.iter().map(String::as_str).collect();
+    let options = ImportOptions {
+        max_voters_per_station: 100_000,
+        ..options(false)
+    };
+    db.import_roll_with(&roll(&rows), &options).await.unwrap();
+    assert_eq!(
+        raw_count(&db, "select count(*) from roll_staging").await,
+        0,
+        "every staged row was copied and removed"
+    );
+    db.approve_pending().await;
+    assert_eq!(
+        raw_count(
+            &db,
+            "select count(*) from roll_voters v join roll_slices s
+             on s.commune_code = v.commune_code and s.import_id = v.roll_version
+             where v.commune_code = '1601'"
+        )
+        .await,
+        45_000
+    );
+    assert_eq!(
+        raw_count(
+            &db,
+            "select sum(l.voters) from roll_station_loads l join roll_slices s
+             on s.commune_code = l.commune_code and s.import_id = l.roll_version
+             where l.commune_code = '1601'"
+        )
+        .await,
+        45_000
+    );
+    // The first and last NINs, and both sides of each transaction's end.
+    for (sender, offset) in [0u64, 19_999, 20_000, 39_999, 40_000, 44_999]
+        .into_iter()
+        .enumerate()
+    {
+        let handled = db
+            .talk()
+            .sms(
+                &format!("+21355000{sender:04}"),
+                &format!("{:018} 01/01/1980", 500_000_000_000_000_000u64 + offset),
+            )
+            .await;
+        assert_eq!(
+            handled.outcome,
+            Some(LookupOutcome::Found),
+            "voter {offset}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn an_accepted_import_becomes_a_new_version_and_its_commune_answers_from_it() {
     let db = TestDb::with_roll().await;
     let first = db

@@ -1,42 +1,38 @@
 //! What SQLite writes its own way for the map and the roll; the rest is
-//! `store/shared/roll.rs`. A roll is staged in chunks and then copied in NIN order, and a map
+//! `store/shared/roll.rs`. A roll is staged in chunks and then copied in key order, and a map
 //! is written row by row: SQLite has no arrays to pass many rows in one statement, and each
 //! chunk is its own transaction so that the single write lock is never held for long.
+
+use std::collections::BTreeSet;
 
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 use tokio::sync::mpsc;
 
 use super::SqliteStore;
-use crate::domain::{ElectoralMap, NationalId, Voter};
+use crate::domain::{ElectoralMap, Voter};
 use crate::store::{NewImport, PlaceChange, Result, RollBatch, StoreError};
 
 /// Rows per insert statement: 9 parameters each stays far below SQLite's variable limit.
 const ROWS_PER_INSERT: usize = 1000;
 
-/// Staging ranges: the NIN's first three digits (see migrations/sqlite/0009_roll_staging.sql).
-const STAGING_BUCKETS: usize = 1000;
-
-fn staging_bucket(nin: &NationalId) -> usize {
-    nin.as_str()
-        .get(..3)
-        .and_then(|prefix| prefix.parse().ok())
-        .unwrap_or(0)
-}
+/// Rows copied from staging into `roll_voters` per transaction: a large commune (200,000
+/// voters) is copied in several, so lookups, whose writes need the lock too, never wait long.
+const ROWS_PER_PUBLISH: i64 = 20_000;
 
 /// What one roll import has staged so far.
 struct Staged {
     /// The last `seq` written.
     last_seq: i64,
-    /// The ranges that hold rows: only those are copied at the commit, so a commune's small
-    /// roll is not 1,000 transactions.
-    used: [bool; STAGING_BUCKETS],
+    /// The communes that hold rows, in the order of the primary key (bytes, SQLite's `binary`
+    /// collation): each is copied at the commit.
+    communes: BTreeSet<String>,
 }
 
 impl Staged {
     fn new() -> Self {
         Self {
             last_seq: 0,
-            used: [false; STAGING_BUCKETS],
+            communes: BTreeSet::new(),
         }
     }
 }
@@ -49,56 +45,80 @@ impl SqliteStore {
         voters: &mut [Voter],
         staged: &mut Staged,
     ) -> Result<()> {
-        // In key order each batch touches each staging range once.
-        voters.sort_unstable_by(|a, b| a.nin.cmp(&b.nin));
+        // In commune order each batch appends once to the end of each commune's staged rows.
+        voters.sort_unstable_by(|a, b| a.station.commune.cmp(&b.station.commune));
         let mut tx = self.begin_write().await?;
         for chunk in voters.chunks(ROWS_PER_INSERT) {
             let mut insert = QueryBuilder::<Sqlite>::new(
-                "insert into roll_staging (import_id, bucket, seq, nin, birth_date, sex, commune_code, centre_code, station) ",
+                "insert into roll_staging (import_id, commune_code, seq, nin, birth_date, sex, centre_code, station) ",
             );
             insert.push_values(chunk, |mut row, voter| {
-                let bucket = staging_bucket(&voter.nin);
-                staged.used[bucket] = true;
                 staged.last_seq += 1;
                 row.push_bind(version)
-                    .push_bind(i64::try_from(bucket).unwrap_or_default())
+                    .push_bind(voter.station.commune.as_str().to_owned())
                     .push_bind(staged.last_seq)
                     .push_bind(voter.nin.as_str().to_owned())
                     .push_bind(voter.birth_date.to_iso())
                     .push_bind(voter.sex.map(|s| s.as_str()))
-                    .push_bind(voter.station.commune.as_str().to_owned())
                     .push_bind(voter.station.centre.as_str().to_owned())
                     .push_bind(i64::from(voter.station.station.get()));
             });
             insert.build().execute(&mut *tx).await?;
         }
         tx.commit().await?;
+        for voter in voters.iter() {
+            if !staged.communes.contains(voter.station.commune.as_str()) {
+                staged
+                    .communes
+                    .insert(voter.station.commune.as_str().to_owned());
+            }
+        }
         Ok(())
     }
 
-    /// Copies the staged voters into `roll_voters`, one NIN range per transaction in key
-    /// order, so the version's B-tree is written by appending and lookups (whose counters need
-    /// the write lock too) never wait long. The rows stay invisible until the version is
+    /// Copies the staged voters into `roll_voters` commune after commune, each in NIN order,
+    /// so the version's B-tree (keyed by version, commune and NIN) is written by appending;
+    /// at most [`ROWS_PER_PUBLISH`] rows per transaction, so lookups (whose counters need the
+    /// write lock too) never wait long. The rows stay invisible until the version is
     /// accepted.
     async fn publish_staged(&self, version: i64, staged: &Staged) -> Result<()> {
-        for bucket in (0..STAGING_BUCKETS).filter(|bucket| staged.used[*bucket]) {
-            let bucket = i64::try_from(bucket).unwrap_or_default();
-            let mut tx = self.begin_write().await?;
-            sqlx::query(
-                "insert into roll_voters (roll_version, nin, birth_date, sex, commune_code, centre_code, station)
-                 select import_id, nin, birth_date, sex, commune_code, centre_code, station
-                 from roll_staging where import_id = $1 and bucket = $2 order by nin",
-            )
-            .bind(version)
-            .bind(bucket)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query("delete from roll_staging where import_id = $1 and bucket = $2")
+        for commune in &staged.communes {
+            loop {
+                let mut tx = self.begin_write().await?;
+                let copied = sqlx::query(
+                    "insert into roll_voters (roll_version, commune_code, nin, birth_date, sex, centre_code, station)
+                     select import_id, commune_code, nin, birth_date, sex, centre_code, station
+                     from roll_staging where import_id = $1 and commune_code = $2
+                     order by nin limit $3",
+                )
                 .bind(version)
-                .bind(bucket)
+                .bind(commune)
+                .bind(ROWS_PER_PUBLISH)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                // NINs are unique in a version (the import checked them), so the staged rows
+                // up to the last NIN copied are exactly the ones copied.
+                let last: Option<String> = sqlx::query_scalar(
+                    "select max(nin) from roll_voters where roll_version = $1 and commune_code = $2",
+                )
+                .bind(version)
+                .bind(commune)
+                .fetch_one(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "delete from roll_staging where import_id = $1 and commune_code = $2 and nin <= $3",
+                )
+                .bind(version)
+                .bind(commune)
+                .bind(last)
                 .execute(&mut *tx)
                 .await?;
-            tx.commit().await?;
+                tx.commit().await?;
+                if copied < ROWS_PER_PUBLISH as u64 {
+                    break;
+                }
+            }
         }
         Ok(())
     }
