@@ -86,6 +86,10 @@ pub enum StoreError {
     Migration(#[from] sqlx::migrate::MigrateError),
     #[error("unsupported database URL {0:?}: expected sqlite://PATH or postgres://...")]
     UnsupportedUrl(String),
+    /// A statement on one of SQLite's plain connections (the group commit's own, the
+    /// lookup's readers) failed.
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
     #[error("stored value is invalid: {0}")]
     Corrupt(String),
     #[error("the import was abandoned before it completed")]

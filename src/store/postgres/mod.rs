@@ -58,6 +58,8 @@ mod shared;
 /// The store and database `shared` is compiled against.
 type Backend = PostgresStore;
 type Db = sqlx::Postgres;
+/// A row of `Db`, named as its type (a trait can be implemented for it, see `shared::Columns`).
+type Row = sqlx::postgres::PgRow;
 /// An SQL `integer` column: 32 bits in PostgreSQL.
 type Integer = i32;
 

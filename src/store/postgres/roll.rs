@@ -282,3 +282,16 @@ mod tests {
         assert_eq!(buffer, b"a\\\\b\\tc\\nd\\re");
     }
 }
+
+/// `RollStore::find_voter`: the shared statement through the pool.
+pub(super) async fn find_voter(
+    store: &PostgresStore,
+    nin: &crate::domain::NationalId,
+) -> Result<Option<crate::store::RegisteredVoter>> {
+    sqlx::query(super::shared::roll::FIND_VOTER)
+        .bind(nin.as_str())
+        .fetch_optional(&store.pool)
+        .await?
+        .map(|row| super::shared::roll::voter_from_row(&row))
+        .transpose()
+}

@@ -91,3 +91,18 @@ pub(super) async fn record_found(store: &PostgresStore, found: &FoundLookup<'_>)
         .await?;
     Ok(())
 }
+
+/// `SenderStore::sender_state_and_open_ticket`: the shared statement through the pool.
+pub(super) async fn state_and_open_ticket(
+    store: &PostgresStore,
+    channel: crate::domain::Channel,
+    sender: &str,
+    now: Timestamp,
+) -> Result<(crate::store::SenderState, bool)> {
+    let row = sqlx::query(super::shared::senders::STATE_AND_OPEN_TICKET)
+        .bind(channel.as_str())
+        .bind(sender)
+        .fetch_one(&store.pool)
+        .await?;
+    super::shared::senders::state_and_ticket_from_row(&row, now)
+}

@@ -23,7 +23,7 @@ mod changes;
 mod outbox;
 mod report_rows;
 mod reports;
-mod roll;
+pub(super) mod roll;
 pub(super) mod senders;
 mod sms;
 mod telegram;
@@ -35,11 +35,56 @@ use super::changes::{change_set_communes, communes_column};
 use super::notices::CLAIM_OUTBOX;
 use super::telegram::CLAIM_UPDATES;
 use super::{Backend, Db, Integer, corrupt};
+use sqlx::Row as _;
+
 use crate::store::{PoolStats, Result, Store};
 
 /// A row, and a connection, of this backend's database.
-type DbRow = <Db as sqlx::Database>::Row;
+type DbRow = super::Row;
 type Connection = <Db as sqlx::Database>::Connection;
+
+/// The columns of a row, as the mappings of the lookup's reads (the voter, the sender's
+/// state) take them: from sqlx's row here, and on SQLite also from a row of a plain
+/// connection (`sqlite/readers.rs`), so that both drivers share one mapping of each row.
+pub(super) trait Columns {
+    /// A text column, `None` for SQL `null`.
+    fn text(&self, column: &str) -> Result<Option<String>>;
+    /// An SQL `integer` column (see [`Integer`]).
+    fn integer(&self, column: &str) -> Result<Option<i64>>;
+    /// A `bigint` column (timestamps).
+    fn bigint(&self, column: &str) -> Result<Option<i64>>;
+    /// A `real` (`double precision`) column.
+    fn real(&self, column: &str) -> Result<Option<f64>>;
+    /// A boolean column (an integer 0 or 1 in SQLite).
+    fn flag(&self, column: &str) -> Result<bool>;
+}
+
+impl Columns for DbRow {
+    fn text(&self, column: &str) -> Result<Option<String>> {
+        Ok(self.try_get(column)?)
+    }
+
+    fn integer(&self, column: &str) -> Result<Option<i64>> {
+        Ok(self.try_get::<Option<Integer>, _>(column)?.map(i64::from))
+    }
+
+    fn bigint(&self, column: &str) -> Result<Option<i64>> {
+        Ok(self.try_get(column)?)
+    }
+
+    fn real(&self, column: &str) -> Result<Option<f64>> {
+        Ok(self.try_get(column)?)
+    }
+
+    fn flag(&self, column: &str) -> Result<bool> {
+        Ok(self.try_get(column)?)
+    }
+}
+
+/// A column that may not be `null`.
+fn required<T>(value: Option<T>, column: &str) -> Result<T> {
+    value.ok_or_else(|| corrupt(format!("{column} is null")))
+}
 
 #[async_trait::async_trait]
 impl Store for Backend {

@@ -9,7 +9,9 @@ use sqlx::Row;
 use tokio::sync::mpsc;
 
 use super::changes::{discard_version, number_version, pending_for};
-use super::{Backend, Connection, DbRow, Integer, change_set_communes, communes_column, corrupt};
+use super::{
+    Backend, Columns, Connection, DbRow, change_set_communes, communes_column, corrupt, required,
+};
 use crate::domain::{
     Bilingual, BirthDate, Centre, CentreCode, Commune, CommuneCode, Coordinates, ElectoralMap,
     NationalId, PollingPlace, Station, StationKind, StationNumber, StationRef, Timestamp,
@@ -510,8 +512,8 @@ fn import_from_row(row: &DbRow) -> Result<ImportRecord> {
     })
 }
 
-fn commune_code(row: &DbRow, column: &str) -> Result<CommuneCode> {
-    CommuneCode::parse(row.try_get(column)?).map_err(corrupt)
+fn commune_code(row: &impl Columns, column: &str) -> Result<CommuneCode> {
+    CommuneCode::parse(&required(row.text(column)?, column)?).map_err(corrupt)
 }
 
 /// A commune of `map_communes` (columns `code`, `name_ar`, `name_fr`).
@@ -525,24 +527,24 @@ fn commune_from_row(row: &DbRow) -> Result<Commune> {
     })
 }
 
-fn centre_code(row: &DbRow, column: &str) -> Result<CentreCode> {
-    CentreCode::parse(row.try_get(column)?).map_err(corrupt)
+fn centre_code(row: &impl Columns, column: &str) -> Result<CentreCode> {
+    CentreCode::parse(&required(row.text(column)?, column)?).map_err(corrupt)
 }
 
-fn station_number(row: &DbRow, column: &str) -> Result<StationNumber> {
-    let n: Integer = row.try_get(column)?;
+fn station_number(row: &impl Columns, column: &str) -> Result<StationNumber> {
+    let n = required(row.integer(column)?, column)?;
     u16::try_from(n)
         .map_err(corrupt)
         .and_then(|n| StationNumber::new(n).map_err(corrupt))
 }
 
-fn station_kind(row: &DbRow, column: &str) -> Result<StationKind> {
-    StationKind::parse(row.try_get(column)?).map_err(corrupt)
+fn station_kind(row: &impl Columns, column: &str) -> Result<StationKind> {
+    StationKind::parse(&required(row.text(column)?, column)?).map_err(corrupt)
 }
 
-fn coordinates(row: &DbRow) -> Result<Option<Coordinates>> {
-    let latitude: Option<f64> = row.try_get("latitude")?;
-    let longitude: Option<f64> = row.try_get("longitude")?;
+fn coordinates(row: &impl Columns) -> Result<Option<Coordinates>> {
+    let latitude = row.real("latitude")?;
+    let longitude = row.real("longitude")?;
     Ok(latitude
         .zip(longitude)
         .map(|(latitude, longitude)| Coordinates {
@@ -551,19 +553,64 @@ fn coordinates(row: &DbRow) -> Result<Option<Coordinates>> {
         }))
 }
 
-fn centre_from_row(row: &DbRow) -> Result<Centre> {
+fn centre_from_row(row: &impl Columns) -> Result<Centre> {
+    let text = |column| required(row.text(column)?, column);
     Ok(Centre {
         commune: commune_code(row, "commune_code")?,
         code: centre_code(row, "centre_code")?,
         name: Bilingual {
-            ar: row.try_get("centre_ar")?,
-            fr: row.try_get("centre_fr")?,
+            ar: text("centre_ar")?,
+            fr: text("centre_fr")?,
         },
         address: Bilingual {
-            ar: row.try_get("address_ar")?,
-            fr: row.try_get("address_fr")?,
+            ar: text("address_ar")?,
+            fr: text("address_fr")?,
         },
         coordinates: coordinates(row)?,
+    })
+}
+
+/// A voter by NIN, with their place on the current map: the roll's newest version holding
+/// the NIN among those the communes' slices point at. Read by `find_voter`, through sqlx on
+/// PostgreSQL and through a plain connection on SQLite (`sqlite/readers.rs`).
+pub(in super::super) const FIND_VOTER: &str = concat!(
+    "select ",
+    iso_date!("v.birth_date"),
+    " as birth_date, v.commune_code, v.centre_code, v.station,
+            m.name_ar as commune_ar, m.name_fr as commune_fr,
+            c.name_ar as centre_ar, c.name_fr as centre_fr, c.address_ar, c.address_fr,
+            c.latitude, c.longitude, s.kind
+     from roll_voters v
+     join roll_slices sl on sl.commune_code = v.commune_code and sl.import_id = v.roll_version
+     join current_versions cm on cm.kind = 'map'
+     join map_communes m on m.map_version = cm.import_id and m.code = v.commune_code
+     join map_centres c on c.map_version = cm.import_id and c.commune_code = v.commune_code
+          and c.code = v.centre_code
+     join map_stations s on s.map_version = cm.import_id and s.commune_code = v.commune_code
+          and s.centre_code = v.centre_code and s.number = v.station
+     where v.nin = $1
+     order by v.roll_version desc limit 1"
+);
+
+/// A row of [`FIND_VOTER`] as the voter it names.
+pub(in super::super) fn voter_from_row(row: &impl Columns) -> Result<RegisteredVoter> {
+    let text = |column| required(row.text(column)?, column);
+    let birth_date = BirthDate::from_iso(&text("birth_date")?).map_err(corrupt)?;
+    let centre = centre_from_row(row)?;
+    Ok(RegisteredVoter {
+        birth_date,
+        place: PollingPlace {
+            commune: Commune {
+                code: centre.commune.clone(),
+                name: Bilingual {
+                    ar: text("commune_ar")?,
+                    fr: text("commune_fr")?,
+                },
+            },
+            centre,
+            station: station_number(row, "station")?,
+            kind: station_kind(row, "kind")?,
+        },
     })
 }
 
@@ -827,46 +874,6 @@ impl RollStore for Backend {
     }
 
     async fn find_voter(&self, nin: &NationalId) -> Result<Option<RegisteredVoter>> {
-        let row = sqlx::query(concat!(
-            "select ",
-            iso_date!("v.birth_date"),
-            " as birth_date, v.commune_code, v.centre_code, v.station,
-                    m.name_ar as commune_ar, m.name_fr as commune_fr,
-                    c.name_ar as centre_ar, c.name_fr as centre_fr, c.address_ar, c.address_fr,
-                    c.latitude, c.longitude, s.kind
-             from roll_voters v
-             join roll_slices sl on sl.commune_code = v.commune_code and sl.import_id = v.roll_version
-             join current_versions cm on cm.kind = 'map'
-             join map_communes m on m.map_version = cm.import_id and m.code = v.commune_code
-             join map_centres c on c.map_version = cm.import_id and c.commune_code = v.commune_code
-                  and c.code = v.centre_code
-             join map_stations s on s.map_version = cm.import_id and s.commune_code = v.commune_code
-                  and s.centre_code = v.centre_code and s.number = v.station
-             where v.nin = $1
-             order by v.roll_version desc limit 1"
-        ))
-        .bind(nin.as_str())
-        .fetch_optional(&self.pool)
-        .await?;
-        let Some(row) = row else {
-            return Ok(None);
-        };
-        let birth_date = BirthDate::from_iso(row.try_get("birth_date")?).map_err(corrupt)?;
-        let centre = centre_from_row(&row)?;
-        Ok(Some(RegisteredVoter {
-            birth_date,
-            place: PollingPlace {
-                commune: Commune {
-                    code: centre.commune.clone(),
-                    name: Bilingual {
-                        ar: row.try_get("commune_ar")?,
-                        fr: row.try_get("commune_fr")?,
-                    },
-                },
-                centre,
-                station: station_number(&row, "station")?,
-                kind: station_kind(&row, "kind")?,
-            },
-        }))
+        super::super::roll::find_voter(self, nin).await
     }
 }

@@ -7,9 +7,8 @@
 use std::str::FromStr;
 
 use async_trait::async_trait;
-use sqlx::Row;
 
-use super::{Backend, Connection, corrupt};
+use super::{Backend, Columns, Connection, corrupt};
 use crate::domain::{Channel, Locale, NationalId, Timestamp};
 use crate::store::{Admitted, FoundLookup, LookupAdmission, Result, SenderState, SenderStore};
 
@@ -69,25 +68,49 @@ async fn subscribe(
 }
 
 /// A sender's row as [`SenderState`]; an expired dialogue is left out.
-fn state_from_row(row: &super::DbRow, now: Timestamp) -> Result<SenderState> {
+pub(in super::super) fn state_from_row(row: &impl Columns, now: Timestamp) -> Result<SenderState> {
     let locale = row
-        .try_get::<Option<&str>, _>("locale")?
+        .text("locale")?
+        .as_deref()
         .map(Locale::from_str)
         .transpose()
         .map_err(corrupt)?;
-    let expires_at: Option<Timestamp> = row.try_get("dialogue_expires_at")?;
-    let dialogue = match (row.try_get::<Option<&str>, _>("dialogue")?, expires_at) {
-        (Some(dialogue), Some(expires_at)) if expires_at > now => {
-            Some((dialogue.to_owned(), expires_at))
-        }
+    let expires_at: Option<Timestamp> = row.bigint("dialogue_expires_at")?;
+    let dialogue = match (row.text("dialogue")?, expires_at) {
+        (Some(dialogue), Some(expires_at)) if expires_at > now => Some((dialogue, expires_at)),
         _ => None,
     };
     Ok(SenderState {
         locale,
-        locale_explicit: row.try_get("locale_explicit")?,
+        locale_explicit: row.flag("locale_explicit")?,
         dialogue,
-        notices_opt_out: row.try_get("notices_opt_out")?,
+        notices_opt_out: row.flag("notices_opt_out")?,
     })
+}
+
+/// The sender's state and whether a ticket of theirs is open, in one row whether or not the
+/// sender is known (the flag is the outer row's); `known` tells whether the state columns
+/// are a sender's. Read through sqlx on PostgreSQL and through a plain connection on SQLite
+/// (`sqlite/readers.rs`).
+pub(in super::super) const STATE_AND_OPEN_TICKET: &str =
+    "select s.locale, s.locale_explicit, s.dialogue, s.dialogue_expires_at,
+            s.notices_opt_out, s.sender is not null as known,
+            exists (select 1 from tickets t
+                    where t.channel = $1 and t.sender = $2 and t.status = 'open') as open_ticket
+     from (select 1 as one) as here
+     left join senders s on s.channel = $1 and s.sender = $2";
+
+/// A row of [`STATE_AND_OPEN_TICKET`].
+pub(in super::super) fn state_and_ticket_from_row(
+    row: &impl Columns,
+    now: Timestamp,
+) -> Result<(SenderState, bool)> {
+    let state = if row.flag("known")? {
+        state_from_row(row, now)?
+    } else {
+        SenderState::default()
+    };
+    Ok((state, row.flag("open_ticket")?))
 }
 
 #[async_trait]
@@ -118,25 +141,7 @@ impl SenderStore for Backend {
         sender: &str,
         now: Timestamp,
     ) -> Result<(SenderState, bool)> {
-        // One row whether or not the sender is known: the flag is the outer row's.
-        let row = sqlx::query(
-            "select s.locale, s.locale_explicit, s.dialogue, s.dialogue_expires_at,
-                    s.notices_opt_out, s.sender is not null as known,
-                    exists (select 1 from tickets t
-                            where t.channel = $1 and t.sender = $2 and t.status = 'open') as open_ticket
-             from (select 1 as one) as here
-             left join senders s on s.channel = $1 and s.sender = $2",
-        )
-        .bind(channel.as_str())
-        .bind(sender)
-        .fetch_one(&self.pool)
-        .await?;
-        let state = if row.try_get("known")? {
-            state_from_row(&row, now)?
-        } else {
-            SenderState::default()
-        };
-        Ok((state, row.try_get("open_ticket")?))
+        super::super::senders::state_and_open_ticket(self, channel, sender, now).await
     }
 
     async fn save_sender_state(

@@ -5,6 +5,7 @@
 mod admin;
 mod changes;
 mod notices;
+mod readers;
 mod roll;
 mod senders;
 mod telegram;
@@ -57,6 +58,8 @@ mod shared;
 /// The store and database `shared` is compiled against.
 type Backend = SqliteStore;
 type Db = sqlx::Sqlite;
+/// A row of `Db`, named as its type (a trait can be implemented for it, see `shared::Columns`).
+type Row = sqlx::sqlite::SqliteRow;
 /// An SQL `integer` column: 64 bits in SQLite.
 type Integer = i64;
 
@@ -84,6 +87,8 @@ pub struct SqliteStore {
     bulk: SqlitePool,
     /// The group commit: the small writes of requests, batched (see `writer.rs`).
     writer: writer::Writer,
+    /// The lookup's point reads, on the calling thread (see `readers.rs`).
+    readers: std::sync::Arc<readers::Readers>,
 }
 
 impl SqliteStore {
@@ -125,7 +130,13 @@ impl SqliteStore {
             .await?;
         sqlx::migrate!("migrations/sqlite").run(&pool).await?;
         let writer = writer::Writer::start(&options).await?;
-        let store = Self { pool, bulk, writer };
+        let readers = std::sync::Arc::new(readers::Readers::open(&options)?);
+        let store = Self {
+            pool,
+            bulk,
+            writer,
+            readers,
+        };
         admin::seal_audit_log(&store).await?;
         store.remove_abandoned_imports().await?;
         Ok(store)

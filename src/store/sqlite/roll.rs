@@ -252,3 +252,18 @@ impl SqliteStore {
         Ok(())
     }
 }
+
+/// `RollStore::find_voter`: the shared statement on a plain reader (`readers.rs`).
+pub(super) async fn find_voter(
+    store: &SqliteStore,
+    nin: &crate::domain::NationalId,
+) -> Result<Option<crate::store::RegisteredVoter>> {
+    store.readers.read(|connection| {
+        super::readers::first_row(
+            connection,
+            super::shared::roll::FIND_VOTER,
+            &[("$1", &nin.as_str())],
+            |row| super::shared::roll::voter_from_row(row),
+        )
+    })
+}

@@ -122,3 +122,24 @@ pub(super) async fn record_found(store: &SqliteStore, found: &FoundLookup<'_>) -
         })
         .await
 }
+
+/// `SenderStore::sender_state_and_open_ticket`: the shared statement on a plain reader
+/// (`readers.rs`); a sender who never wrote has no row in `senders` but still one here.
+pub(super) async fn state_and_open_ticket(
+    store: &SqliteStore,
+    channel: crate::domain::Channel,
+    sender: &str,
+    now: Timestamp,
+) -> Result<(crate::store::SenderState, bool)> {
+    store
+        .readers
+        .read(|connection| {
+            super::readers::first_row(
+                connection,
+                super::shared::senders::STATE_AND_OPEN_TICKET,
+                &[("$1", &channel.as_str()), ("$2", &sender)],
+                |row| super::shared::senders::state_and_ticket_from_row(row, now),
+            )
+        })?
+        .ok_or_else(|| corrupt("the sender's state query returned no row"))
+}

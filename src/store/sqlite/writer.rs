@@ -45,23 +45,23 @@
 //! jobs on it costs N + 2 trips, one after another. The writes on every lookup's path (the
 //! message id, the lookup's counters, the found lookup's write) are [`Writer::write_direct`]
 //! jobs instead: plain functions over a [`rusqlite::Connection`] (the same SQLite library,
-//! `libsqlite3-sys`, that sqlx links) owned by one thread of the writer's, which runs a whole
-//! batch of them, `begin immediate` to `commit`, in one trip. The other jobs (the outbox,
-//! Telegram's inbox, sender state) are written once for both backends over sqlx and keep the
-//! sqlx connection; the writer runs the direct jobs it took first, then those, each group in
-//! its own transaction. Jobs that were queued together have no order among themselves (each
+//! `libsqlite3-sys`, that sqlx links) owned by the writer's thread. Requests queue them to
+//! that thread themselves; it takes every job queued, runs the batch, `begin immediate` to
+//! `commit`, and answers each job: a batch costs one wake-up of the thread and one of each
+//! caller, with no task in between. The other jobs (the outbox, Telegram's inbox, sender
+//! state) are written once for both backends over sqlx and go to the writer task, which
+//! runs them on sqlx's connection. Before each of its batches it pauses the thread: the
+//! thread commits the direct jobs it took before the pause, stops, and goes on once the
+//! task's batch committed. Jobs queued at the same time have no order among themselves (each
 //! caller waits for its answer before it writes again), so running them in two groups
-//! changes nothing a caller can see, and the reasons below hold for each group.
+//! changes nothing a caller can see, and the reasons above hold for each group.
 //!
-//! Reads never go through the writer: they use the store's pool, and in WAL mode a reader
-//! is never blocked by the writer. Writes that are not on a request's path (imports, the
+//! Reads never go through the writer: they use the store's pool or its plain readers
+//! (`readers.rs`), and in WAL mode a reader is never blocked by the writer. Writes that are not on a request's path (imports, the
 //! admin API, the dispatcher) still use the pool and `begin immediate`; they take turns
 //! with the writer's transactions through SQLite's lock.
 
-use std::time::Duration;
-
 use futures_util::future::BoxFuture;
-use rusqlite::OpenFlags;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 use sqlx::{ConnectOptions as _, Executor as _};
 use tokio::sync::{mpsc, oneshot};
@@ -95,13 +95,15 @@ struct Job {
     guard: Guard,
 }
 
-/// What requests queue for the writer.
-enum Queued {
-    /// A job over sqlx's connection.
-    Sqlx(Job),
+/// What the writer's thread is sent: direct jobs from requests, and from the writer task a
+/// pause while it writes on sqlx's connection.
+enum ToThread {
     /// A job over the writer's own connection, always inside a savepoint of its own (which
     /// costs nothing here: the statements run on the thread that holds the connection).
-    Direct(DirectRun),
+    Job(DirectRun),
+    /// Commit what was taken, say so on the first sender, and write nothing more until the
+    /// second is dropped or answered: the writer task's sqlx batch holds the lock meanwhile.
+    Pause(oneshot::Sender<()>, oneshot::Receiver<()>),
 }
 
 /// How a job's statements commit or fail together.
@@ -117,7 +119,10 @@ enum Guard {
 /// last handle is dropped the writer finishes the queued jobs and closes its connection.
 #[derive(Clone)]
 pub struct Writer {
-    jobs: mpsc::Sender<Queued>,
+    /// Jobs over sqlx's connection, to the writer task.
+    jobs: mpsc::Sender<Job>,
+    /// Direct jobs, straight to the writer's thread.
+    direct: mpsc::Sender<ToThread>,
 }
 
 impl Writer {
@@ -125,15 +130,15 @@ impl Writer {
     /// the thread of its own connection.
     pub async fn start(options: &SqliteConnectOptions) -> Result<Self> {
         let connection = options.connect().await?;
-        let direct = open_direct(options)?;
-        let (batches, direct_batches) = std::sync::mpsc::channel::<DirectBatch>();
+        let own = open_direct(options)?;
+        let (direct, to_thread) = mpsc::channel(QUEUE);
         std::thread::Builder::new()
             .name("maktab-writer".to_owned())
-            .spawn(move || run_direct(&direct, &direct_batches))
+            .spawn(move || run_direct(&own, to_thread))
             .map_err(|e| StoreError::Batch(format!("cannot start the writer's thread: {e}")))?;
         let (jobs, queue) = mpsc::channel(QUEUE);
-        tokio::spawn(run(connection, batches, queue));
-        Ok(Self { jobs })
+        tokio::spawn(run(connection, direct.clone(), queue));
+        Ok(Self { jobs, direct })
     }
 
     /// Runs `job` on the writer's own connection in the next batch of direct jobs and
@@ -150,7 +155,11 @@ impl Writer {
             let ok = result.is_ok();
             (ok, finisher(result, answer))
         });
-        self.queue(Queued::Direct(run), answered).await
+        self.direct
+            .send(ToThread::Job(run))
+            .await
+            .map_err(|_| StoreError::Batch("the SQLite writer has stopped".to_owned()))?;
+        answer_of(answered).await
     }
 
     /// Runs `job`, one statement, in the next batch and returns its result once the batch
@@ -186,20 +195,21 @@ impl Writer {
                 (ok, finisher(result, answer))
             })
         });
-        self.queue(Queued::Sqlx(Job { run, guard }), answered).await
-    }
-
-    async fn queue<T>(&self, job: Queued, answered: oneshot::Receiver<Result<T>>) -> Result<T> {
         self.jobs
-            .send(job)
+            .send(Job { run, guard })
             .await
             .map_err(|_| StoreError::Batch("the SQLite writer has stopped".to_owned()))?;
-        // A job dropped unrun (its batch could not begin, or lost its transaction before the
-        // job's turn) closes the channel without an answer.
-        answered.await.map_err(|_| {
-            StoreError::Batch("the batch holding this write was not committed".to_owned())
-        })?
+        answer_of(answered).await
     }
+}
+
+/// A job's answer, once its batch committed or failed.
+async fn answer_of<T>(answered: oneshot::Receiver<Result<T>>) -> Result<T> {
+    // A job dropped unrun (its batch could not begin, or lost its transaction before the
+    // job's turn) closes the channel without an answer.
+    answered.await.map_err(|_| {
+        StoreError::Batch("the batch holding this write was not committed".to_owned())
+    })?
 }
 
 /// Answers a job's caller with its result, or with the commit's error if the batch did not
@@ -216,34 +226,22 @@ fn finisher<T: Send + 'static>(result: Result<T>, answer: oneshot::Sender<Result
     })
 }
 
-/// Direct jobs for the writer's thread, and what tells the writer task they are done.
-type DirectBatch = (Vec<DirectRun>, oneshot::Sender<()>);
-
-/// The writer task: batches until every handle is gone.
+/// The writer task: batches of sqlx jobs until every handle is gone. Before each, it pauses
+/// the writer's thread, which commits the direct jobs it took first: one write transaction at
+/// a time, so neither connection waits in SQLite's busy handler for the other.
 async fn run(
     mut connection: SqliteConnection,
-    direct: std::sync::mpsc::Sender<DirectBatch>,
-    mut queue: mpsc::Receiver<Queued>,
+    direct: mpsc::Sender<ToThread>,
+    mut queue: mpsc::Receiver<Job>,
 ) {
-    let mut taken = Vec::with_capacity(MAX_BATCH);
     let mut batch = Vec::with_capacity(MAX_BATCH);
-    while queue.recv_many(&mut taken, MAX_BATCH).await > 0 {
-        let mut directs = Vec::new();
-        for job in taken.drain(..) {
-            match job {
-                Queued::Sqlx(job) => batch.push(job),
-                Queued::Direct(job) => directs.push(job),
-            }
-        }
-        if !directs.is_empty() {
-            // The writer waits for the direct batch's commit before it writes on the other
-            // connection: one write transaction at a time, so neither waits in SQLite's busy
-            // handler for the other. If the thread is gone its jobs are dropped unrun, and
-            // their callers get an error.
-            let (done, finished) = oneshot::channel();
-            if direct.send((directs, done)).is_ok() {
-                let _ = finished.await;
-            }
+    while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let (paused, is_paused) = oneshot::channel();
+        // Dropped at the end of this turn, which lets the thread go on.
+        let (_resume, resumed) = oneshot::channel::<()>();
+        // If the thread is gone, there is nothing to pause.
+        if direct.send(ToThread::Pause(paused, resumed)).await.is_ok() {
+            let _ = is_paused.await;
         }
         while !batch.is_empty() {
             let ran = commit_batch(&mut connection, &mut batch).await;
@@ -318,40 +316,41 @@ async fn commit_batch(connection: &mut SqliteConnection, batch: &mut [Job]) -> u
     taken
 }
 
-/// Opens the writer's own connection to the file sqlx opened, with the settings that matter
-/// to a writer (the journal mode is the file's and already set).
+/// Opens the writer's own connection, with the settings that matter to a writer.
 fn open_direct(options: &SqliteConnectOptions) -> Result<rusqlite::Connection> {
-    let direct = |e: rusqlite::Error| StoreError::Batch(format!("the writer's connection: {e}"));
-    let filename = options.get_filename();
-    // sqlx names an in-memory database `file:sqlx-in-memory-N` and opens it as a URI in
-    // shared-cache mode, so that its connections share it; this one joins them the same way.
-    let in_memory = filename.to_string_lossy().starts_with("file:");
-    let connection = if in_memory {
-        rusqlite::Connection::open_with_flags(
-            filename,
-            OpenFlags::default()
-                | OpenFlags::SQLITE_OPEN_MEMORY
-                | OpenFlags::SQLITE_OPEN_SHARED_CACHE,
-        )
-    } else {
-        rusqlite::Connection::open(filename)
-    }
-    .map_err(direct)?;
-    connection
-        .busy_timeout(Duration::from_secs(10))
-        .map_err(direct)?;
-    connection
-        .execute_batch("pragma synchronous = normal; pragma foreign_keys = on;")
-        .map_err(direct)?;
+    let connection = super::readers::open_plain(options)?;
+    connection.execute_batch("pragma synchronous = normal; pragma foreign_keys = on;")?;
     Ok(connection)
 }
 
-/// The writer's thread: runs each batch of direct jobs it is sent until the writer task is
-/// gone.
-fn run_direct(connection: &rusqlite::Connection, batches: &std::sync::mpsc::Receiver<DirectBatch>) {
-    while let Ok((jobs, done)) = batches.recv() {
-        commit_direct(connection, jobs);
-        let _ = done.send(());
+/// The writer's thread: takes every direct job queued (up to [`MAX_BATCH`]), commits them
+/// as one batch, and so on until every sender is gone. Requests send their jobs here
+/// themselves, so a batch costs one wake-up of this thread, and each job one of its caller.
+fn run_direct(connection: &rusqlite::Connection, mut queue: mpsc::Receiver<ToThread>) {
+    let mut jobs = Vec::with_capacity(MAX_BATCH);
+    while let Some(first) = queue.blocking_recv() {
+        let mut next = Some(first);
+        let mut pause = None;
+        while let Some(taken) = next.take() {
+            match taken {
+                ToThread::Job(job) => jobs.push(job),
+                ToThread::Pause(paused, resumed) => {
+                    pause = Some((paused, resumed));
+                    break;
+                }
+            }
+            if jobs.len() < MAX_BATCH {
+                next = queue.try_recv().ok();
+            }
+        }
+        if !jobs.is_empty() {
+            commit_direct(connection, jobs.drain(..));
+        }
+        if let Some((paused, resumed)) = pause {
+            let _ = paused.send(());
+            // Answered or dropped once the sqlx batch committed; an error only says which.
+            let _ = resumed.blocking_recv();
+        }
     }
 }
 
@@ -359,7 +358,10 @@ fn run_direct(connection: &rusqlite::Connection, batches: &std::sync::mpsc::Rece
 /// answered after its commit. If the transaction breaks (a savepoint cannot be opened or
 /// ended: SQLite rolled it back), the jobs not yet run are dropped, which answers their
 /// callers with an error, and the commit of the others fails and tells them so.
-fn commit_direct(connection: &rusqlite::Connection, jobs: Vec<DirectRun>) {
+fn commit_direct(
+    connection: &rusqlite::Connection,
+    jobs: impl ExactSizeIterator<Item = DirectRun>,
+) {
     if let Err(error) = connection.execute_batch("begin immediate") {
         let error = error.to_string();
         tracing::error!(%error, jobs = jobs.len(), "group commit: cannot begin");
