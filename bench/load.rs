@@ -20,6 +20,10 @@ pub struct Figures {
     pub elapsed: Duration,
     pub p50: Duration,
     pub p99: Duration,
+    /// CPU time the whole process (server and load generator) used meanwhile.
+    pub cpu: Duration,
+    /// The share of the machine's CPU time the hypervisor gave to others meanwhile (`steal`).
+    pub stolen: f64,
 }
 
 impl Figures {
@@ -37,7 +41,51 @@ impl Figures {
             self.p99.as_secs_f64() * 1000.0,
             self.failures
         );
+        println!(
+            "  CPU {:.0} us per request (server and load generator; {:.2} cores), host steal {:.0} %",
+            self.cpu.as_secs_f64() * 1e6 / (self.requests.max(1) as f64),
+            self.cpu.as_secs_f64() / self.elapsed.as_secs_f64(),
+            self.stolen * 100.0
+        );
     }
+}
+
+/// This process's CPU time so far (user and system, from `/proc/self/stat`, in the kernel's
+/// fixed 100 ticks a second); zero where there is no `/proc`.
+fn process_cpu() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or("", |(_, rest)| rest)
+        .split_whitespace()
+        .collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name and state.
+    Duration::from_millis((ticks(11) + ticks(12)) * 10)
+}
+
+/// The machine's CPU time so far: (steal, all), from the first line of `/proc/stat`.
+fn machine_ticks() -> (u64, u64) {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let ticks: Vec<u64> = stat
+        .lines()
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|t| t.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal (guest time is inside user already).
+    (
+        ticks.get(7).copied().unwrap_or(0),
+        ticks.iter().take(8).sum(),
+    )
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -63,6 +111,7 @@ pub async fn load(
     max: u64,
 ) -> Figures {
     let next = Arc::new(AtomicU64::new(first));
+    let (cpu_before, (steal_before, all_before)) = (process_cpu(), machine_ticks());
     let started = Instant::now();
     let deadline = started + duration;
     let mut tasks = Vec::new();
@@ -107,6 +156,8 @@ pub async fn load(
         failures += f;
     }
     let elapsed = started.elapsed();
+    let (steal, all) = machine_ticks();
+    let cpu = process_cpu().saturating_sub(cpu_before);
     latencies.sort_unstable();
     Figures {
         requests: latencies.len() as u64,
@@ -114,6 +165,8 @@ pub async fn load(
         elapsed,
         p50: percentile(&latencies, 0.50),
         p99: percentile(&latencies, 0.99),
+        cpu,
+        stolen: (steal - steal_before) as f64 / ((all - all_before).max(1) as f64),
     }
 }
 

@@ -22,7 +22,7 @@ use crate::domain::{
     mask_sender,
 };
 use crate::i18n::{Catalog, MessageId};
-use crate::store::{FoundLookup, LookupAdmission, SenderState, Store, StoreError};
+use crate::store::{BirthCheck, Lookup, LookupAdmission, SenderState, Store, StoreError};
 use intent::{Birth, BirthProblem, Intent, Numbers};
 use stats::LookupRecorder;
 
@@ -582,18 +582,37 @@ impl Conversation {
         let day = now - now.rem_euclid(DAY);
         let sender_key = counter_key("sender", &format!("{}:{}", inbound.channel, inbound.sender));
         let nin_key = counter_key("nin-failures", nin.as_str());
-        // The sender's lookup and the NIN's attempt (see `take_nin_attempt`) are one write:
-        // the attempt is taken only if the sender is within its limit.
-        let admitted = self
+        let check = match (birth, self.settings.verification) {
+            (Some(Birth::Date(date)), _) => BirthCheck::Date(date),
+            (Some(Birth::Year(year)), _) => BirthCheck::Year(year),
+            (None, Verification::None) => BirthCheck::Any,
+            (None, _) => BirthCheck::Missing,
+        };
+        // The sender's lookup, the NIN's attempt (see `take_nin_attempt`), the voter and, if
+        // found, the attempt given back (see `give_back_nin_attempt`) and the subscription
+        // are one write: the attempt is taken only if the sender is within its limit, and
+        // the voter read only if the attempt is within the NIN's budget. A phone number that
+        // found a voter hears about changes to that voter's station (unless it says STOP); a
+        // chat is asked first, with a button.
+        let subscribes = inbound.channel.capabilities().subscribes_on_lookup;
+        let done = self
             .store
-            .admit_lookup(&LookupAdmission {
-                sender_key: &sender_key,
-                hour,
-                max_per_sender: self.settings.max_lookups_per_sender_per_hour,
-                nin_key: &nin_key,
-                day,
+            .lookup(&Lookup {
+                admission: LookupAdmission {
+                    sender_key: &sender_key,
+                    hour,
+                    max_per_sender: self.settings.max_lookups_per_sender_per_hour,
+                    nin_key: &nin_key,
+                    day,
+                },
+                max_failures_per_nin: self.settings.max_failures_per_nin_per_day,
+                nin,
+                check,
+                subscription: subscribes.then_some((inbound.channel, inbound.sender.as_str())),
+                now,
             })
             .await?;
+        let admitted = done.admitted;
         if admitted.sender_count > self.settings.max_lookups_per_sender_per_hour {
             let mut args = FluentArgs::new();
             args.set("minutes", (hour + HOUR - now + 59) / 60);
@@ -606,10 +625,10 @@ impl Conversation {
                 None,
             ));
         }
-        let within_budget = admitted
-            .nin_count
-            .is_some_and(|attempts| attempts <= self.settings.max_failures_per_nin_per_day);
-        if !within_budget {
+        if !admitted.within(
+            self.settings.max_lookups_per_sender_per_hour,
+            self.settings.max_failures_per_nin_per_day,
+        ) {
             return Ok((
                 self.outcome(
                     self.simple(locale, MessageId::RateLimitedNin),
@@ -618,32 +637,10 @@ impl Conversation {
                 None,
             ));
         }
-        let voter = self.store.find_voter(nin).await?;
-        let verified = match (&voter, birth) {
-            (Some(_), None) => self.settings.verification == Verification::None,
-            (Some(voter), Some(Birth::Date(date))) => voter.birth_date == date,
-            (Some(voter), Some(Birth::Year(year))) => voter.birth_date.year() == year,
-            (None, _) => false,
-        };
+        let (voter, verified) = (done.voter, done.found);
         match voter {
             Some(voter) if verified => {
                 tracing::debug!(nin = %nin, "lookup found");
-                // The attempt is given back (see `give_back_nin_attempt`) and, in the same
-                // write, a phone number that found a voter hears about changes to that
-                // voter's station (unless it says STOP); a chat is asked first, with a button.
-                let subscribes = inbound.channel.capabilities().subscribes_on_lookup;
-                self.store
-                    .record_found(&FoundLookup {
-                        nin_key: &nin_key,
-                        day,
-                        subscription: subscribes.then_some((
-                            inbound.channel,
-                            inbound.sender.as_str(),
-                            nin,
-                        )),
-                        now,
-                    })
-                    .await?;
                 let commune = voter.place.commune.code.clone();
                 let mut found = self.found(locale, &voter.place);
                 if inbound.channel.has_buttons() {

@@ -54,7 +54,10 @@ pub use roll::{
     ImportCounts, ImportKind, ImportRecord, MapVersion, NewImport, RegisteredVoter, RollBatch,
     RollStore, StationLoad,
 };
-pub use senders::{Admitted, FoundLookup, LookupAdmission, SenderState, SenderStore};
+pub use senders::{
+    Admitted, BirthCheck, FoundLookup, Lookup, LookupAdmission, LookupDone, SenderState,
+    SenderStore,
+};
 pub use sms::{DeliveryStatus, OutboundSms, SmsStore, UnknownDeliveryStatus};
 pub use sqlite::SqliteStore;
 pub use telegram::{Acceptance, PendingUpdate, TelegramStore};

@@ -1,12 +1,12 @@
 //! What Maktab remembers of senders: language, pending dialogue, abuse-limit counters, and
-//! the two writes a lookup makes ([`LookupAdmission`] before the voter is read,
-//! [`FoundLookup`] after it was found), each taken as one write so that a lookup waits for
-//! the database twice rather than four times.
+//! a lookup's work ([`Lookup`]: the counters taken before the voter is read, the voter, and
+//! what a found lookup writes after), one write so that a lookup waits for one commit.
 
 use async_trait::async_trait;
 
 use super::Result;
-use crate::domain::{Channel, Locale, NationalId, Timestamp};
+use crate::domain::{BirthDate, Channel, Locale, NationalId, Timestamp};
+use crate::store::RegisteredVoter;
 
 /// What Maktab remembers of one sender on one channel.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -38,7 +38,7 @@ pub struct LookupAdmission<'a> {
     pub day: Timestamp,
 }
 
-/// The counts after [`SenderStore::admit_lookup`].
+/// The counts after a lookup's admission.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Admitted {
     /// The sender's lookups this hour, this one included.
@@ -59,6 +59,88 @@ pub struct FoundLookup<'a> {
     /// The subscription to add, if any: channel, sender and the voter's NIN.
     pub subscription: Option<(Channel, &'a str, &'a NationalId)>,
     pub now: Timestamp,
+}
+
+/// What a voter's birth date must be for a lookup to find them: the conversation's
+/// verification setting applied to what the sender wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BirthCheck {
+    /// No verification: the NIN alone finds the voter.
+    Any,
+    /// The whole date.
+    Date(BirthDate),
+    /// The year of birth.
+    Year(i32),
+    /// Verification asks for a birth date and none was given: no voter passes.
+    Missing,
+}
+
+impl BirthCheck {
+    /// Whether a voter born on `birth_date` is the one asked for.
+    pub fn accepts(self, birth_date: BirthDate) -> bool {
+        match self {
+            Self::Any => true,
+            Self::Date(date) => birth_date == date,
+            Self::Year(year) => birth_date.year() == year,
+            Self::Missing => false,
+        }
+    }
+}
+
+/// A lookup's database work: the admission ([`LookupAdmission`]); then, if the sender is
+/// within `max_per_sender` and the NIN within `max_failures_per_nin`, the voter; then, if
+/// the voter passes `check`, the found lookup's writes ([`FoundLookup`], with
+/// `subscription`'s channel and sender and this NIN).
+#[derive(Debug, Clone, Copy)]
+pub struct Lookup<'a> {
+    pub admission: LookupAdmission<'a>,
+    /// Attempts a NIN may take per day: beyond it the voter is not read (the NIN is locked).
+    pub max_failures_per_nin: u64,
+    pub nin: &'a NationalId,
+    pub check: BirthCheck,
+    /// Whom to subscribe to the voter's station when found: channel and sender.
+    pub subscription: Option<(Channel, &'a str)>,
+    pub now: Timestamp,
+}
+
+impl Admitted {
+    /// Whether these counts let a lookup read the voter: the sender within its hourly
+    /// limit, and an attempt of the NIN taken within its daily budget.
+    pub fn within(&self, max_per_sender: u64, max_failures_per_nin: u64) -> bool {
+        self.sender_count <= max_per_sender
+            && self
+                .nin_count
+                .is_some_and(|attempts| attempts <= max_failures_per_nin)
+    }
+}
+
+impl Lookup<'_> {
+    /// Whether the admission lets this lookup read the voter.
+    pub fn admits(&self, admitted: &Admitted) -> bool {
+        admitted.within(self.admission.max_per_sender, self.max_failures_per_nin)
+    }
+
+    /// The found lookup's writes.
+    pub fn found(&self) -> FoundLookup<'_> {
+        FoundLookup {
+            nin_key: self.admission.nin_key,
+            day: self.admission.day,
+            subscription: self
+                .subscription
+                .map(|(channel, sender)| (channel, sender, self.nin)),
+            now: self.now,
+        }
+    }
+}
+
+/// What a [`Lookup`] did.
+#[derive(Debug, Clone)]
+pub struct LookupDone {
+    pub admitted: Admitted,
+    /// The voter, if the lookup was admitted and the NIN is on the roll.
+    pub voter: Option<RegisteredVoter>,
+    /// Whether the voter passed the check (the found lookup's writes were made).
+    pub found: bool,
 }
 
 /// Storage of sender state and counters.
@@ -121,39 +203,10 @@ pub trait SenderStore: Send + Sync {
     /// The current count of a fixed-window counter.
     async fn counter(&self, key: &str, window_start: Timestamp) -> Result<u64>;
 
-    /// Counts a lookup against its sender and takes an attempt of its NIN (see
-    /// [`LookupAdmission`]). Backends do it as one write (SQLite: one job of the group commit;
-    /// PostgreSQL: one statement); this default, built on the counters, is what they must
-    /// behave like.
-    async fn admit_lookup(&self, admission: &LookupAdmission<'_>) -> Result<Admitted> {
-        let sender_count = self
-            .increment_counter(admission.sender_key, admission.hour)
-            .await?;
-        if sender_count > admission.max_per_sender {
-            return Ok(Admitted {
-                sender_count,
-                nin_count: None,
-            });
-        }
-        let nin_count = self
-            .increment_counter(admission.nin_key, admission.day)
-            .await?;
-        Ok(Admitted {
-            sender_count,
-            nin_count: Some(nin_count),
-        })
-    }
-
-    /// Records a lookup that found its voter (see [`FoundLookup`]), as one write in the
-    /// backends; this default is what they must behave like.
-    async fn record_found(&self, found: &FoundLookup<'_>) -> Result<()> {
-        self.release_counter(found.nin_key, found.day).await?;
-        if let Some((channel, sender, nin)) = found.subscription {
-            self.add_subscription(channel, sender, nin, found.now)
-                .await?;
-        }
-        Ok(())
-    }
+    /// A lookup's work (see [`Lookup`]), as one write: SQLite one job of the group commit,
+    /// PostgreSQL one transaction. The counters are exact however many lookups run at once
+    /// (`tests/lookup_concurrency.rs` checks both backends).
+    async fn lookup(&self, lookup: &Lookup<'_>) -> Result<LookupDone>;
 
     /// Removes counters of windows that started before `before`.
     async fn prune_counters(&self, before: Timestamp) -> Result<u64>;

@@ -1,6 +1,7 @@
-//! A lookup's two writes on PostgreSQL, each one statement (one round trip): data-modifying
-//! CTEs, which SQLite does not have (there the shared statements run one after another in
-//! one job of the group commit, `sqlite/senders.rs`).
+//! A lookup's writes on PostgreSQL: the admission and the found write each one statement
+//! with data-modifying CTEs, which SQLite does not have (there the shared statements run one
+//! after another in one job of the group commit, `sqlite/senders.rs`), and the lookup's
+//! statements in one transaction.
 //!
 //! Exactness is the single statements': each counter is `insert ... on conflict do update
 //! ... returning count`, which locks the counter's row and adds to the latest committed
@@ -11,10 +12,11 @@
 
 use sqlx::Row;
 
+use super::shared::roll::{FIND_VOTER, voter_from_row};
 use super::shared::senders::FIRST_DELIVERY;
 use super::{PostgresStore, corrupt};
 use crate::domain::Timestamp;
-use crate::store::{Admitted, FoundLookup, LookupAdmission, Result};
+use crate::store::{Admitted, Lookup, LookupDone, Result};
 
 const ADMIT: &str = "with sender as (
          insert into rate_counters (key, window_start, count) values ($1, $2, 1)
@@ -52,44 +54,67 @@ pub(super) async fn first_delivery(
     Ok(inserted.rows_affected() == 1)
 }
 
-pub(super) async fn admit_lookup(
-    store: &PostgresStore,
-    admission: &LookupAdmission<'_>,
-) -> Result<Admitted> {
+/// The lookup's work in one transaction on one pooled connection: the admission (one
+/// statement), the voter (the shared statement), the found lookup's write (one statement),
+/// one commit. Before, the admission and the found write were each a commit of their own:
+/// two waits for the WAL's flush per lookup, where one does. The NIN's counter row stays
+/// locked from the admission to the commit, so lookups of one NIN take turns, on any number
+/// of instances.
+pub(super) async fn lookup(store: &PostgresStore, lookup: &Lookup<'_>) -> Result<LookupDone> {
+    let mut tx = store.pool.begin().await?;
+    let admission = &lookup.admission;
     let row = sqlx::query(ADMIT)
         .bind(admission.sender_key)
         .bind(admission.hour)
         .bind(admission.nin_key)
         .bind(admission.day)
         .bind(i64::try_from(admission.max_per_sender).unwrap_or(i64::MAX))
-        .fetch_one(&store.pool)
+        .fetch_one(&mut *tx)
         .await?;
     let sender_count: i64 = row.try_get("sender_count")?;
     let nin_count: Option<i64> = row.try_get("nin_count")?;
-    Ok(Admitted {
+    let admitted = Admitted {
         sender_count: u64::try_from(sender_count).map_err(corrupt)?,
         nin_count: nin_count
             .map(|count| u64::try_from(count).map_err(corrupt))
             .transpose()?,
-    })
-}
-
-pub(super) async fn record_found(store: &PostgresStore, found: &FoundLookup<'_>) -> Result<()> {
-    let (channel, sender, nin) = match found.subscription {
-        Some((channel, sender, nin)) => (channel.as_str(), sender, nin.as_str()),
-        None => ("", "", ""),
     };
-    sqlx::query(FOUND)
-        .bind(found.nin_key)
-        .bind(found.day)
-        .bind(channel)
-        .bind(sender)
-        .bind(nin)
-        .bind(found.now)
-        .bind(found.subscription.is_some())
-        .execute(&store.pool)
-        .await?;
-    Ok(())
+    let mut done = LookupDone {
+        admitted,
+        voter: None,
+        found: false,
+    };
+    if lookup.admits(&admitted) {
+        done.voter = sqlx::query(FIND_VOTER)
+            .bind(lookup.nin.as_str())
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|row| voter_from_row(&row))
+            .transpose()?;
+        done.found = done
+            .voter
+            .as_ref()
+            .is_some_and(|voter| lookup.check.accepts(voter.birth_date));
+    }
+    if done.found {
+        let found = lookup.found();
+        let (channel, sender, nin) = match found.subscription {
+            Some((channel, sender, nin)) => (channel.as_str(), sender, nin.as_str()),
+            None => ("", "", ""),
+        };
+        sqlx::query(FOUND)
+            .bind(found.nin_key)
+            .bind(found.day)
+            .bind(channel)
+            .bind(sender)
+            .bind(nin)
+            .bind(found.now)
+            .bind(found.subscription.is_some())
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(done)
 }
 
 /// `SenderStore::sender_state_and_open_ticket`: the shared statement through the pool.

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 
 use super::{Backend, Columns, Connection, corrupt};
 use crate::domain::{Channel, Locale, NationalId, Timestamp};
-use crate::store::{Admitted, FoundLookup, LookupAdmission, Result, SenderState, SenderStore};
+use crate::store::{Lookup, LookupDone, Result, SenderState, SenderStore};
 
 const INCREMENT: &str = "insert into rate_counters (key, window_start, count) values ($1, $2, 1)
      on conflict (key, window_start) do update set count = rate_counters.count + 1
@@ -245,12 +245,8 @@ impl SenderStore for Backend {
         .await
     }
 
-    async fn admit_lookup(&self, admission: &LookupAdmission<'_>) -> Result<Admitted> {
-        super::super::senders::admit_lookup(self, admission).await
-    }
-
-    async fn record_found(&self, found: &FoundLookup<'_>) -> Result<()> {
-        super::super::senders::record_found(self, found).await
+    async fn lookup(&self, lookup: &Lookup<'_>) -> Result<LookupDone> {
+        super::super::senders::lookup(self, lookup).await
     }
 
     async fn counter(&self, key: &str, window_start: Timestamp) -> Result<u64> {

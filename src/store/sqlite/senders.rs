@@ -1,6 +1,7 @@
-//! The writes on every lookup's path, on SQLite: the message id, the lookup's admission and
-//! the found lookup's write, each one direct job of the group commit (`writer.rs`), so that a
-//! lookup waits for three commits and each batch of them is one trip to the writer's thread.
+//! The writes on every lookup's path, on SQLite: the message id, and the lookup itself (its
+//! admission, the voter, the found lookup's write), each one direct job of the group commit
+//! (`writer.rs`), so that a lookup waits for two commits and each batch of them is one trip
+//! to the writer's thread.
 //!
 //! The admission is one statement: both counters in one multi-row upsert, the NIN's row
 //! only if the sender's count before it was under the limit. That condition reads the
@@ -15,10 +16,12 @@
 
 use rusqlite::named_params;
 
+use super::readers::first_row;
+use super::shared::roll::{FIND_VOTER, voter_from_row};
 use super::shared::senders::{FIRST_DELIVERY, RELEASE, SUBSCRIBE};
 use super::{SqliteStore, corrupt};
 use crate::domain::Timestamp;
-use crate::store::{Admitted, FoundLookup, LookupAdmission, Result, StoreError};
+use crate::store::{Admitted, Lookup, LookupDone, Result};
 
 const ADMIT: &str = "insert into rate_counters (key, window_start, count)
      select $1, $2, 1
@@ -27,11 +30,6 @@ const ADMIT: &str = "insert into rate_counters (key, window_start, count)
       where coalesce((select count from rate_counters where key = $1 and window_start = $2), 0) < $5
      on conflict (key, window_start) do update set count = rate_counters.count + 1
      returning key, count";
-
-/// A statement of a direct job failed; the job's savepoint undoes what it wrote.
-fn failed(error: rusqlite::Error) -> StoreError {
-    StoreError::Batch(error.to_string())
-}
 
 pub(super) async fn first_delivery(
     store: &SqliteStore,
@@ -44,83 +42,109 @@ pub(super) async fn first_delivery(
         .writer
         .write_direct(move |connection| {
             let inserted = connection
-                .prepare_cached(FIRST_DELIVERY)
-                .and_then(|mut statement| {
-                    statement.execute(named_params! {
-                        "$1": source, "$2": message_id, "$3": now,
-                    })
-                })
-                .map_err(failed)?;
+                .prepare_cached(FIRST_DELIVERY)?
+                .execute(named_params! {
+                    "$1": source, "$2": message_id, "$3": now,
+                })?;
             Ok(inserted == 1)
         })
         .await
 }
 
-pub(super) async fn admit_lookup(
-    store: &SqliteStore,
-    admission: &LookupAdmission<'_>,
-) -> Result<Admitted> {
-    let (sender_key, hour) = (admission.sender_key.to_owned(), admission.hour);
-    let (nin_key, day) = (admission.nin_key.to_owned(), admission.day);
-    let limit = i64::try_from(admission.max_per_sender).unwrap_or(i64::MAX);
+/// The lookup's work, one direct job: the admission (one statement), the voter (read on the
+/// writer's connection, inside the job), and the found lookup's two statements
+/// (`SenderStore::release_counter`'s and `add_subscription`'s), all in the job's savepoint.
+///
+/// The voter is read here rather than on a reader (`readers.rs`) because the three steps
+/// are one unit: an attempt taken, the voter compared, the attempt given back. As one job
+/// they are one commit to wait for instead of two, one hop to the writer's thread instead
+/// of two and a read between, and the read finds its pages in the writer's own page cache,
+/// which SQLite keeps across the writer's commits; a reader's cache is emptied whenever
+/// another connection committed, which here is every batch (bench/README.md,
+/// `sms_webhook`, third round).
+pub(super) async fn lookup(store: &SqliteStore, lookup: &Lookup<'_>) -> Result<LookupDone> {
+    let request = *lookup;
+    let (sender_key, nin_key) = (
+        request.admission.sender_key.to_owned(),
+        request.admission.nin_key.to_owned(),
+    );
+    let (hour, day, now) = (request.admission.hour, request.admission.day, request.now);
+    let limit = i64::try_from(request.admission.max_per_sender).unwrap_or(i64::MAX);
+    let nin = request.nin.as_str().to_owned();
+    let subscription = request
+        .subscription
+        .map(|(channel, sender)| (channel.as_str(), sender.to_owned()));
+    let check = request.check;
+    let (max_per_sender, max_failures_per_nin) = (
+        request.admission.max_per_sender,
+        request.max_failures_per_nin,
+    );
     store
         .writer
         .write_direct(move |connection| {
-            let mut statement = connection.prepare_cached(ADMIT).map_err(failed)?;
-            let mut rows = statement
-                .query(named_params! {
-                    "$1": sender_key, "$2": hour, "$3": nin_key, "$4": day, "$5": limit,
-                })
-                .map_err(failed)?;
-            let (mut sender_count, mut nin_count) = (None, None);
-            while let Some(row) = rows.next().map_err(failed)? {
-                let key: String = row.get(0).map_err(failed)?;
-                let count =
-                    u64::try_from(row.get::<_, i64>(1).map_err(failed)?).map_err(corrupt)?;
-                if key == sender_key {
-                    sender_count = Some(count);
-                } else {
-                    nin_count = Some(count);
+            let admitted = admit(connection, &sender_key, hour, &nin_key, day, limit)?;
+            if !admitted.within(max_per_sender, max_failures_per_nin) {
+                return Ok(LookupDone {
+                    admitted,
+                    voter: None,
+                    found: false,
+                });
+            }
+            let voter = first_row(connection, FIND_VOTER, &[("$1", &nin)], |row| {
+                voter_from_row(row)
+            })?;
+            let found = voter
+                .as_ref()
+                .is_some_and(|voter| check.accepts(voter.birth_date));
+            if found {
+                connection
+                    .prepare_cached(RELEASE)?
+                    .execute(named_params! {"$1": nin_key, "$2": day})?;
+                if let Some((channel, sender)) = &subscription {
+                    connection
+                        .prepare_cached(SUBSCRIBE)?
+                        .execute(named_params! {
+                            "$1": channel, "$2": sender, "$3": nin, "$4": now,
+                        })?;
                 }
             }
-            Ok(Admitted {
-                sender_count: sender_count
-                    .ok_or_else(|| corrupt("the sender's counter was not returned"))?,
-                nin_count,
+            Ok(LookupDone {
+                admitted,
+                voter,
+                found,
             })
         })
         .await
 }
 
-/// The found lookup's two statements (`SenderStore::release_counter`'s and
-/// `add_subscription`'s), in the job's savepoint.
-pub(super) async fn record_found(store: &SqliteStore, found: &FoundLookup<'_>) -> Result<()> {
-    let (nin_key, day, now) = (found.nin_key.to_owned(), found.day, found.now);
-    let subscription = found.subscription.map(|(channel, sender, nin)| {
-        (channel.as_str(), sender.to_owned(), nin.as_str().to_owned())
-    });
-    store
-        .writer
-        .write_direct(move |connection| {
-            connection
-                .prepare_cached(RELEASE)
-                .and_then(|mut statement| {
-                    statement.execute(named_params! {"$1": nin_key, "$2": day})
-                })
-                .map_err(failed)?;
-            if let Some((channel, sender, nin)) = subscription {
-                connection
-                    .prepare_cached(SUBSCRIBE)
-                    .and_then(|mut statement| {
-                        statement.execute(named_params! {
-                            "$1": channel, "$2": sender, "$3": nin, "$4": now,
-                        })
-                    })
-                    .map_err(failed)?;
-            }
-            Ok(())
-        })
-        .await
+/// The admission's statement: the sender's counter and, within its limit, the NIN's.
+fn admit(
+    connection: &rusqlite::Connection,
+    sender_key: &str,
+    hour: Timestamp,
+    nin_key: &str,
+    day: Timestamp,
+    limit: i64,
+) -> Result<Admitted> {
+    let mut statement = connection.prepare_cached(ADMIT)?;
+    let mut rows = statement.query(named_params! {
+        "$1": sender_key, "$2": hour, "$3": nin_key, "$4": day, "$5": limit,
+    })?;
+    let (mut sender_count, mut nin_count) = (None, None);
+    while let Some(row) = rows.next()? {
+        let key: String = row.get(0)?;
+        let count = u64::try_from(row.get::<_, i64>(1)?).map_err(corrupt)?;
+        if key == sender_key {
+            sender_count = Some(count);
+        } else {
+            nin_count = Some(count);
+        }
+    }
+    Ok(Admitted {
+        sender_count: sender_count
+            .ok_or_else(|| corrupt("the sender's counter was not returned"))?,
+        nin_count,
+    })
 }
 
 /// `SenderStore::sender_state_and_open_ticket`: the shared statement on a plain reader

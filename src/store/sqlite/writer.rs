@@ -61,6 +61,8 @@
 //! admin API, the dispatcher) still use the pool and `begin immediate`; they take turns
 //! with the writer's transactions through SQLite's lock.
 
+use std::time::Duration;
+
 use futures_util::future::BoxFuture;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 use sqlx::{ConnectOptions as _, Executor as _};
@@ -129,15 +131,29 @@ impl Writer {
     /// Opens the write connections and starts the writer task on the current runtime, and
     /// the thread of its own connection.
     pub async fn start(options: &SqliteConnectOptions) -> Result<Self> {
-        let connection = options.connect().await?;
+        // Neither of the writer's connections checkpoints at its commits: a thread of its own
+        // does (`run_checkpoints`), woken by them.
+        let connection = options
+            .clone()
+            .pragma("wal_autocheckpoint", "0")
+            .connect()
+            .await?;
         let own = open_direct(options)?;
+        let checkpointer = super::readers::open_plain(options)?;
+        let (checkpoint, wake) = std::sync::mpsc::sync_channel(1);
+        let thread = |name: &str| std::thread::Builder::new().name(name.to_owned());
+        let cannot =
+            |e: std::io::Error| StoreError::Batch(format!("cannot start a writer's thread: {e}"));
+        thread("maktab-checkpoint")
+            .spawn(move || run_checkpoints(&checkpointer, &wake))
+            .map_err(cannot)?;
         let (direct, to_thread) = mpsc::channel(QUEUE);
-        std::thread::Builder::new()
-            .name("maktab-writer".to_owned())
-            .spawn(move || run_direct(&own, to_thread))
-            .map_err(|e| StoreError::Batch(format!("cannot start the writer's thread: {e}")))?;
+        let woken = checkpoint.clone();
+        thread("maktab-writer")
+            .spawn(move || run_direct(&own, to_thread, &woken))
+            .map_err(cannot)?;
         let (jobs, queue) = mpsc::channel(QUEUE);
-        tokio::spawn(run(connection, direct.clone(), queue));
+        tokio::spawn(run(connection, direct.clone(), queue, checkpoint));
         Ok(Self { jobs, direct })
     }
 
@@ -233,6 +249,7 @@ async fn run(
     mut connection: SqliteConnection,
     direct: mpsc::Sender<ToThread>,
     mut queue: mpsc::Receiver<Job>,
+    checkpoint: Checkpoint,
 ) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
@@ -247,6 +264,7 @@ async fn run(
             let ran = commit_batch(&mut connection, &mut batch).await;
             batch.drain(..ran);
         }
+        wake_checkpoints(&checkpoint);
     }
 }
 
@@ -319,14 +337,53 @@ async fn commit_batch(connection: &mut SqliteConnection, batch: &mut [Job]) -> u
 /// Opens the writer's own connection, with the settings that matter to a writer.
 fn open_direct(options: &SqliteConnectOptions) -> Result<rusqlite::Connection> {
     let connection = super::readers::open_plain(options)?;
-    connection.execute_batch("pragma synchronous = normal; pragma foreign_keys = on;")?;
+    connection.execute_batch(
+        "pragma synchronous = normal; pragma foreign_keys = on; pragma wal_autocheckpoint = 0;",
+    )?;
     Ok(connection)
+}
+
+/// Wakes the checkpoint thread after a commit of the writer's.
+type Checkpoint = std::sync::mpsc::SyncSender<()>;
+
+/// The least time between two checkpoints of the writer's WAL.
+const CHECKPOINT_PAUSE: Duration = Duration::from_millis(20);
+
+/// Tells the checkpoint thread the WAL grew; costs nothing if it already knows.
+fn wake_checkpoints(checkpoint: &Checkpoint) {
+    let _ = checkpoint.try_send(());
+}
+
+/// The checkpoint thread: copies the WAL's pages back into the database file after the
+/// writer's commits, at most once per [`CHECKPOINT_PAUSE`], until the writer is gone.
+///
+/// By default the connection whose commit takes the WAL past 1,000 pages runs the
+/// checkpoint itself, inside that commit: it writes the pages into the file and waits for two
+/// `fsync`s. On the writer's connection that stopped every request waiting for a commit,
+/// and at a few thousand lookups a second the WAL passes 1,000 pages dozens of times a
+/// second (bench/README.md, `sms_webhook`, third round). Here the commits only append to the
+/// WAL. A `passive` checkpoint takes no lock a writer or a reader waits for: it copies what
+/// no reader still needs, and SQLite starts the WAL again from its beginning at the first
+/// write after a checkpoint that copied everything. Durability is the WAL's, as before: a
+/// commit is in the WAL before anyone is answered, checkpointed or not.
+fn run_checkpoints(connection: &rusqlite::Connection, wake: &std::sync::mpsc::Receiver<()>) {
+    while wake.recv().is_ok() {
+        if let Err(error) = connection.query_row("pragma wal_checkpoint(passive)", [], |_| Ok(())) {
+            tracing::warn!(%error, "group commit: checkpoint failed; the next commit retries it");
+        }
+        // Commits meanwhile leave one wake-up in the channel: one checkpoint after the pause.
+        std::thread::sleep(CHECKPOINT_PAUSE);
+    }
 }
 
 /// The writer's thread: takes every direct job queued (up to [`MAX_BATCH`]), commits them
 /// as one batch, and so on until every sender is gone. Requests send their jobs here
 /// themselves, so a batch costs one wake-up of this thread, and each job one of its caller.
-fn run_direct(connection: &rusqlite::Connection, mut queue: mpsc::Receiver<ToThread>) {
+fn run_direct(
+    connection: &rusqlite::Connection,
+    mut queue: mpsc::Receiver<ToThread>,
+    checkpoint: &Checkpoint,
+) {
     let mut jobs = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = queue.blocking_recv() {
         let mut next = Some(first);
@@ -345,6 +402,7 @@ fn run_direct(connection: &rusqlite::Connection, mut queue: mpsc::Receiver<ToThr
         }
         if !jobs.is_empty() {
             commit_direct(connection, jobs.drain(..));
+            wake_checkpoints(checkpoint);
         }
         if let Some((paused, resumed)) = pause {
             let _ = paused.send(());
