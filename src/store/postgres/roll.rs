@@ -271,18 +271,6 @@ impl PostgresStore {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn copy_fields_escape_backslashes_tabs_and_line_breaks() {
-        let mut buffer = Vec::new();
-        push_copy_field(&mut buffer, "a\\b\tc\nd\re");
-        assert_eq!(buffer, b"a\\\\b\\tc\\nd\\re");
-    }
-}
-
 /// `RollStore::find_voter`: the shared statement through the pool.
 pub(super) async fn find_voter(
     store: &PostgresStore,
@@ -294,4 +282,16 @@ pub(super) async fn find_voter(
         .await?
         .map(|row| super::shared::roll::voter_from_row(&row))
         .transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copy_fields_escape_backslashes_tabs_and_line_breaks() {
+        let mut buffer = Vec::new();
+        push_copy_field(&mut buffer, "a\\b\tc\nd\re");
+        assert_eq!(buffer, b"a\\\\b\\tc\\nd\\re");
+    }
 }

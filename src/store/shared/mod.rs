@@ -64,6 +64,10 @@ impl Columns for DbRow {
         Ok(self.try_get(column)?)
     }
 
+    #[allow(
+        clippy::useless_conversion,
+        reason = "`Integer` is `i64` on SQLite and `i32` on PostgreSQL"
+    )]
     fn integer(&self, column: &str) -> Result<Option<i64>> {
         Ok(self.try_get::<Option<Integer>, _>(column)?.map(i64::from))
     }
