@@ -12,9 +12,14 @@ use super::{Backend, Columns, Connection, corrupt};
 use crate::domain::{Channel, Locale, NationalId, Timestamp};
 use crate::store::{Lookup, LookupDone, Result, SenderState, SenderStore};
 
-const INCREMENT: &str = "insert into rate_counters (key, window_start, count) values ($1, $2, 1)
+pub(crate) const INCREMENT: &str =
+    "insert into rate_counters (key, window_start, count) values ($1, $2, 1)
      on conflict (key, window_start) do update set count = rate_counters.count + 1
      returning count";
+
+/// A counter's count, no row if it was never taken.
+pub(crate) const COUNT: &str =
+    "select count from rate_counters where key = $1 and window_start = $2";
 
 pub(crate) const RELEASE: &str = "update rate_counters set count = count - 1
      where key = $1 and window_start = $2 and count > 0";
@@ -250,13 +255,11 @@ impl SenderStore for Backend {
     }
 
     async fn counter(&self, key: &str, window_start: Timestamp) -> Result<u64> {
-        let count: Option<i64> = sqlx::query_scalar(
-            "select count from rate_counters where key = $1 and window_start = $2",
-        )
-        .bind(key)
-        .bind(window_start)
-        .fetch_optional(&self.pool)
-        .await?;
+        let count: Option<i64> = sqlx::query_scalar(COUNT)
+            .bind(key)
+            .bind(window_start)
+            .fetch_optional(&self.pool)
+            .await?;
         u64::try_from(count.unwrap_or(0)).map_err(corrupt)
     }
 
