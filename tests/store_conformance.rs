@@ -64,6 +64,7 @@ conformance!(
     sender_state_round_trips_per_channel_and_an_expired_dialogue_is_left_out,
     subscriptions_are_idempotent_and_kept_per_channel_and_sender,
     a_message_id_is_a_first_delivery_once_per_source_until_pruned,
+    a_first_delivery_reads_the_senders_state_and_a_retry_reads_nothing,
     counters_count_per_key_and_window_without_losing_concurrent_increments,
     tokens_are_created_listed_and_revoked_once_each_with_an_audit_entry,
     the_audit_log_filters_by_action_prefix_actor_communes_and_time_and_pages_by_id,
@@ -797,6 +798,49 @@ async fn a_message_id_is_a_first_delivery_once_per_source_until_pruned(store: Ar
             .await
             .unwrap()
     );
+}
+
+async fn a_first_delivery_reads_the_senders_state_and_a_retry_reads_nothing(store: Arc<dyn Store>) {
+    let sender = "+213550000001";
+    let first = store
+        .first_delivery_with_state("sms:generic", "G1", Channel::Sms, sender, START)
+        .await
+        .unwrap();
+    assert_eq!(first, Some((SenderState::default(), false)), "a new sender");
+    let retry = store
+        .first_delivery_with_state("sms:generic", "G1", Channel::Sms, sender, START + 1)
+        .await
+        .unwrap();
+    assert_eq!(retry, None, "a retry of G1 is not handled again");
+
+    let state = SenderState {
+        locale: Some(Locale::Fr),
+        locale_explicit: true,
+        dialogue: None,
+        notices_opt_out: true,
+    };
+    store
+        .save_sender_state(Channel::Sms, sender, &state, START + 2)
+        .await
+        .unwrap();
+    let next = store
+        .first_delivery_with_state("sms:generic", "G2", Channel::Sms, sender, START + 3)
+        .await
+        .unwrap();
+    assert_eq!(next, Some((state.clone(), false)), "the saved state");
+    // The id is recorded with the read: `first_delivery` now calls G2 a retry.
+    assert!(
+        !store
+            .first_delivery("sms:generic", "G2", START + 4)
+            .await
+            .unwrap()
+    );
+    // Another sender on the same source, and the same id on another source.
+    let other = store
+        .first_delivery_with_state("telegram", "G1", Channel::Telegram, "42", START + 5)
+        .await
+        .unwrap();
+    assert_eq!(other, Some((SenderState::default(), false)));
 }
 
 async fn counters_count_per_key_and_window_without_losing_concurrent_increments(

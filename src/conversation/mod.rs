@@ -283,8 +283,54 @@ impl Conversation {
         locale_hint: Option<Locale>,
         now: Timestamp,
     ) -> Handled {
+        // The sender's state and whether a person on duty is talking with them, in one read.
+        let known = self
+            .store
+            .sender_state_and_open_ticket(inbound.channel, &inbound.sender, now)
+            .await;
+        self.respond(inbound, locale_hint, now, known).await
+    }
+
+    /// Handles a message delivered by a provider under `message_id` (`source` names the
+    /// provider, as in [`SenderStore::first_delivery`](crate::store::SenderStore)): its id is
+    /// recorded and the sender's state read in one step. `Ok(None)`: a retry, already
+    /// handled. `Err`: the id could not be recorded, so nothing was done and the provider
+    /// should deliver the message again.
+    pub async fn handle_delivery(
+        &self,
+        inbound: &Inbound,
+        source: &str,
+        message_id: &str,
+    ) -> Result<Option<Handled>, StoreError> {
+        let now = crate::domain::now();
+        let Some(known) = self
+            .store
+            .first_delivery_with_state(source, message_id, inbound.channel, &inbound.sender, now)
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(self.respond(inbound, None, now, Ok(known)).await))
+    }
+
+    /// The replies to a message, given what is known of its sender (or why it could not be
+    /// read): a failure is answered with "service unavailable" in the message's language.
+    async fn respond(
+        &self,
+        inbound: &Inbound,
+        locale_hint: Option<Locale>,
+        now: Timestamp,
+        known: Result<(SenderState, bool), StoreError>,
+    ) -> Handled {
         let detected = detect_language(&inbound.text);
-        match self.converse(inbound, detected, locale_hint, now).await {
+        let handled = match known {
+            Ok(known) => {
+                self.converse(inbound, detected, locale_hint, now, known)
+                    .await
+            }
+            Err(error) => Err(error),
+        };
+        match handled {
             Ok(handled) => handled,
             Err(error) => {
                 tracing::error!(
@@ -312,12 +358,8 @@ impl Conversation {
         detected: Option<Locale>,
         locale_hint: Option<Locale>,
         now: Timestamp,
+        (stored, open_ticket): (SenderState, bool),
     ) -> Result<Handled, StoreError> {
-        // The sender's state and whether a person on duty is talking with them, in one read.
-        let (stored, open_ticket) = self
-            .store
-            .sender_state_and_open_ticket(inbound.channel, &inbound.sender, now)
-            .await?;
         let mut state = stored.clone();
         let intent = intent::parse_on(&inbound.text, date_of(now));
         let in_report = matches!(Dialogue::of(&state)?, Some(Dialogue::Reporting(_)));

@@ -189,6 +189,29 @@ pub trait SenderStore: Send + Sync {
     /// `true` the first time, `false` for a retry that must not be processed again.
     async fn first_delivery(&self, source: &str, message_id: &str, now: Timestamp) -> Result<bool>;
 
+    /// Records an inbound message id as [`first_delivery`](SenderStore::first_delivery) and,
+    /// the first time, reads what the conversation reads before every message
+    /// ([`sender_state_and_open_ticket`](SenderStore::sender_state_and_open_ticket)): `None`
+    /// for a retry. Backends do both as one write (SQLite: one job of the group commit;
+    /// PostgreSQL: one statement), so that the id is not recorded for a message whose
+    /// sender could not be read; this default is what they must behave like.
+    async fn first_delivery_with_state(
+        &self,
+        source: &str,
+        message_id: &str,
+        channel: Channel,
+        sender: &str,
+        now: Timestamp,
+    ) -> Result<Option<(SenderState, bool)>> {
+        if !self.first_delivery(source, message_id, now).await? {
+            return Ok(None);
+        }
+        Ok(Some(
+            self.sender_state_and_open_ticket(channel, sender, now)
+                .await?,
+        ))
+    }
+
     /// Forgets inbound message ids received before `before`.
     async fn prune_inbound_seen(&self, before: Timestamp) -> Result<u64>;
 

@@ -357,25 +357,23 @@ pub(crate) async fn converse(
     provider: Provider,
     sms: InboundSms,
 ) -> WebhookResult<Option<SmsReply>> {
-    let now = crate::domain::now();
-    let first = app
-        .store
-        .first_delivery(provider.source(), &sms.id, now)
-        .await
-        .map_err(|error| {
-            tracing::error!(%error, %provider, "cannot record an inbound message id");
-            WebhookError::Unavailable
-        })?;
-    if !first {
-        tracing::info!(%provider, from = %sms.from, "retried message dropped");
-        return Ok(None);
-    }
     let inbound = Inbound {
         channel: Channel::Sms,
         sender: sms.from.as_str().to_owned(),
         text: sms.text,
     };
-    let handled = app.conversation.handle(&inbound).await;
+    let handled = app
+        .conversation
+        .handle_delivery(&inbound, provider.source(), &sms.id)
+        .await
+        .map_err(|error| {
+            tracing::error!(%error, %provider, "cannot record an inbound message id");
+            WebhookError::Unavailable
+        })?;
+    let Some(handled) = handled else {
+        tracing::info!(%provider, from = %sms.from, "retried message dropped");
+        return Ok(None);
+    };
     tracing::info!(
         %provider,
         from = %sms.from,

@@ -131,3 +131,41 @@ pub(super) async fn state_and_open_ticket(
         .await?;
     super::shared::senders::state_and_ticket_from_row(&row, now)
 }
+
+/// The message id recorded and the sender's state read in one statement (one round trip, and
+/// the two together or not at all): the shared state query, with the insert as a CTE.
+static FIRST_WITH_STATE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "with seen as (
+             insert into inbound_seen (source, message_id, received_at) values ($3, $4, $5)
+             on conflict (source, message_id) do nothing
+             returning 1
+         )
+         select state.*, exists (select 1 from seen) as first
+         from ({}) as state",
+        super::shared::senders::STATE_AND_OPEN_TICKET
+    )
+});
+
+/// `SenderStore::first_delivery_with_state`: one statement ([`FIRST_WITH_STATE`]).
+pub(super) async fn first_delivery_with_state(
+    store: &PostgresStore,
+    source: &str,
+    message_id: &str,
+    channel: crate::domain::Channel,
+    sender: &str,
+    now: Timestamp,
+) -> Result<Option<(crate::store::SenderState, bool)>> {
+    let row = sqlx::query(FIRST_WITH_STATE.as_str())
+        .bind(channel.as_str())
+        .bind(sender)
+        .bind(source)
+        .bind(message_id)
+        .bind(now)
+        .fetch_one(&store.pool)
+        .await?;
+    if !row.try_get::<bool, _>("first")? {
+        return Ok(None);
+    }
+    super::shared::senders::state_and_ticket_from_row(&row, now).map(Some)
+}

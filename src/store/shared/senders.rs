@@ -250,6 +250,20 @@ impl SenderStore for Backend {
         .await
     }
 
+    async fn first_delivery_with_state(
+        &self,
+        source: &str,
+        message_id: &str,
+        channel: Channel,
+        sender: &str,
+        now: Timestamp,
+    ) -> Result<Option<(SenderState, bool)>> {
+        super::super::senders::first_delivery_with_state(
+            self, source, message_id, channel, sender, now,
+        )
+        .await
+    }
+
     async fn lookup(&self, lookup: &Lookup<'_>) -> Result<LookupDone> {
         super::super::senders::lookup(self, lookup).await
     }

@@ -11,7 +11,9 @@ use rusqlite::named_params;
 use super::readers::first_row;
 use super::shared::Columns as _;
 use super::shared::roll::{FIND_VOTER, voter_from_row};
-use super::shared::senders::{COUNT, FIRST_DELIVERY, INCREMENT, SUBSCRIBE};
+use super::shared::senders::{
+    COUNT, FIRST_DELIVERY, INCREMENT, STATE_AND_OPEN_TICKET, SUBSCRIBE, state_and_ticket_from_row,
+};
 use super::{SqliteStore, corrupt};
 use crate::domain::Timestamp;
 use crate::store::{Admitted, Lookup, LookupDone, Result};
@@ -32,6 +34,43 @@ pub(super) async fn first_delivery(
                     "$1": source, "$2": message_id, "$3": now,
                 })?;
             Ok(inserted == 1)
+        })
+        .await
+}
+
+/// The message id and, the first time, the sender's state with the open-ticket flag, one
+/// direct job: the state is read on the writer's connection, whose page cache survives the
+/// commits (see `lookup` below), and a message costs one trip to the writer's thread before
+/// the conversation knows what it is.
+pub(super) async fn first_delivery_with_state(
+    store: &SqliteStore,
+    source: &str,
+    message_id: &str,
+    channel: crate::domain::Channel,
+    sender: &str,
+    now: Timestamp,
+) -> Result<Option<(crate::store::SenderState, bool)>> {
+    let (source, message_id) = (source.to_owned(), message_id.to_owned());
+    let (channel, sender) = (channel.as_str(), sender.to_owned());
+    store
+        .writer
+        .write_direct(move |connection| {
+            let inserted = connection
+                .prepare_cached(FIRST_DELIVERY)?
+                .execute(named_params! {
+                    "$1": source, "$2": message_id, "$3": now,
+                })?;
+            if inserted != 1 {
+                return Ok(None);
+            }
+            first_row(
+                connection,
+                STATE_AND_OPEN_TICKET,
+                &[("$1", &channel), ("$2", &sender)],
+                |row| state_and_ticket_from_row(row, now),
+            )?
+            .ok_or_else(|| corrupt("the sender's state query returned no row"))
+            .map(Some)
         })
         .await
 }
