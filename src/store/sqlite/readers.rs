@@ -1,14 +1,15 @@
-//! The two reads on every lookup's path (the sender's state, the voter), on plain SQLite
-//! connections run on the calling thread.
+//! Point reads of requests on plain SQLite connections run on the calling thread: the
+//! sender's state before a Telegram update is handled, the voter a report or a duty agent
+//! asks for. (An SMS lookup reads both inside its writes, on the group commit's connection:
+//! `senders.rs`.)
 //!
 //! sqlx runs each SQLite connection on a thread of its own, and every query is a round trip
 //! to it: the request's task sends the statement over a channel, that thread wakes, runs it,
 //! and wakes the task again with each row. For a point read of a few microseconds the two
 //! wake-ups were most of its cost: in the webhook bench's profile (`bench/README.md`,
 //! `sms_webhook`, third round) the futex waits and wake-ups of sqlx's channel were the
-//! largest piece of the process, and the lookup used 1.3 of the 2 cores, waiting for the
-//! rest. Here the read is a function call: the task takes an idle connection from
-//! [`Readers`], runs the statement, and puts the connection back.
+//! largest piece of the process. Here the read is a function call: the task takes an idle
+//! connection from [`Readers`], runs the statement, and puts the connection back.
 //!
 //! # Why running it on the runtime's thread is fine
 //!

@@ -43,7 +43,7 @@
 //! for each other's lock. sqlx runs each of its connections on a thread of its own and every
 //! statement is a round trip to that thread (a wake-up there and one back), so a batch of N
 //! jobs on it costs N + 2 trips, one after another. The writes on every lookup's path (the
-//! message id, the lookup's counters, the found lookup's write) are [`Writer::write_direct`]
+//! message id with the sender's state, the lookup with its voter) are [`Writer::write_direct`]
 //! jobs instead: plain functions over a [`rusqlite::Connection`] (the same SQLite library,
 //! `libsqlite3-sys`, that sqlx links) owned by the writer's thread. Requests queue them to
 //! that thread themselves; it takes every job queued, runs the batch, `begin immediate` to
