@@ -194,7 +194,7 @@ pub trait SenderStore: Send + Sync {
     /// ([`sender_state_and_open_ticket`](SenderStore::sender_state_and_open_ticket)): `None`
     /// for a retry. Backends do both as one write (SQLite: one job of the group commit;
     /// PostgreSQL: one statement), so that the id is not recorded for a message whose
-    /// sender could not be read; this default is what they must behave like.
+    /// sender could not be read; this default takes the two steps one after the other.
     async fn first_delivery_with_state(
         &self,
         source: &str,

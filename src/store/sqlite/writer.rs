@@ -56,10 +56,12 @@
 //! caller waits for its answer before it writes again), so running them in two groups
 //! changes nothing a caller can see, and the reasons above hold for each group.
 //!
-//! Reads never go through the writer: they use the store's pool or its plain readers
-//! (`readers.rs`), and in WAL mode a reader is never blocked by the writer. Writes that are not on a request's path (imports, the
-//! admin API, the dispatcher) still use the pool and `begin immediate`; they take turns
-//! with the writer's transactions through SQLite's lock.
+//! Reads outside a write never go through the writer: they use the store's pool or its
+//! plain readers (`readers.rs`), and in WAL mode a reader is never blocked by the writer. A
+//! lookup's own reads (the sender's state, the voter) are inside its direct jobs, for the
+//! reasons given in `senders.rs`. Writes that are not on a request's path (imports, the
+//! admin API, the dispatcher) still use the pool and `begin immediate`; they take turns with
+//! the writer's transactions through SQLite's lock.
 
 use std::time::Duration;
 
