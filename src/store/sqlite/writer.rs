@@ -491,6 +491,53 @@ mod tests {
             .is_ok()
     }
 
+    /// The writer's connections do not checkpoint at their commits; the checkpoint thread
+    /// must copy what they wrote into the database file, which in WAL mode grows only then.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_checkpoint_thread_copies_the_writers_commits_into_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.db");
+        let store = SqliteStore::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap();
+        let before = std::fs::metadata(&path).unwrap().len();
+        // About 2 MB of message ids, in batches of concurrent jobs.
+        for batch in 0..20 {
+            let jobs = (0..50).map(|i| {
+                let id = format!("{batch:04}-{i:04}-{}", "x".repeat(2000));
+                let store = store.clone();
+                async move {
+                    store
+                        .writer
+                        .write_direct(move |connection| {
+                            connection
+                                .execute(
+                                    "insert into inbound_seen (source, message_id, received_at)
+                                     values ('test', ?1, 1)",
+                                    [id],
+                                )
+                                .map_err(crate::store::StoreError::from)
+                        })
+                        .await
+                        .unwrap()
+                }
+            });
+            futures_util::future::join_all(jobs).await;
+        }
+        let mut grown = 0;
+        for _ in 0..100 {
+            grown = std::fs::metadata(&path)
+                .unwrap()
+                .len()
+                .saturating_sub(before);
+            if grown > 1_000_000 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert!(grown > 1_000_000, "the file grew by {grown} bytes only");
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_failing_direct_job_is_undone_and_the_jobs_beside_it_commit() {
         let dir = tempfile::tempdir().unwrap();
