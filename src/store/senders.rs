@@ -25,7 +25,9 @@ pub struct SenderState {
 /// The writes a lookup makes before the voter is read: one more lookup on the sender's hourly
 /// counter and, only if that stays within `max_per_sender`, one attempt taken from the NIN's
 /// daily failure budget. Both counters are `insert ... on conflict do update ... returning`,
-/// so concurrent lookups never read a count another is about to change.
+/// so concurrent lookups never read a count another is about to change. (SQLite, whose one
+/// writer runs lookups one after another, reads the NIN's count instead and writes the
+/// attempt only if it fails: `sqlite/senders.rs`. The counts a lookup sees are the same.)
 #[derive(Debug, Clone, Copy)]
 pub struct LookupAdmission<'a> {
     /// The sender's counter key, and its window (the clock hour).
