@@ -336,14 +336,18 @@ async fn commit_batch(connection: &mut SqliteConnection, batch: &mut [Job]) -> u
     taken
 }
 
-/// Opens the writer's own connection, with the settings that matter to a writer. Its page
-/// cache (64 MiB) is twice a reader's: the lookup reads its voter here (`senders.rs`), and
-/// this cache, unlike the readers', survives the commits.
+/// Opens the writer's own connection, with the settings that matter to a writer.
+///
+/// Its page cache is 8 MiB, smaller than a reader's 32: SQLite walks the cache's whole hash
+/// table at the end of every write transaction (`pcache1TruncateUnsafe`), so a large cache
+/// costs each of the writer's commits. At 64 MiB that walk was 20 % of the writer thread's
+/// profile, and the lookups ran at 4,400-5,300 a second where 2 MiB and 8 MiB gave
+/// 6,300-6,500 (bench/README.md, `sms_webhook`, third round).
 fn open_direct(options: &SqliteConnectOptions) -> Result<rusqlite::Connection> {
     let connection = super::readers::open_plain(options)?;
     connection.execute_batch(
         "pragma synchronous = normal; pragma foreign_keys = on; pragma wal_autocheckpoint = 0;
-         pragma cache_size = -65536; pragma temp_store = memory;",
+         pragma cache_size = -8192; pragma temp_store = memory;",
     )?;
     Ok(connection)
 }
