@@ -6,7 +6,7 @@
 mod common;
 
 use common::*;
-use maktab::conversation::{ConversationSettings, LookupOutcome, Verification};
+use maktab::conversation::{ConversationSettings, Inbound, LookupOutcome, Verification};
 use maktab::domain::{Channel, Locale};
 use maktab::i18n::MessageId;
 
@@ -576,4 +576,154 @@ async fn an_inbound_message_id_is_processed_once_per_source() {
             .await
             .unwrap()
     );
+}
+
+/// An SMS webhook hands each message to `handle_delivery`, which does a plain lookup (a NIN
+/// and a birth date) in the same write as the message id when the sender's state lets it.
+/// Every message of these dialogues gets the same replies that way as through `handle`
+/// (which reads the state first and looks up after), and leaves the same subscriptions:
+/// the dialogues that complete a NIN or a date, a report offered and one being filled in
+/// (by a voter and by a clerk, whose report reads a NIN and date as the citizen's), the
+/// sender's hourly limit and the NIN's daily lock.
+/// A clerk's chat: clerks work on Telegram.
+const CLERK: &str = "6001";
+
+/// The channel of a sender of the script below: the clerk's chat, or a phone number.
+fn channel_of(sender: &str) -> Channel {
+    if sender == CLERK {
+        Channel::Telegram
+    } else {
+        Channel::Sms
+    }
+}
+
+#[tokio::test]
+async fn a_lookup_done_with_the_message_id_answers_as_the_conversation_would_in_every_dialogue() {
+    let (read_first, with_id) = (TestDb::with_roll().await, TestDb::with_roll().await);
+    let (talk, delivered) = (read_first.talk(), with_id.talk());
+    // A clerk: a NIN and date in their report is the citizen's, not a lookup of theirs.
+    for (db, conversation) in [
+        (&read_first, &talk.conversation),
+        (&with_id, &delivered.conversation),
+    ] {
+        let code = office(&db.store)
+            .invite_clerk(
+                &maktab::office::Principal::command_line(),
+                &maktab::domain::CommuneCode::parse("1601").unwrap(),
+                Some(72),
+            )
+            .await
+            .unwrap()
+            .code;
+        let inbound = Inbound {
+            channel: Channel::Telegram,
+            sender: CLERK.to_owned(),
+            text: format!("/clerk {code}"),
+        };
+        let enrolled = conversation.handle_at(&inbound, START).await;
+        assert_eq!(enrolled.replies[0].message, MessageId::ClerkEnrolled);
+    }
+    let full = |nin: &str, birth: &str| format!("{nin} {birth}");
+    let mut script: Vec<(&str, String)> = vec![
+        ("+213550000001", full(NIN_MIXED, BIRTH_MIXED)),
+        // A NIN alone, then another voter's NIN and date; a date alone, then a NIN and date.
+        ("+213550000002", NIN_MIXED.to_owned()),
+        ("+213550000002", full(NIN_WOMEN, BIRTH_WOMEN)),
+        ("+213550000002", BIRTH_MIXED.to_owned()),
+        ("+213550000002", full(NIN_NO_COORDS, BIRTH_NO_COORDS)),
+        // Not found, so a report is offered; then the right date.
+        ("+213550000003", full(NIN_MIXED, "01/01/1990")),
+        ("+213550000003", full(NIN_MIXED, BIRTH_MIXED)),
+        // A report being filled in: a NIN and date there is read by the report dialogue.
+        ("+213550000004", full(NIN_UNKNOWN, "01/01/1990")),
+        ("+213550000004", "SIGNALER".to_owned()),
+        ("+213550000004", full(NIN_UNKNOWN, "01/01/1990")),
+        ("+213550000004", "Benali Ahmed".to_owned()),
+        ("+213550000004", full(NIN_MIXED, BIRTH_MIXED)),
+        (CLERK, "/report".to_owned()),
+        (CLERK, full(NIN_MIXED, BIRTH_MIXED)),
+        (CLERK, "/cancel".to_owned()),
+        // Words around the numbers change the sender's language, a second write.
+        (
+            "+213550000005",
+            format!("السلام عليكم رقمي {NIN_WOMEN} مولودة في {BIRTH_WOMEN}"),
+        ),
+        ("+213550000005", "STOP".to_owned()),
+        ("+213550000005", full(NIN_WOMEN, BIRTH_WOMEN)),
+    ];
+    // The sender's hourly limit, then the NIN's daily lock from other phones.
+    script.extend((0..12).map(|_| ("+213550000006", full(NIN_NO_COORDS, BIRTH_NO_COORDS))));
+    script.extend(
+        [
+            "+213550000101",
+            "+213550000102",
+            "+213550000103",
+            "+213550000104",
+        ]
+        .into_iter()
+        .flat_map(|sender| {
+            [
+                (sender, full(NIN_WOMEN, "02/02/1985")),
+                (sender, full(NIN_WOMEN, "03/03/1985")),
+            ]
+        }),
+    );
+    script.push(("+213550000105", full(NIN_WOMEN, BIRTH_WOMEN)));
+    let mut outcomes = Vec::new();
+    for (i, (sender, text)) in script.iter().enumerate() {
+        let channel = channel_of(sender);
+        let inbound = Inbound {
+            channel,
+            sender: (*sender).to_owned(),
+            text: text.clone(),
+        };
+        let expected = talk
+            .conversation
+            .handle_at(&inbound, START + i as i64)
+            .await;
+        let id = format!("M{i}");
+        let got = delivered
+            .conversation
+            .handle_delivery_at(&inbound, "sms:test", &id, START + i as i64)
+            .await
+            .unwrap()
+            .expect("a first delivery");
+        assert_eq!(got.outcome, expected.outcome, "message {i}: {text}");
+        outcomes.push(got.outcome);
+        assert_eq!(got.replies, expected.replies, "message {i}: {text}");
+        let retry = delivered
+            .conversation
+            .handle_delivery_at(&inbound, "sms:test", &id, START + i as i64)
+            .await
+            .unwrap();
+        assert!(
+            retry.is_none(),
+            "message {i} delivered again is not handled"
+        );
+    }
+    // The script reaches every outcome, so each was compared.
+    for outcome in [
+        LookupOutcome::Found,
+        LookupOutcome::NotFound,
+        LookupOutcome::VerificationFailed,
+        LookupOutcome::RateLimitedSender,
+        LookupOutcome::RateLimitedNin,
+    ] {
+        assert!(outcomes.contains(&Some(outcome)), "{outcome:?} reached");
+    }
+    for (sender, _) in &script {
+        assert_eq!(
+            with_id
+                .store
+                .subscriptions(channel_of(sender), sender)
+                .await
+                .unwrap(),
+            read_first
+                .store
+                .subscriptions(channel_of(sender), sender)
+                .await
+                .unwrap(),
+            "{sender}'s subscriptions"
+        );
+    }
 }

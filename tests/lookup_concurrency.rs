@@ -1,6 +1,7 @@
 //! Lookups under concurrency (issue 18): 64 requests at once through the real generic SMS
 //! webhook, on SQLite (whose writes go through the group commit, many requests to one
-//! transaction) and on PostgreSQL (one statement per step). The per-sender hourly limit lets
+//! transaction) and on PostgreSQL (a message id and its lookup in one transaction). Each
+//! message is a plain lookup, done in the same write as its id. The per-sender hourly limit lets
 //! exactly the limit through, the per-NIN failure lock exactly its budget, a message id
 //! delivered 64 times at once is answered once with one outbox row, and every found answer
 //! is the found-voter reply.

@@ -13,12 +13,13 @@ use std::sync::Arc;
 
 use common::*;
 use maktab::conversation::Dialogue;
-use maktab::domain::{Channel, CommuneCode, Locale, NationalId, Role, StationKind};
+use maktab::domain::{BirthDate, Channel, CommuneCode, Locale, NationalId, Role, StationKind};
 use maktab::store::{
-    AuditQuery, CampaignStatus, ChangeSetStatus, EnrolRefusal, FollowUpContact, ImportCounts,
-    ImportKind, LookupCount, LookupStatsQuery, NewAuditEntry, NewImport, NewNotice, NewReport,
-    NewToken, NoticeResult, ReportQuery, ReportSourceKind, ReportStatus, RollBatch, SenderState,
-    Store, StoreError, VoterChangeKind,
+    AuditQuery, BirthCheck, CampaignStatus, ChangeSetStatus, Delivery, EnrolRefusal,
+    FollowUpContact, ImportCounts, ImportKind, Lookup, LookupAdmission, LookupAhead, LookupCount,
+    LookupStatsQuery, NewAuditEntry, NewImport, NewNotice, NewReport, NewToken, NoticeResult,
+    ReportQuery, ReportSourceKind, ReportStatus, RollBatch, SenderState, Store, StoreError,
+    VoterChangeKind,
 };
 use serde_json::json;
 use tokio::sync::mpsc;
@@ -65,6 +66,7 @@ conformance!(
     subscriptions_are_idempotent_and_kept_per_channel_and_sender,
     a_message_id_is_a_first_delivery_once_per_source_until_pruned,
     a_first_delivery_reads_the_senders_state_and_a_retry_reads_nothing,
+    a_lookup_ahead_is_done_with_the_message_id_only_when_the_state_lets_it,
     counters_count_per_key_and_window_without_losing_concurrent_increments,
     tokens_are_created_listed_and_revoked_once_each_with_an_audit_entry,
     the_audit_log_filters_by_action_prefix_actor_communes_and_time_and_pages_by_id,
@@ -800,17 +802,41 @@ async fn a_message_id_is_a_first_delivery_once_per_source_until_pruned(store: Ar
     );
 }
 
+/// A first delivery without a lookup ahead: the sender's state and the open-ticket flag.
+async fn deliver(
+    store: &Arc<dyn Store>,
+    (source, message_id): (&str, &str),
+    channel: Channel,
+    sender: &str,
+    now: i64,
+) -> Option<(SenderState, bool)> {
+    let delivered = store
+        .first_delivery_with_state(&Delivery {
+            source,
+            message_id,
+            channel,
+            sender,
+            now,
+            lookup: None,
+        })
+        .await
+        .unwrap()?;
+    assert!(delivered.lookup.is_none(), "no lookup was asked for");
+    Some((delivered.state, delivered.open_ticket))
+}
+
 async fn a_first_delivery_reads_the_senders_state_and_a_retry_reads_nothing(store: Arc<dyn Store>) {
     let sender = "+213550000001";
-    let first = store
-        .first_delivery_with_state("sms:generic", "G1", Channel::Sms, sender, START)
-        .await
-        .unwrap();
+    let first = deliver(&store, ("sms:generic", "G1"), Channel::Sms, sender, START).await;
     assert_eq!(first, Some((SenderState::default(), false)), "a new sender");
-    let retry = store
-        .first_delivery_with_state("sms:generic", "G1", Channel::Sms, sender, START + 1)
-        .await
-        .unwrap();
+    let retry = deliver(
+        &store,
+        ("sms:generic", "G1"),
+        Channel::Sms,
+        sender,
+        START + 1,
+    )
+    .await;
     assert_eq!(retry, None, "a retry of G1 is not handled again");
 
     let state = SenderState {
@@ -823,10 +849,14 @@ async fn a_first_delivery_reads_the_senders_state_and_a_retry_reads_nothing(stor
         .save_sender_state(Channel::Sms, sender, &state, START + 2)
         .await
         .unwrap();
-    let next = store
-        .first_delivery_with_state("sms:generic", "G2", Channel::Sms, sender, START + 3)
-        .await
-        .unwrap();
+    let next = deliver(
+        &store,
+        ("sms:generic", "G2"),
+        Channel::Sms,
+        sender,
+        START + 3,
+    )
+    .await;
     assert_eq!(next, Some((state.clone(), false)), "the saved state");
     // The id is recorded with the read: `first_delivery` now calls G2 a retry.
     assert!(
@@ -836,11 +866,113 @@ async fn a_first_delivery_reads_the_senders_state_and_a_retry_reads_nothing(stor
             .unwrap()
     );
     // Another sender on the same source, and the same id on another source.
-    let other = store
-        .first_delivery_with_state("telegram", "G1", Channel::Telegram, "42", START + 5)
+    let other = deliver(
+        &store,
+        ("telegram", "G1"),
+        Channel::Telegram,
+        "42",
+        START + 5,
+    )
+    .await;
+    assert_eq!(other, Some((SenderState::default(), false)));
+}
+
+/// The state of the conformance's lookups ahead: a sender who chose French is not looked up.
+fn not_french(state: &SenderState, open_ticket: bool) -> bool {
+    !open_ticket && state.locale != Some(Locale::Fr)
+}
+
+async fn a_lookup_ahead_is_done_with_the_message_id_only_when_the_state_lets_it(
+    store: Arc<dyn Store>,
+) {
+    import_map(&store, MAP_CSV).await;
+    import_roll(&store, ROLL_CSV).await;
+    let voter = nin(NIN_MIXED);
+    let (sender, french) = ("+213550000001", "+213550000002");
+    let check = BirthCheck::Date(BirthDate::from_iso("1990-03-15").unwrap());
+    let lookup = |sender: &'static str| Lookup {
+        admission: LookupAdmission {
+            sender_key: sender,
+            hour: START,
+            max_per_sender: 10,
+            nin_key: "nin-failures:mixed",
+            day: START,
+        },
+        max_failures_per_nin: 5,
+        nin: &voter,
+        check,
+        subscription: Some((Channel::Sms, sender)),
+        now: START,
+    };
+    let delivery = |id: &'static str, sender: &'static str| Delivery {
+        source: "sms:generic",
+        message_id: id,
+        channel: Channel::Sms,
+        sender,
+        now: START,
+        lookup: Some(LookupAhead {
+            lookup: lookup(sender),
+            applies: not_french,
+        }),
+    };
+
+    let first = store
+        .first_delivery_with_state(&delivery("L1", sender))
+        .await
+        .unwrap()
+        .expect("a first delivery");
+    let done = first.lookup.expect("the state lets the lookup be done");
+    assert_eq!(done.admitted.sender_count, 1);
+    assert!(done.found, "the voter passes the check");
+    assert_eq!(done.voter.unwrap().place.station.get(), 1);
+    assert_eq!(
+        store.subscriptions(Channel::Sms, sender).await.unwrap(),
+        vec![voter.clone()],
+        "the found lookup's subscription is written with the id"
+    );
+    assert_eq!(store.counter(sender, START).await.unwrap(), 1);
+    assert_eq!(store.counter("nin-failures:mixed", START).await.unwrap(), 0);
+
+    // A retry does nothing: no second lookup on the sender's counter.
+    let retry = store
+        .first_delivery_with_state(&delivery("L1", sender))
         .await
         .unwrap();
-    assert_eq!(other, Some((SenderState::default(), false)));
+    assert!(retry.is_none());
+    assert_eq!(store.counter(sender, START).await.unwrap(), 1);
+
+    // A state that does not let it: the id is recorded, nothing is counted or subscribed.
+    let chosen = SenderState {
+        locale: Some(Locale::Fr),
+        locale_explicit: true,
+        ..SenderState::default()
+    };
+    store
+        .save_sender_state(Channel::Sms, french, &chosen, START)
+        .await
+        .unwrap();
+    let refused = store
+        .first_delivery_with_state(&delivery("L2", french))
+        .await
+        .unwrap()
+        .expect("a first delivery");
+    assert_eq!(refused.state, chosen);
+    assert!(refused.lookup.is_none());
+    assert_eq!(store.counter(french, START).await.unwrap(), 0);
+    assert!(
+        store
+            .subscriptions(Channel::Sms, french)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        !store
+            .first_delivery("sms:generic", "L2", START + 1)
+            .await
+            .unwrap(),
+        "the id was recorded all the same"
+    );
 }
 
 async fn counters_count_per_key_and_window_without_losing_concurrent_increments(

@@ -22,7 +22,10 @@ use crate::domain::{
     mask_sender,
 };
 use crate::i18n::{Catalog, MessageId};
-use crate::store::{BirthCheck, Lookup, LookupAdmission, SenderState, Store, StoreError};
+use crate::store::{
+    BirthCheck, Delivery, Lookup, LookupAdmission, LookupAhead, LookupDone, SenderState, Store,
+    StoreError,
+};
 use intent::{Birth, BirthProblem, Intent, Numbers};
 use stats::LookupRecorder;
 
@@ -288,7 +291,9 @@ impl Conversation {
             .store
             .sender_state_and_open_ticket(inbound.channel, &inbound.sender, now)
             .await;
-        self.respond(inbound, locale_hint, now, known).await
+        let intent = intent::parse_on(&inbound.text, date_of(now));
+        self.respond(inbound, intent, locale_hint, now, known, None)
+            .await
     }
 
     /// Handles a message delivered by a provider under `message_id` (`source` names the
@@ -296,21 +301,113 @@ impl Conversation {
     /// recorded and the sender's state read in one step. `Ok(None)`: a retry, already
     /// handled. `Err`: the id could not be recorded, so nothing was done and the provider
     /// should deliver the message again.
+    ///
+    /// A message that asks for a lookup whatever the sender's state ([`Self::plain_lookup`]:
+    /// a NIN and the birth the verification needs) has that lookup done in the same write,
+    /// if the state read there lets it ([`lookup_regardless_of_state`]): one commit to wait
+    /// for instead of two. The conversation then runs as for any message and takes the
+    /// lookup's result where it would have asked the store for it (`verified_lookup`), so
+    /// the replies are the same either way.
     pub async fn handle_delivery(
         &self,
         inbound: &Inbound,
         source: &str,
         message_id: &str,
     ) -> Result<Option<Handled>, StoreError> {
-        let now = crate::domain::now();
-        let Some(known) = self
-            .store
-            .first_delivery_with_state(source, message_id, inbound.channel, &inbound.sender, now)
-            .await?
-        else {
+        self.handle_delivery_at(inbound, source, message_id, crate::domain::now())
+            .await
+    }
+
+    /// [`Self::handle_delivery`] as if the message arrived at `now`.
+    pub async fn handle_delivery_at(
+        &self,
+        inbound: &Inbound,
+        source: &str,
+        message_id: &str,
+        now: Timestamp,
+    ) -> Result<Option<Handled>, StoreError> {
+        let intent = intent::parse_on(&inbound.text, date_of(now));
+        let planned = self.plain_lookup(&intent).map(|(nin, birth)| {
+            let keys = LookupKeys::of(inbound, &nin, now);
+            (nin, self.birth_check(birth), keys)
+        });
+        let delivery = Delivery {
+            source,
+            message_id,
+            channel: inbound.channel,
+            sender: &inbound.sender,
+            now,
+            lookup: planned.as_ref().map(|(nin, check, keys)| LookupAhead {
+                lookup: self.lookup_request(inbound, keys, nin, *check, now),
+                applies: lookup_regardless_of_state,
+            }),
+        };
+        let Some(delivered) = self.store.first_delivery_with_state(&delivery).await? else {
             return Ok(None);
         };
-        Ok(Some(self.respond(inbound, None, now, Ok(known)).await))
+        let ahead = match (delivered.lookup, planned) {
+            (Some(done), Some((nin, check, _))) => Some(DoneAhead { nin, check, done }),
+            _ => None,
+        };
+        let known = Ok((delivered.state, delivered.open_ticket));
+        Ok(Some(
+            self.respond(inbound, intent, None, now, known, ahead).await,
+        ))
+    }
+
+    /// The NIN and birth of a message that asks for a lookup whatever the sender's state:
+    /// one NIN, and the birth date or year the verification needs. `numbers` looks such a
+    /// message up with these whatever the pending dialogue holds (the message's own NIN and
+    /// birth win over the dialogue's), unless a report is being filled in or the sender
+    /// talks with a person on duty ([`lookup_regardless_of_state`]).
+    fn plain_lookup(&self, intent: &Intent) -> Option<(NationalId, Option<Birth>)> {
+        let Intent::Numbers(numbers) = intent else {
+            return None;
+        };
+        if numbers.several_nins {
+            return None;
+        }
+        let nin = numbers.nin.clone()?;
+        let birth = verified_birth(self.settings.verification, numbers.birth)?;
+        Some((nin, birth))
+    }
+
+    /// What a voter's birth date must be, from what the sender gave and the verification.
+    fn birth_check(&self, birth: Option<Birth>) -> BirthCheck {
+        match (birth, self.settings.verification) {
+            (Some(Birth::Date(date)), _) => BirthCheck::Date(date),
+            (Some(Birth::Year(year)), _) => BirthCheck::Year(year),
+            (None, Verification::None) => BirthCheck::Any,
+            (None, _) => BirthCheck::Missing,
+        }
+    }
+
+    /// The store's work for a lookup of `nin` by this message's sender.
+    fn lookup_request<'a>(
+        &self,
+        inbound: &'a Inbound,
+        keys: &'a LookupKeys,
+        nin: &'a NationalId,
+        check: BirthCheck,
+        now: Timestamp,
+    ) -> Lookup<'a> {
+        // A phone number that found a voter hears about changes to that voter's station
+        // (unless it says STOP); a chat is asked first, with a button.
+        let subscribes = inbound.channel.capabilities().subscribes_on_lookup;
+        Lookup {
+            admission: LookupAdmission {
+                sender_key: &keys.sender_key,
+                hour: keys.hour,
+                max_per_sender: self.settings.max_lookups_per_sender_per_hour,
+                nin_key: &keys.nin_key,
+                day: keys.day,
+            },
+            max_failures_per_nin: self.settings.max_failures_per_nin_per_day,
+            nin,
+            check,
+            subscription: subscribes.then_some((inbound.channel, inbound.sender.as_str())),
+            now,
+        }
     }
 
     /// The replies to a message, given what is known of its sender (or why it could not be
@@ -318,14 +415,16 @@ impl Conversation {
     async fn respond(
         &self,
         inbound: &Inbound,
+        intent: Intent,
         locale_hint: Option<Locale>,
         now: Timestamp,
         known: Result<(SenderState, bool), StoreError>,
+        ahead: Option<DoneAhead>,
     ) -> Handled {
         let detected = detect_language(&inbound.text);
         let handled = match known {
             Ok(known) => {
-                self.converse(inbound, detected, locale_hint, now, known)
+                self.converse(inbound, intent, locale_hint, now, known, ahead)
                     .await
             }
             Err(error) => Err(error),
@@ -352,16 +451,19 @@ impl Conversation {
         }
     }
 
+    /// `ahead`: the lookup [`Self::handle_delivery`] did with the message id, taken by
+    /// `verified_lookup` instead of asking the store.
     async fn converse(
         &self,
         inbound: &Inbound,
-        detected: Option<Locale>,
+        intent: Intent,
         locale_hint: Option<Locale>,
         now: Timestamp,
         (stored, open_ticket): (SenderState, bool),
+        mut ahead: Option<DoneAhead>,
     ) -> Result<Handled, StoreError> {
+        let detected = detect_language(&inbound.text);
         let mut state = stored.clone();
-        let intent = intent::parse_on(&inbound.text, date_of(now));
         let in_report = matches!(Dialogue::of(&state)?, Some(Dialogue::Reporting(_)));
         // The language is the sender's until they choose another. Only running text changes
         // it; keywords, slash commands, names and communes (the answers of a report) are
@@ -399,6 +501,7 @@ impl Conversation {
             .duty_step(inbound, &intent, open_ticket, &mut state, locale, now)
             .await?
         {
+            not_taken(ahead.as_ref());
             if state != stored {
                 self.store
                     .save_sender_state(inbound.channel, &inbound.sender, &state, now)
@@ -454,10 +557,11 @@ impl Conversation {
                 self.simple(locale, MessageId::NoticesStarted)
             }
             (_, Intent::Numbers(numbers)) => {
-                self.numbers(inbound, numbers, &mut state, locale, now)
+                self.numbers(inbound, numbers, &mut state, locale, now, &mut ahead)
                     .await?
             }
         };
+        not_taken(ahead.as_ref());
         if state != stored {
             self.store
                 .save_sender_state(inbound.channel, &inbound.sender, &state, now)
@@ -473,6 +577,7 @@ impl Conversation {
         state: &mut SenderState,
         locale: Locale,
         now: Timestamp,
+        ahead: &mut Option<DoneAhead>,
     ) -> Result<Handled, StoreError> {
         if numbers.several_nins {
             return Ok(self.simple(locale, MessageId::NinOneAtATime));
@@ -525,12 +630,9 @@ impl Conversation {
             }
         };
         let verification = self.settings.verification;
-        let birth = match (verification, birth) {
-            (Verification::None, _) => None,
-            (Verification::BirthDate, Some(Birth::Date(date))) => Some(Birth::Date(date)),
-            (Verification::BirthYear, Some(Birth::Date(date))) => Some(Birth::Year(date.year())),
-            (Verification::BirthYear, Some(Birth::Year(year))) => Some(Birth::Year(year)),
-            (Verification::BirthDate, Some(Birth::Year(_))) | (_, None) => {
+        let birth = match verified_birth(verification, birth) {
+            Some(birth) => birth,
+            None => {
                 let attempted = numbers.birth.is_some();
                 let message = match (verification, numbers.bad_birth, attempted) {
                     (_, Some(problem), _) => birth_problem_message(verification, problem),
@@ -551,7 +653,9 @@ impl Conversation {
             }
         };
         state.dialogue = None;
-        let mut handled = self.lookup(inbound, &nin, birth, locale, now).await?;
+        let mut handled = self
+            .lookup(inbound, &nin, birth, locale, now, ahead)
+            .await?;
         if matches!(
             handled.outcome,
             Some(LookupOutcome::NotFound | LookupOutcome::VerificationFailed)
@@ -601,9 +705,10 @@ impl Conversation {
         birth: Option<Birth>,
         locale: Locale,
         now: Timestamp,
+        ahead: &mut Option<DoneAhead>,
     ) -> Result<Handled, StoreError> {
         let (handled, commune) = self
-            .verified_lookup(inbound, nin, birth, locale, now)
+            .verified_lookup(inbound, nin, birth, locale, now, ahead)
             .await?;
         if let (Some(recorder), Some(outcome)) = (&self.recorder, handled.outcome) {
             recorder.record(inbound.channel, commune.as_ref(), outcome, now);
@@ -619,41 +724,24 @@ impl Conversation {
         birth: Option<Birth>,
         locale: Locale,
         now: Timestamp,
+        ahead: &mut Option<DoneAhead>,
     ) -> Result<(Handled, Option<CommuneCode>), StoreError> {
         let hour = now - now.rem_euclid(HOUR);
-        let day = now - now.rem_euclid(DAY);
-        let sender_key = counter_key("sender", &format!("{}:{}", inbound.channel, inbound.sender));
-        let nin_key = counter_key("nin-failures", nin.as_str());
-        let check = match (birth, self.settings.verification) {
-            (Some(Birth::Date(date)), _) => BirthCheck::Date(date),
-            (Some(Birth::Year(year)), _) => BirthCheck::Year(year),
-            (None, Verification::None) => BirthCheck::Any,
-            (None, _) => BirthCheck::Missing,
+        let check = self.birth_check(birth);
+        // The sender's lookup, the NIN's attempt, the voter and, if found, the subscription
+        // are one write (`SenderStore::lookup`): the attempt is taken only if the sender is
+        // within its limit, and the voter read only if the attempt is within the NIN's
+        // budget. It may have been done already, with the message id (`handle_delivery`).
+        let done = match ahead.take() {
+            Some(ahead) if ahead.nin == *nin && ahead.check == check => ahead.done,
+            other => {
+                not_taken(other.as_ref());
+                let keys = LookupKeys::of(inbound, nin, now);
+                self.store
+                    .lookup(&self.lookup_request(inbound, &keys, nin, check, now))
+                    .await?
+            }
         };
-        // The sender's lookup, the NIN's attempt (see `take_nin_attempt`), the voter and, if
-        // found, the attempt given back (see `give_back_nin_attempt`) and the subscription
-        // are one write: the attempt is taken only if the sender is within its limit, and
-        // the voter read only if the attempt is within the NIN's budget. A phone number that
-        // found a voter hears about changes to that voter's station (unless it says STOP); a
-        // chat is asked first, with a button.
-        let subscribes = inbound.channel.capabilities().subscribes_on_lookup;
-        let done = self
-            .store
-            .lookup(&Lookup {
-                admission: LookupAdmission {
-                    sender_key: &sender_key,
-                    hour,
-                    max_per_sender: self.settings.max_lookups_per_sender_per_hour,
-                    nin_key: &nin_key,
-                    day,
-                },
-                max_failures_per_nin: self.settings.max_failures_per_nin_per_day,
-                nin,
-                check,
-                subscription: subscribes.then_some((inbound.channel, inbound.sender.as_str())),
-                now,
-            })
-            .await?;
         let admitted = done.admitted;
         if admitted.sender_count > self.settings.max_lookups_per_sender_per_hour {
             let mut args = FluentArgs::new();
@@ -809,6 +897,79 @@ impl Conversation {
         Handled {
             outcome: Some(outcome),
             ..handled
+        }
+    }
+}
+
+/// The birth a lookup is made with, from the one given (in the message or kept from an
+/// earlier one): `Some(None)` when the verification needs none, `None` when what was given
+/// is not what it needs (the sender is asked for it).
+fn verified_birth(verification: Verification, birth: Option<Birth>) -> Option<Option<Birth>> {
+    match (verification, birth) {
+        (Verification::None, _) => Some(None),
+        (Verification::BirthDate, Some(Birth::Date(date))) => Some(Some(Birth::Date(date))),
+        (Verification::BirthYear, Some(Birth::Date(date))) => Some(Some(Birth::Year(date.year()))),
+        (Verification::BirthYear, Some(Birth::Year(year))) => Some(Some(Birth::Year(year))),
+        (Verification::BirthDate, Some(Birth::Year(_))) | (_, None) => None,
+    }
+}
+
+/// Whether a sender's state lets a [plain lookup](Conversation::plain_lookup) be done before
+/// the conversation has seen it: no pending dialogue that reads a message otherwise (a
+/// report being filled in takes a citizen's NIN and date, when a clerk files it; the duty
+/// desk's question takes a commune), and no ticket open. The dialogues left only complete
+/// a NIN or a birth the message already holds. With a ticket open a lookup still reaches
+/// the bot (`duty.rs`, `reaches_the_bot`), but the duty desk's step reads the ticket
+/// first: such rare messages are left to the two steps, so this rule does not depend on
+/// the desk's. Run by the store, inside its write.
+fn lookup_regardless_of_state(state: &SenderState, open_ticket: bool) -> bool {
+    !open_ticket
+        && matches!(
+            Dialogue::of(state),
+            Ok(None
+                | Some(
+                    Dialogue::AwaitingBirth { .. }
+                        | Dialogue::AwaitingNin { .. }
+                        | Dialogue::ReportOffered { .. }
+                ))
+        )
+}
+
+/// A lookup done ahead with the message id, for `verified_lookup` to take.
+struct DoneAhead {
+    nin: NationalId,
+    check: BirthCheck,
+    done: LookupDone,
+}
+
+/// A lookup done ahead that the conversation did not take: its counters were counted for a
+/// lookup the sender did not get. `plain_lookup` and `lookup_regardless_of_state` promise
+/// this never happens; the tests run every SMS through this path and fail here if it does.
+fn not_taken(ahead: Option<&DoneAhead>) {
+    if let Some(ahead) = ahead {
+        tracing::error!(
+            nin = %ahead.nin,
+            "a lookup done with the message id was not the conversation's"
+        );
+        debug_assert!(false, "a lookup done ahead was not taken");
+    }
+}
+
+/// A lookup's counter keys and windows, owned for the [`Lookup`] that borrows them.
+struct LookupKeys {
+    sender_key: String,
+    nin_key: String,
+    hour: Timestamp,
+    day: Timestamp,
+}
+
+impl LookupKeys {
+    fn of(inbound: &Inbound, nin: &NationalId, now: Timestamp) -> Self {
+        Self {
+            sender_key: counter_key("sender", &format!("{}:{}", inbound.channel, inbound.sender)),
+            nin_key: counter_key("nin-failures", nin.as_str()),
+            hour: now - now.rem_euclid(HOUR),
+            day: now - now.rem_euclid(DAY),
         }
     }
 }

@@ -135,6 +135,40 @@ impl Lookup<'_> {
     }
 }
 
+/// A message delivered by a provider: its id (`source` names the provider, as in
+/// [`SenderStore::first_delivery`]), its sender, and the lookup it asks for, if any.
+#[derive(Debug, Clone, Copy)]
+pub struct Delivery<'a> {
+    pub source: &'a str,
+    pub message_id: &'a str,
+    pub channel: Channel,
+    pub sender: &'a str,
+    pub now: Timestamp,
+    /// The lookup the message's text asks for, done in the same write as the message id
+    /// when the sender's state lets it (so a plain lookup waits for one commit, not two).
+    pub lookup: Option<LookupAhead<'a>>,
+}
+
+/// A lookup a message asks for, to be done before the conversation has seen the sender's
+/// state: `applies` says, from that state and whether a ticket is open, whether the
+/// conversation will do exactly this lookup (the conversation's rule, which the store only
+/// runs).
+#[derive(Debug, Clone, Copy)]
+pub struct LookupAhead<'a> {
+    pub lookup: Lookup<'a>,
+    pub applies: fn(&SenderState, bool) -> bool,
+}
+
+/// What [`SenderStore::first_delivery_with_state`] read and did for a first delivery.
+#[derive(Debug, Clone)]
+pub struct Delivered {
+    pub state: SenderState,
+    /// Whether a person on duty has a ticket open with the sender.
+    pub open_ticket: bool,
+    /// The [`Delivery::lookup`], if its `applies` held.
+    pub lookup: Option<LookupDone>,
+}
+
 /// What a [`Lookup`] did.
 #[derive(Debug, Clone)]
 pub struct LookupDone {
@@ -193,25 +227,36 @@ pub trait SenderStore: Send + Sync {
 
     /// Records an inbound message id as [`first_delivery`](SenderStore::first_delivery) and,
     /// the first time, reads what the conversation reads before every message
-    /// ([`sender_state_and_open_ticket`](SenderStore::sender_state_and_open_ticket)): `None`
-    /// for a retry. Backends do both as one write (SQLite: one job of the group commit;
-    /// PostgreSQL: one statement), so that the id is not recorded for a message whose
-    /// sender could not be read; this default takes the two steps one after the other.
+    /// ([`sender_state_and_open_ticket`](SenderStore::sender_state_and_open_ticket)) and
+    /// does the lookup the message asks for if the state lets it ([`Delivery::lookup`]):
+    /// `None` for a retry. Backends do it all as one write (SQLite: one job of the group
+    /// commit; PostgreSQL: one statement, or one transaction with the lookup), so that the id
+    /// is not recorded for a message whose sender could not be read or whose lookup failed,
+    /// and a lookup waits for one commit; this default takes the steps one after the other.
     async fn first_delivery_with_state(
         &self,
-        source: &str,
-        message_id: &str,
-        channel: Channel,
-        sender: &str,
-        now: Timestamp,
-    ) -> Result<Option<(SenderState, bool)>> {
-        if !self.first_delivery(source, message_id, now).await? {
+        delivery: &Delivery<'_>,
+    ) -> Result<Option<Delivered>> {
+        if !self
+            .first_delivery(delivery.source, delivery.message_id, delivery.now)
+            .await?
+        {
             return Ok(None);
         }
-        Ok(Some(
-            self.sender_state_and_open_ticket(channel, sender, now)
-                .await?,
-        ))
+        let (state, open_ticket) = self
+            .sender_state_and_open_ticket(delivery.channel, delivery.sender, delivery.now)
+            .await?;
+        let lookup = match &delivery.lookup {
+            Some(ahead) if (ahead.applies)(&state, open_ticket) => {
+                Some(self.lookup(&ahead.lookup).await?)
+            }
+            _ => None,
+        };
+        Ok(Some(Delivered {
+            state,
+            open_ticket,
+            lookup,
+        }))
     }
 
     /// Forgets inbound message ids received before `before`.

@@ -16,7 +16,7 @@ use super::shared::roll::{FIND_VOTER, voter_from_row};
 use super::shared::senders::FIRST_DELIVERY;
 use super::{PostgresStore, corrupt};
 use crate::domain::Timestamp;
-use crate::store::{Admitted, Lookup, LookupDone, Result};
+use crate::store::{Admitted, Delivered, Delivery, Lookup, LookupDone, Result};
 
 const ADMIT: &str = "with sender as (
          insert into rate_counters (key, window_start, count) values ($1, $2, 1)
@@ -62,6 +62,13 @@ pub(super) async fn first_delivery(
 /// of instances.
 pub(super) async fn lookup(store: &PostgresStore, lookup: &Lookup<'_>) -> Result<LookupDone> {
     let mut tx = store.pool.begin().await?;
+    let done = lookup_in(&mut tx, lookup).await?;
+    tx.commit().await?;
+    Ok(done)
+}
+
+/// The lookup's statements, inside the caller's transaction.
+async fn lookup_in(tx: &mut sqlx::PgConnection, lookup: &Lookup<'_>) -> Result<LookupDone> {
     let admission = &lookup.admission;
     let row = sqlx::query(ADMIT)
         .bind(admission.sender_key)
@@ -113,7 +120,6 @@ pub(super) async fn lookup(store: &PostgresStore, lookup: &Lookup<'_>) -> Result
             .execute(&mut *tx)
             .await?;
     }
-    tx.commit().await?;
     Ok(done)
 }
 
@@ -147,25 +153,59 @@ static FIRST_WITH_STATE: std::sync::LazyLock<String> = std::sync::LazyLock::new(
     )
 });
 
-/// `SenderStore::first_delivery_with_state`: one statement ([`FIRST_WITH_STATE`]).
+/// `SenderStore::first_delivery_with_state`: one statement ([`FIRST_WITH_STATE`]) or, with a
+/// lookup asked for ahead, that statement and the lookup's in one transaction: one commit
+/// to wait for, where the id and the lookup apart were two.
 pub(super) async fn first_delivery_with_state(
     store: &PostgresStore,
-    source: &str,
-    message_id: &str,
-    channel: crate::domain::Channel,
-    sender: &str,
-    now: Timestamp,
+    delivery: &Delivery<'_>,
+) -> Result<Option<Delivered>> {
+    let Some(ahead) = delivery.lookup else {
+        let mut connection = store.pool.acquire().await?;
+        return first_with_state(&mut connection, delivery)
+            .await
+            .map(|known| {
+                known.map(|(state, open_ticket)| Delivered {
+                    state,
+                    open_ticket,
+                    lookup: None,
+                })
+            });
+    };
+    let mut tx = store.pool.begin().await?;
+    let Some((state, open_ticket)) = first_with_state(&mut tx, delivery).await? else {
+        // A retry: the statement wrote nothing.
+        tx.rollback().await?;
+        return Ok(None);
+    };
+    let lookup = if (ahead.applies)(&state, open_ticket) {
+        Some(lookup_in(&mut tx, &ahead.lookup).await?)
+    } else {
+        None
+    };
+    tx.commit().await?;
+    Ok(Some(Delivered {
+        state,
+        open_ticket,
+        lookup,
+    }))
+}
+
+/// [`FIRST_WITH_STATE`] on `connection`: `None` for a retry.
+async fn first_with_state(
+    connection: &mut sqlx::PgConnection,
+    delivery: &Delivery<'_>,
 ) -> Result<Option<(crate::store::SenderState, bool)>> {
     let row = sqlx::query(FIRST_WITH_STATE.as_str())
-        .bind(channel.as_str())
-        .bind(sender)
-        .bind(source)
-        .bind(message_id)
-        .bind(now)
-        .fetch_one(&store.pool)
+        .bind(delivery.channel.as_str())
+        .bind(delivery.sender)
+        .bind(delivery.source)
+        .bind(delivery.message_id)
+        .bind(delivery.now)
+        .fetch_one(&mut *connection)
         .await?;
     if !row.try_get::<bool, _>("first")? {
         return Ok(None);
     }
-    super::shared::senders::state_and_ticket_from_row(&row, now).map(Some)
+    super::shared::senders::state_and_ticket_from_row(&row, delivery.now).map(Some)
 }

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 
 use super::{Backend, Columns, Connection, corrupt};
 use crate::domain::{Channel, Locale, NationalId, Timestamp};
-use crate::store::{Lookup, LookupDone, Result, SenderState, SenderStore};
+use crate::store::{Delivered, Delivery, Lookup, LookupDone, Result, SenderState, SenderStore};
 
 pub(crate) const INCREMENT: &str =
     "insert into rate_counters (key, window_start, count) values ($1, $2, 1)
@@ -252,16 +252,9 @@ impl SenderStore for Backend {
 
     async fn first_delivery_with_state(
         &self,
-        source: &str,
-        message_id: &str,
-        channel: Channel,
-        sender: &str,
-        now: Timestamp,
-    ) -> Result<Option<(SenderState, bool)>> {
-        super::super::senders::first_delivery_with_state(
-            self, source, message_id, channel, sender, now,
-        )
-        .await
+        delivery: &Delivery<'_>,
+    ) -> Result<Option<Delivered>> {
+        super::super::senders::first_delivery_with_state(self, delivery).await
     }
 
     async fn lookup(&self, lookup: &Lookup<'_>) -> Result<LookupDone> {
