@@ -146,10 +146,11 @@ impl Writer {
         let thread = |name: &str| std::thread::Builder::new().name(name.to_owned());
         let cannot =
             |e: std::io::Error| StoreError::Batch(format!("cannot start a writer's thread: {e}"));
-        thread("maktab-checkpoint")
-            .spawn(move || run_checkpoints(&checkpointer, &wake))
-            .map_err(cannot)?;
         let (direct, to_thread) = mpsc::channel(QUEUE);
+        let weak = direct.downgrade();
+        thread("maktab-checkpoint")
+            .spawn(move || run_checkpoints(&checkpointer, &wake, &weak))
+            .map_err(cannot)?;
         let woken = checkpoint.clone();
         thread("maktab-writer")
             .spawn(move || run_direct(&own, to_thread, &woken))
@@ -358,9 +359,22 @@ type Checkpoint = std::sync::mpsc::SyncSender<()>;
 /// The least time between two checkpoints of the writer's WAL.
 const CHECKPOINT_PAUSE: Duration = Duration::from_millis(20);
 
+/// A WAL this long (pages of 4 KiB: 32 MiB) is started again from its beginning: the
+/// checkpoint thread pauses the writer to copy its last frames (`run_checkpoints`).
+const RESTART_FRAMES: u64 = 8192;
+
 /// Tells the checkpoint thread the WAL grew; costs nothing if it already knows.
 fn wake_checkpoints(checkpoint: &Checkpoint) {
     let _ = checkpoint.try_send(());
+}
+
+/// `pragma wal_checkpoint(passive)`: whether it was kept from finishing, the WAL's frames,
+/// and how many of them are now in the database file.
+fn checkpoint_passive(connection: &rusqlite::Connection) -> rusqlite::Result<(bool, u64, u64)> {
+    connection.query_row("pragma wal_checkpoint(passive)", [], |row| {
+        let frames = |i| row.get::<_, i64>(i).map(|n| u64::try_from(n).unwrap_or(0));
+        Ok((row.get::<_, i64>(0)? != 0, frames(1)?, frames(2)?))
+    })
 }
 
 /// The checkpoint thread: copies the WAL's pages back into the database file after the
@@ -375,13 +389,69 @@ fn wake_checkpoints(checkpoint: &Checkpoint) {
 /// no reader still needs, and SQLite starts the WAL again from its beginning at the first
 /// write after a checkpoint that copied everything. Durability is the WAL's, as before: a
 /// commit is in the WAL before anyone is answered, checkpointed or not.
-fn run_checkpoints(connection: &rusqlite::Connection, wake: &std::sync::mpsc::Receiver<()>) {
+///
+/// # Starting the WAL again
+///
+/// SQLite writes a WAL from its beginning again only when a write transaction begins and
+/// every frame of it is already in the database file. Under a steady load the writer
+/// appends frames while this thread copies them, so it never finds the WAL copied to its
+/// end at a `begin`, and the WAL grows without end: 1.3 GB in 20 s of lookups
+/// (bench/README.md, `sms_webhook`, fourth round). Each new page of the file costs the
+/// kernel a page allocated and zeroed (`ext4_da_write_begin`, `memset`: 28 % of the writer
+/// thread's profile), and the file would fill the disk on election day. So once the WAL is
+/// [`RESTART_FRAMES`] long, this thread pauses the writer (as the writer task does for
+/// its sqlx batches: the writer commits what it took and waits), copies the frames
+/// written since its last pass, and lets the writer go on: its next `begin` finds the WAL
+/// copied and writes it from its beginning again, over pages already in the kernel's
+/// cache. The pause lasts one short checkpoint (the frames of one pass and two `fsync`s),
+/// once per [`RESTART_FRAMES`] pages written. `writer` is weak so that this thread does
+/// not keep the writer's thread alive.
+fn run_checkpoints(
+    connection: &rusqlite::Connection,
+    wake: &std::sync::mpsc::Receiver<()>,
+    writer: &mpsc::WeakSender<ToThread>,
+) {
     while wake.recv().is_ok() {
-        if let Err(error) = connection.query_row("pragma wal_checkpoint(passive)", [], |_| Ok(())) {
-            tracing::warn!(%error, "group commit: checkpoint failed; the next commit retries it");
+        match checkpoint_passive(connection) {
+            Ok((_, frames, _)) if frames >= RESTART_FRAMES => {
+                if let Some(writer) = writer.upgrade() {
+                    copy_the_rest(connection, &writer);
+                }
+            }
+            Ok(_) => {}
+            Err(error) => {
+                tracing::warn!(%error, "group commit: checkpoint failed; the next commit retries it");
+            }
         }
         // Commits meanwhile leave one wake-up in the channel: one checkpoint after the pause.
         std::thread::sleep(CHECKPOINT_PAUSE);
+    }
+}
+
+/// Pauses the writer's thread, checkpoints what the WAL holds beyond the last pass, and
+/// lets the writer go on (see [`run_checkpoints`]).
+fn copy_the_rest(connection: &rusqlite::Connection, writer: &mpsc::Sender<ToThread>) {
+    let (paused, is_paused) = oneshot::channel();
+    // Dropped at the end, which lets the writer go on.
+    let (_resume, resumed) = oneshot::channel::<()>();
+    if writer
+        .blocking_send(ToThread::Pause(paused, resumed))
+        .is_err()
+        || is_paused.blocking_recv().is_err()
+    {
+        return;
+    }
+    match checkpoint_passive(connection) {
+        Ok((false, frames, copied)) if frames == copied => {}
+        // Another connection (an import) writing meanwhile: the next pass tries again.
+        Ok((_, frames, copied)) => {
+            tracing::debug!(
+                frames,
+                copied,
+                "group commit: the WAL could not be copied to its end"
+            );
+        }
+        Err(error) => tracing::warn!(%error, "group commit: checkpoint failed"),
     }
 }
 
@@ -540,6 +610,47 @@ mod tests {
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
         assert!(grown > 1_000_000, "the file grew by {grown} bytes only");
+    }
+
+    /// Under a steady load the WAL is started again from its beginning (`run_checkpoints`)
+    /// rather than growing with every commit: 160 MB written by 16 requests at a time,
+    /// with no pause for a checkpoint to catch up, leave a WAL of a fraction of that.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn under_a_steady_load_the_wal_starts_again_instead_of_growing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.db");
+        let store = SqliteStore::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap();
+        let direct = |sql: &'static str| {
+            let store = store.clone();
+            async move {
+                store
+                    .writer
+                    .write_direct(move |connection| {
+                        connection
+                            .execute_batch(sql)
+                            .map_err(crate::store::StoreError::from)
+                    })
+                    .await
+                    .unwrap();
+            }
+        };
+        direct("create table bulk (b blob)").await;
+        // 40,000 rows of 4 kB, each one page or more: five times the WAL's restart length.
+        let requests = (0..16).map(|_| async {
+            for _ in 0..2_500 {
+                direct("insert into bulk values (zeroblob(4000))").await;
+            }
+        });
+        futures_util::future::join_all(requests).await;
+        let wal = std::fs::metadata(dir.path().join("w.db-wal"))
+            .unwrap()
+            .len();
+        assert!(
+            wal < 60_000_000,
+            "the WAL is {wal} bytes after 160 MB of commits"
+        );
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
