@@ -43,7 +43,8 @@
 //! for each other's lock. sqlx runs each of its connections on a thread of its own and every
 //! statement is a round trip to that thread (a wake-up there and one back), so a batch of N
 //! jobs on it costs N + 2 trips, one after another. The writes on every lookup's path (the
-//! message id with the sender's state, the lookup with its voter) are [`Writer::write_direct`]
+//! message id with the sender's state, the lookup with its voter, or both as one job when
+//! the message is a plain lookup) are [`Writer::write_direct`]
 //! jobs instead: plain functions over a [`rusqlite::Connection`] (the same SQLite library,
 //! `libsqlite3-sys`, that sqlx links) owned by the writer's thread. Requests queue them to
 //! that thread themselves; it takes every job queued, runs the batch, `begin immediate` to
@@ -54,7 +55,9 @@
 //! thread commits the direct jobs it took before the pause, stops, and goes on once the
 //! task's batch committed. Jobs queued at the same time have no order among themselves (each
 //! caller waits for its answer before it writes again), so running them in two groups
-//! changes nothing a caller can see, and the reasons above hold for each group.
+//! changes nothing a caller can see, and the reasons above hold for each group. The
+//! checkpoint thread pauses the writer's thread the same way, for one short checkpoint
+//! once the WAL is long (`run_checkpoints`).
 //!
 //! Reads outside a write never go through the writer: they use the store's pool or its
 //! plain readers (`readers.rs`), and in WAL mode a reader is never blocked by the writer. A
