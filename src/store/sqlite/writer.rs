@@ -568,6 +568,19 @@ mod tests {
             .is_ok()
     }
 
+    /// Runs `sql` as one direct job.
+    async fn execute(store: &SqliteStore, sql: &'static str) {
+        store
+            .writer
+            .write_direct(move |connection| {
+                connection
+                    .execute_batch(sql)
+                    .map_err(crate::store::StoreError::from)
+            })
+            .await
+            .unwrap();
+    }
+
     /// The writer's connections do not checkpoint at their commits; the checkpoint thread
     /// must copy what they wrote into the database file, which in WAL mode grows only then.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -630,25 +643,11 @@ mod tests {
         let store = SqliteStore::connect(&format!("sqlite://{}", path.display()))
             .await
             .unwrap();
-        let direct = |sql: &'static str| {
-            let store = store.clone();
-            async move {
-                store
-                    .writer
-                    .write_direct(move |connection| {
-                        connection
-                            .execute_batch(sql)
-                            .map_err(crate::store::StoreError::from)
-                    })
-                    .await
-                    .unwrap();
-            }
-        };
         let sequence = || {
             let header = std::fs::read(dir.path().join("w.db-wal")).unwrap_or_default();
             header.get(12..16).map(|bytes| bytes.to_vec())
         };
-        direct("create table bulk (b blob)").await;
+        execute(&store, "create table bulk (b blob)").await;
         let stop = Arc::new(AtomicBool::new(false));
         let written = Arc::new(AtomicU64::new(0));
         // 16 requests writing rows of 4 kB (each one page or more) until told to stop.
@@ -658,15 +657,7 @@ mod tests {
                 let store = store.clone();
                 tokio::spawn(async move {
                     while !stop.load(Ordering::Relaxed) {
-                        store
-                            .writer
-                            .write_direct(|connection| {
-                                connection
-                                    .execute_batch("insert into bulk values (zeroblob(4000))")
-                                    .map_err(crate::store::StoreError::from)
-                            })
-                            .await
-                            .unwrap();
+                        execute(&store, "insert into bulk values (zeroblob(4000))").await;
                         written.fetch_add(4000, Ordering::Relaxed);
                     }
                 })
