@@ -67,6 +67,7 @@ conformance!(
     a_message_id_is_a_first_delivery_once_per_source_until_pruned,
     a_first_delivery_reads_the_senders_state_and_a_retry_reads_nothing,
     a_lookup_ahead_is_done_with_the_message_id_only_when_the_state_lets_it,
+    a_lookup_checks_the_birth_as_asked_and_counts_only_failures_against_the_nin,
     counters_count_per_key_and_window_without_losing_concurrent_increments,
     tokens_are_created_listed_and_revoked_once_each_with_an_audit_entry,
     the_audit_log_filters_by_action_prefix_actor_communes_and_time_and_pages_by_id,
@@ -972,6 +973,117 @@ async fn a_lookup_ahead_is_done_with_the_message_id_only_when_the_state_lets_it(
             .await
             .unwrap(),
         "the id was recorded all the same"
+    );
+}
+
+/// Every kind of birth check, the NIN's budget of failed attempts and the sender's limit,
+/// through `SenderStore::lookup` (one statement on PostgreSQL, whose pattern must agree
+/// with `BirthCheck::accepts`; one job on SQLite).
+async fn a_lookup_checks_the_birth_as_asked_and_counts_only_failures_against_the_nin(
+    store: Arc<dyn Store>,
+) {
+    import_map(&store, MAP_CSV).await;
+    import_roll(&store, ROLL_CSV).await;
+    let (voter, unknown) = (&nin(NIN_MIXED), &nin(NIN_UNKNOWN));
+    let date = |iso| BirthCheck::Date(BirthDate::from_iso(iso).unwrap());
+    let sender = "+213550000003";
+    fn lookup<'a>(
+        nin: &'a NationalId,
+        check: BirthCheck,
+        sender_key: &'a str,
+        max_per_sender: u64,
+    ) -> Lookup<'a> {
+        Lookup {
+            admission: LookupAdmission {
+                sender_key,
+                hour: START,
+                max_per_sender,
+                nin_key: "nin-failures:checked",
+                day: START,
+            },
+            max_failures_per_nin: 3,
+            nin,
+            check,
+            subscription: Some((Channel::Sms, sender_key)),
+            now: START,
+        }
+    }
+    let failures = || store.counter("nin-failures:checked", START);
+
+    // (check, found, the attempt's number, failures counted after it)
+    let asked = [
+        (date("1990-03-15"), true, 1, 0),
+        (BirthCheck::Year(1990), true, 1, 0),
+        (BirthCheck::Any, true, 1, 0),
+        (date("1990-03-16"), false, 1, 1),
+        (BirthCheck::Year(1991), false, 2, 2),
+        (BirthCheck::Missing, false, 3, 3),
+    ];
+    for (check, found, attempt, counted) in asked {
+        let done = store
+            .lookup(&lookup(voter, check, sender, 100))
+            .await
+            .unwrap();
+        assert_eq!(done.found, found, "{check:?}");
+        assert!(
+            done.voter.is_some(),
+            "{check:?}: within the budget the voter is read"
+        );
+        assert_eq!(done.admitted.nin_count, Some(attempt), "{check:?}");
+        assert_eq!(failures().await.unwrap(), counted, "{check:?}");
+    }
+    assert_eq!(
+        store.subscriptions(Channel::Sms, sender).await.unwrap(),
+        vec![voter.clone()],
+        "each found lookup subscribes, once"
+    );
+
+    // The budget is spent: the right date no longer reads the voter, and counts.
+    let locked = store
+        .lookup(&lookup(voter, date("1990-03-15"), sender, 100))
+        .await
+        .unwrap();
+    assert!(!locked.found && locked.voter.is_none());
+    assert_eq!(locked.admitted.nin_count, Some(4));
+    assert_eq!(failures().await.unwrap(), 4);
+
+    // A sender over its limit takes no attempt of the NIN and reads no voter.
+    let other = "+213550000004";
+    let first = store
+        .lookup(&lookup(voter, BirthCheck::Any, other, 1))
+        .await
+        .unwrap();
+    assert_eq!(first.admitted.sender_count, 1);
+    let over = store
+        .lookup(&lookup(voter, BirthCheck::Any, other, 1))
+        .await
+        .unwrap();
+    assert_eq!(over.admitted.sender_count, 2);
+    assert_eq!(over.admitted.nin_count, None);
+    assert!(!over.found && over.voter.is_none());
+    assert!(first.voter.is_none(), "the NIN is locked for every sender");
+    assert_eq!(
+        failures().await.unwrap(),
+        5,
+        "the first took an attempt of the locked NIN, the second none"
+    );
+
+    // A NIN the roll does not hold: a failure, whatever the check.
+    let missing = store
+        .lookup(&Lookup {
+            admission: LookupAdmission {
+                nin_key: "nin-failures:unknown",
+                ..lookup(unknown, BirthCheck::Any, sender, 100).admission
+            },
+            ..lookup(unknown, BirthCheck::Any, sender, 100)
+        })
+        .await
+        .unwrap();
+    assert!(!missing.found && missing.voter.is_none());
+    assert_eq!(missing.admitted.nin_count, Some(1));
+    assert_eq!(
+        store.counter("nin-failures:unknown", START).await.unwrap(),
+        1
     );
 }
 

@@ -55,8 +55,8 @@ pub use roll::{
     RollStore, StationLoad,
 };
 pub use senders::{
-    Admitted, BirthCheck, Delivered, Delivery, FoundLookup, Lookup, LookupAdmission, LookupAhead,
-    LookupDone, SenderState, SenderStore,
+    Admitted, BirthCheck, Delivered, Delivery, Lookup, LookupAdmission, LookupAhead, LookupDone,
+    SenderState, SenderStore,
 };
 pub use sms::{DeliveryStatus, OutboundSms, SmsStore, UnknownDeliveryStatus};
 pub use sqlite::SqliteStore;

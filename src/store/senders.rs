@@ -50,19 +50,6 @@ pub struct Admitted {
     pub nin_count: Option<u64>,
 }
 
-/// The writes of a lookup that found its voter: the NIN's attempt is given back (only
-/// failures count against a NIN) and, on channels that subscribe on lookup, the sender is
-/// subscribed to the voter's station.
-#[derive(Debug, Clone, Copy)]
-pub struct FoundLookup<'a> {
-    /// The NIN's failure counter key and window, as in [`LookupAdmission`].
-    pub nin_key: &'a str,
-    pub day: Timestamp,
-    /// The subscription to add, if any: channel, sender and the voter's NIN.
-    pub subscription: Option<(Channel, &'a str, &'a NationalId)>,
-    pub now: Timestamp,
-}
-
 /// What a voter's birth date must be for a lookup to find them: the conversation's
 /// verification setting applied to what the sender wrote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,12 +74,25 @@ impl BirthCheck {
             Self::Missing => false,
         }
     }
+
+    /// The same check as an SQL `like` pattern over the ISO date (`YYYY-MM-DD`), for a
+    /// backend that checks the birth inside its statement (PostgreSQL's lookup, one round
+    /// trip); `None` when no date passes (`like null` is never true).
+    pub fn iso_pattern(self) -> Option<String> {
+        match self {
+            Self::Any => Some("%".to_owned()),
+            Self::Date(date) => Some(date.to_iso()),
+            Self::Year(year) => Some(format!("{year:04}-%")),
+            Self::Missing => None,
+        }
+    }
 }
 
 /// A lookup's database work: the admission ([`LookupAdmission`]); then, if the sender is
 /// within `max_per_sender` and the NIN within `max_failures_per_nin`, the voter; then, if
-/// the voter passes `check`, the found lookup's writes ([`FoundLookup`], with
-/// `subscription`'s channel and sender and this NIN).
+/// the voter passes `check`, the found lookup's writes: the NIN's attempt is not counted
+/// (only failures count against a NIN) and, on channels that subscribe on lookup, the
+/// sender (`subscription`) is subscribed to this NIN's station.
 #[derive(Debug, Clone, Copy)]
 pub struct Lookup<'a> {
     pub admission: LookupAdmission<'a>,
@@ -120,18 +120,6 @@ impl Lookup<'_> {
     /// Whether the admission lets this lookup read the voter.
     pub fn admits(&self, admitted: &Admitted) -> bool {
         admitted.within(self.admission.max_per_sender, self.max_failures_per_nin)
-    }
-
-    /// The found lookup's writes.
-    pub fn found(&self) -> FoundLookup<'_> {
-        FoundLookup {
-            nin_key: self.admission.nin_key,
-            day: self.admission.day,
-            subscription: self
-                .subscription
-                .map(|(channel, sender)| (channel, sender, self.nin)),
-            now: self.now,
-        }
     }
 }
 
