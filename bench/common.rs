@@ -262,6 +262,36 @@ pub async fn pg_admin(server: &str, sql: String) {
     let _ = connection.close().await;
 }
 
+/// Whether `server` has a database named `database`.
+pub async fn pg_database_exists(server: &str, database: &str) -> bool {
+    use sqlx::Connection as _;
+    let mut connection = sqlx::PgConnection::connect(server)
+        .await
+        .expect("connect to PostgreSQL");
+    let exists: bool =
+        sqlx::query_scalar("select exists (select 1 from pg_database where datname = $1)")
+            .bind(database)
+            .fetch_one(&mut connection)
+            .await
+            .expect("look for the benchmark database");
+    let _ = connection.close().await;
+    exists
+}
+
+/// The one number a `select count(*)` on `url` returns.
+pub async fn pg_count(url: &str, sql: &'static str) -> u64 {
+    use sqlx::Connection as _;
+    let mut connection = sqlx::PgConnection::connect(url)
+        .await
+        .expect("connect to PostgreSQL");
+    let count: i64 = sqlx::query_scalar(sql)
+        .fetch_one(&mut connection)
+        .await
+        .expect("count in the benchmark database");
+    let _ = connection.close().await;
+    u64::try_from(count).expect("a count is not negative")
+}
+
 /// Imports the generated map and roll through Maktab's real import path (every validation
 /// rule) and prints how long the roll took.
 pub async fn import_generated(

@@ -176,11 +176,14 @@ pub async fn load(
 /// voter spread over a roll of `voters`.
 pub fn sms_lookup(base: &str, secret: &'static str, voters: u64, senders: u64) -> MakeRequest {
     let webhook = format!("{base}/webhooks/sms/generic");
+    // Message ids are new in every run: a database kept from an earlier run
+    // (`MAKTAB_BENCH_POSTGRES_KEEP`) has that run's ids, which would be answered as retries.
+    let run = std::process::id();
     Arc::new(move |client, n| {
         let i = n.wrapping_mul(7919) % voters;
         let (y, m, d) = birth_date(i);
         let body = serde_json::json!({
-            "id": format!("bench-{n}"),
+            "id": format!("bench-{run}-{n}"),
             "from": format!("+2135{:08}", n % senders),
             "to": "3030",
             "text": format!("{} {d:02}/{m:02}/{y}", nin(i)),

@@ -11,8 +11,11 @@
 //! `MAKTAB_BENCH_POSTGRES_URL` set (a server, e.g.
 //! `postgres://postgres:postgres@127.0.0.1:5432/postgres`), the same run goes against a
 //! database `maktab_bench_webhook_<pid>` created there and dropped at the end, instead of a
-//! temporary SQLite file. Loopback only; the load generator runs in the same process on its
-//! own runtime.
+//! temporary SQLite file. With `MAKTAB_BENCH_POSTGRES_KEEP` set to a database name as well,
+//! that database is used and kept: the roll is imported into it only if it does not exist
+//! yet, so that a second run against the same national roll measures the lookups without
+//! the six minutes of its import. Loopback only; the load generator runs in the same
+//! process on its own runtime.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,7 +26,10 @@ use maktab::store;
 
 mod common;
 mod load;
-use common::{env_number, import_generated, pg_admin, with_database, write_files};
+use common::{
+    env_number, import_generated, pg_admin, pg_count, pg_database_exists, with_database,
+    write_files,
+};
 use load::{Check, MakeRequest, found_reply, load, sms_lookup};
 
 const SECRET: &str = "bench-secret";
@@ -38,7 +44,12 @@ fn main() {
     let postgres = std::env::var("MAKTAB_BENCH_POSTGRES_URL")
         .ok()
         .filter(|url| !url.trim().is_empty());
-    let database = format!("maktab_bench_webhook_{}", std::process::id());
+    let keep = std::env::var("MAKTAB_BENCH_POSTGRES_KEEP")
+        .ok()
+        .filter(|name| !name.trim().is_empty() && postgres.is_some());
+    let database = keep
+        .clone()
+        .unwrap_or_else(|| format!("maktab_bench_webhook_{}", std::process::id()));
     println!(
         "# Maktab SMS webhook benchmark: {voters} voters, {concurrency} connections, {seconds} s per route, on {}",
         if postgres.is_some() {
@@ -54,17 +65,32 @@ fn main() {
         .build()
         .expect("server runtime");
     let (address, _stop) = server_runtime.block_on(async {
-        let (map_path, roll_path) = write_files(dir.path(), voters);
+        let kept = match (&postgres, &keep) {
+            (Some(server), Some(_)) => pg_database_exists(server, &database).await,
+            _ => false,
+        };
         let url = match &postgres {
             Some(server) => {
-                pg_admin(server, format!("create database {database}")).await;
+                if !kept {
+                    pg_admin(server, format!("create database {database}")).await;
+                }
                 with_database(server, &database)
             }
             None => format!("sqlite://{}", dir.path().join("maktab.db").display()),
         };
         let store = store::connect(&url).await.expect("open database");
-        import_generated(&store, &map_path, &roll_path, voters).await;
-        if postgres.is_some() {
+        if kept {
+            let found = pg_count(&url, "select count(*) from roll_voters").await;
+            assert_eq!(
+                found, voters,
+                "{database} holds another roll: drop it or set MAKTAB_BENCH_VOTERS={found}"
+            );
+            println!("roll of {voters} voters kept in {database} from an earlier run");
+        } else {
+            let (map_path, roll_path) = write_files(dir.path(), voters);
+            import_generated(&store, &map_path, &roll_path, voters).await;
+        }
+        if postgres.is_some() && !kept {
             // The roll is imported days before the voters ask. Right after the import the
             // server is still writing its pages out (its checkpoint) and gathering the new
             // table's statistics, and every commit's WAL flush queues behind those writes:
@@ -168,7 +194,7 @@ fn main() {
     assert_eq!(sms.failures, 0, "every lookup must find its voter");
     drop(loader);
     drop(server_runtime);
-    if let Some(server) = postgres {
+    if let Some(server) = postgres.filter(|_| keep.is_none()) {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
