@@ -18,10 +18,10 @@ use crate::domain::Timestamp;
 use crate::store::{Admitted, Delivered, Delivery, Lookup, LookupDone, Result};
 
 /// The lookup, one statement: the sender's counter, the voter with its birth checked, the
-/// NIN's attempt, and the found lookup's subscription. One round trip, where it was four
+/// NIN's attempt, and the found lookup's subscription. One round trip, where it was five
 /// (`begin`, the admission, the voter, the found write, `commit`: bench/README.md,
 /// `sms_webhook`, fifth round). Built once from the shared voter query ([`FIND_VOTER`],
-/// its `$1` moved to `$7`).
+/// whose one parameter, `$1`, becomes `$7`).
 ///
 /// - `$1`, `$2`: the sender's counter and its hour; `$5` the sender's limit.
 /// - `$3`, `$4`: the NIN's counter and its day; `$6` the NIN's budget of attempts.
