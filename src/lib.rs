@@ -51,12 +51,3 @@ pub mod reports;
 pub mod roll;
 pub mod server;
 pub mod store;
-
-/// The allocator of every binary built on this crate (`maktab`, its tests and benchmarks).
-/// A webhook's request allocates and frees dozens of small buffers (headers, JSON, the
-/// reply), on the runtime's threads and the SQLite writer's; with glibc's allocator that was
-/// a fifth of the runtime threads' samples in the webhook bench's profile (bench/README.md,
-/// `sms_webhook`, fifth round). mimalloc keeps per-thread free lists. SQLite's own
-/// allocations stay on the C library's `malloc`.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
