@@ -236,9 +236,12 @@ fn init_logging(config: &Config, serving: bool) {
 
 /// The configured database.
 async fn open(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
-    store::connect(&config.database_url)
-        .await
-        .with_context(|| format!("cannot open the database {}", config.database_url))
+    store::connect(&config.database_url).await.with_context(|| {
+        format!(
+            "cannot open the database {}",
+            without_password(&config.database_url)
+        )
+    })
 }
 
 /// The office over the configured database, and the command line's principal.
@@ -265,4 +268,43 @@ fn time(timestamp: i64) -> String {
         || timestamp.to_string(),
         |t| t.format("%Y-%m-%d %H:%M UTC").to_string(),
     )
+}
+
+/// The database URL as it may be logged: a PostgreSQL URL's password replaced by `***` (a
+/// service's log is read by more people than its configuration); a URL that cannot be
+/// parsed is shown only if it has no `@`, since otherwise nobody can tell what in it is
+/// secret.
+pub(super) fn without_password(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) => {
+            if parsed.password().is_some() {
+                // Only fails for URLs that cannot have a password, which this one has.
+                let _ = parsed.set_password(Some("***"));
+            }
+            parsed.to_string()
+        }
+        // Without an `@` there is no user or password in it to hide.
+        Err(_) if !url.contains('@') => url.to_owned(),
+        Err(_) => "(a database URL that is not a URL)".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_password;
+
+    #[test]
+    fn the_logged_database_url_has_no_password() {
+        assert_eq!(
+            without_password("postgres://maktab:s3cret@db.internal:5432/maktab?max_connections=16"),
+            "postgres://maktab:***@db.internal:5432/maktab?max_connections=16"
+        );
+        assert_eq!(
+            without_password("postgres://db.internal/maktab"),
+            "postgres://db.internal/maktab"
+        );
+        assert_eq!(without_password("sqlite://maktab.db"), "sqlite://maktab.db");
+        assert!(!without_password("postgres://u:s3cret@[bad").contains("s3cret"));
+        assert_eq!(without_password("maktab.db"), "maktab.db");
+    }
 }

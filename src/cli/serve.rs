@@ -6,7 +6,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Args;
 
-use super::open;
+use super::{open, without_password};
 use crate::config::Config;
 use crate::roll::demo;
 use crate::server::{self, App};
@@ -33,7 +33,7 @@ pub(super) async fn serve(config: &Config, args: ServeArgs) -> anyhow::Result<()
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     // Listening for SIGTERM from here on, before anyone is told the service is up.
     let shutdown = server::shutdown_signal();
-    tracing::info!(address = %listener.local_addr()?, database = %config.database_url, "maktab serving");
+    tracing::info!(address = %listener.local_addr()?, database = %without_password(&config.database_url), "maktab serving");
     let metrics_listener = match &config.metrics_listen {
         Some(address) => {
             let listener = tokio::net::TcpListener::bind(address)
