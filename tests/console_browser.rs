@@ -117,6 +117,23 @@ async fn log_in(client: &Client, base: &str, login: &str, password: &str) {
         .click()
         .await
         .unwrap();
+    // The click may return before the answer's page is loaded, and a page opened next would
+    // then be asked for without the session: the likely cause of one clean-clone CI run in
+    // which the approver's change page had no approve button. Either answer has a mark of its
+    // own: the signed-in layout's logout button, or the login page's error, which the empty
+    // form does not have.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while client
+        .find(Locator::Css("#logout, #login-error"))
+        .await
+        .is_err()
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{login}: no answer to the login form in 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// The text of an element, waiting for it to appear: after a click the next page may still be
