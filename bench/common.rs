@@ -249,46 +249,45 @@ pub fn with_database(server: &str, database: &str) -> String {
     format!("{}/{database}{query}", &base[..path])
 }
 
+/// A connection to the PostgreSQL server or database `url` names.
+async fn pg_connect(url: &str) -> sqlx::PgConnection {
+    use sqlx::Connection as _;
+    sqlx::PgConnection::connect(url)
+        .await
+        .expect("connect to PostgreSQL")
+}
+
 /// Runs one administrative statement (`create database`, `drop database`) on `server`.
 pub async fn pg_admin(server: &str, sql: String) {
-    use sqlx::Connection as _;
-    let mut connection = sqlx::PgConnection::connect(server)
-        .await
-        .expect("connect to PostgreSQL");
+    let mut connection = pg_connect(server).await;
     sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
         .execute(&mut connection)
         .await
         .expect("administer the benchmark database");
-    let _ = connection.close().await;
+    let _ = sqlx::Connection::close(connection).await;
 }
 
 /// Whether `server` has a database named `database`.
 pub async fn pg_database_exists(server: &str, database: &str) -> bool {
-    use sqlx::Connection as _;
-    let mut connection = sqlx::PgConnection::connect(server)
-        .await
-        .expect("connect to PostgreSQL");
+    let mut connection = pg_connect(server).await;
     let exists: bool =
         sqlx::query_scalar("select exists (select 1 from pg_database where datname = $1)")
             .bind(database)
             .fetch_one(&mut connection)
             .await
             .expect("look for the benchmark database");
-    let _ = connection.close().await;
+    let _ = sqlx::Connection::close(connection).await;
     exists
 }
 
 /// The one number a `select count(*)` on `url` returns.
 pub async fn pg_count(url: &str, sql: &'static str) -> u64 {
-    use sqlx::Connection as _;
-    let mut connection = sqlx::PgConnection::connect(url)
-        .await
-        .expect("connect to PostgreSQL");
+    let mut connection = pg_connect(url).await;
     let count: i64 = sqlx::query_scalar(sql)
         .fetch_one(&mut connection)
         .await
         .expect("count in the benchmark database");
-    let _ = connection.close().await;
+    let _ = sqlx::Connection::close(connection).await;
     u64::try_from(count).expect("a count is not negative")
 }
 

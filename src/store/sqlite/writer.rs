@@ -568,6 +568,16 @@ mod tests {
             .is_ok()
     }
 
+    /// A store on a file of its own, `w.db` in a temporary directory, and the file's path.
+    async fn file_store() -> (tempfile::TempDir, std::path::PathBuf, SqliteStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.db");
+        let store = SqliteStore::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap();
+        (dir, path, store)
+    }
+
     /// Runs `sql` as one direct job.
     async fn execute(store: &SqliteStore, sql: &'static str) {
         store
@@ -585,11 +595,7 @@ mod tests {
     /// must copy what they wrote into the database file, which in WAL mode grows only then.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_checkpoint_thread_copies_the_writers_commits_into_the_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("w.db");
-        let store = SqliteStore::connect(&format!("sqlite://{}", path.display()))
-            .await
-            .unwrap();
+        let (_dir, path, store) = file_store().await;
         let before = std::fs::metadata(&path).unwrap().len();
         // About 2 MB of message ids, in batches of concurrent jobs.
         for batch in 0..20 {
@@ -638,11 +644,7 @@ mod tests {
     async fn under_a_steady_load_the_wal_starts_again_instead_of_growing() {
         use std::sync::Arc;
         use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("w.db");
-        let store = SqliteStore::connect(&format!("sqlite://{}", path.display()))
-            .await
-            .unwrap();
+        let (dir, _path, store) = file_store().await;
         let sequence = || {
             let header = std::fs::read(dir.path().join("w.db-wal")).unwrap_or_default();
             header.get(12..16).map(|bytes| bytes.to_vec())
